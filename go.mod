@@ -1,0 +1,3 @@
+module github.com/wicket-gw/wicket
+
+go 1.26
