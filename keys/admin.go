@@ -1,0 +1,259 @@
+package keys
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// AdminOptions configures NewAdmin. A nil *AdminOptions means all defaults.
+type AdminOptions struct {
+	// MiddlewareOptions configure how the admin API authenticates its
+	// callers (client IP, error answers).
+	MiddlewareOptions
+	// MaxBodyBytes caps request bodies. Default 64 KiB.
+	MaxBodyBytes int64
+}
+
+// NewAdmin returns the admin HTTP API over m. Callers authenticate with a
+// key of m, as for any request. Routes, relative to where it is mounted
+// (use http.StripPrefix to mount it under a path):
+//
+//	POST   /keys                  create; body: Spec; 201 {"key":…,"record":…}
+//	GET    /keys?owner=&after=&limit=  list (limit 1-500, default 100; after: last ID seen);
+//	                              200 {"data":[…],"has_more":…}
+//	GET    /keys/{id}             read; 200 record
+//	POST   /keys/{id}/rotate      body: {"grace_seconds":N}; 201 {"key":…,"record":…,"previous":…}
+//	POST   /keys/{id}/revoke      200 record
+//	DELETE /keys/{id}             204
+//	DELETE /owners/{owner}/keys   200 {"deleted":N}
+//
+// Admin-role keys may do everything. User-role keys may list, read and
+// revoke their own owner's keys only: another owner's key answers 404 and
+// is left unchanged, and the other routes answer 403. The plaintext key
+// appears only in the create and rotate responses; no response carries a
+// digest.
+func NewAdmin(m *Manager, opts *AdminOptions) http.Handler {
+	var o AdminOptions
+	if opts != nil {
+		o = *opts
+	}
+	if o.MaxBodyBytes <= 0 {
+		o.MaxBodyBytes = 64 << 10
+	}
+	if o.ErrorHandler == nil {
+		o.ErrorHandler = WriteError
+	}
+	a := &admin{m: m, opts: o}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /keys", a.adminOnly(a.create))
+	mux.HandleFunc("GET /keys", a.list)
+	mux.HandleFunc("GET /keys/{id}", a.get)
+	mux.HandleFunc("POST /keys/{id}/rotate", a.adminOnly(a.rotate))
+	mux.HandleFunc("POST /keys/{id}/revoke", a.revoke)
+	mux.HandleFunc("DELETE /keys/{id}", a.adminOnly(a.delete))
+	mux.HandleFunc("DELETE /owners/{owner}/keys", a.adminOnly(a.deleteOwner))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		o.ErrorHandler(w, r, fmt.Errorf("%w: no such admin route", ErrNotFound))
+	})
+	return m.Middleware(&o.MiddlewareOptions)(mux)
+}
+
+type admin struct {
+	m    *Manager
+	opts AdminOptions
+}
+
+func (a *admin) fail(w http.ResponseWriter, r *http.Request, err error) {
+	a.opts.ErrorHandler(w, r, err)
+}
+
+func caller(r *http.Request) *Record {
+	rec, _ := PrincipalFrom(r.Context())
+	return rec
+}
+
+func (a *admin) adminOnly(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if caller(r).Role != RoleAdmin {
+			a.fail(w, r, fmt.Errorf("%w: this admin action needs an admin key", ErrForbidden))
+			return
+		}
+		h(w, r)
+	}
+}
+
+// visible returns the record with the ID if the caller may see it; another
+// owner's key is reported as not found, so its existence does not leak.
+func (a *admin) visible(r *http.Request, id string) (*Record, error) {
+	rec, err := a.m.Get(r.Context(), id)
+	if err != nil {
+		return nil, err
+	}
+	if c := caller(r); c.Role != RoleAdmin && rec.Owner != c.Owner {
+		return nil, ErrNotFound
+	}
+	return rec, nil
+}
+
+func (a *admin) decode(w http.ResponseWriter, r *http.Request, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, a.opts.MaxBodyBytes))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		if errors.Is(err, io.EOF) {
+			return fmt.Errorf("%w: empty request body", ErrInvalid)
+		}
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return fmt.Errorf("%w: request body too large", ErrInvalid)
+		}
+		// json's messages name fields and types, never values.
+		return fmt.Errorf("%w: request body is not valid JSON for this route: %s", ErrInvalid, jsonProblem(err))
+	}
+	return nil
+}
+
+func jsonProblem(err error) string {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return "field " + strconv.Quote(te.Field) + " has the wrong type"
+	}
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return "syntax error at offset " + strconv.FormatInt(se.Offset, 10)
+	}
+	return "unknown field or bad value"
+}
+
+type issued struct {
+	Key      string  `json:"key"`
+	Record   *Record `json:"record"`
+	Previous *Record `json:"previous,omitempty"`
+}
+
+func (a *admin) create(w http.ResponseWriter, r *http.Request) {
+	var spec Spec
+	if err := a.decode(w, r, &spec); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	key, rec, err := a.m.Issue(r.Context(), spec)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, issued{Key: key, Record: rec})
+}
+
+func (a *admin) list(w http.ResponseWriter, r *http.Request) {
+	q := ListQuery{Owner: r.URL.Query().Get("owner"), After: r.URL.Query().Get("after"), Limit: defaultAdminPage}
+	if s := r.URL.Query().Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > maxAdminPage {
+			a.fail(w, r, fmt.Errorf("%w: limit must be 1 to %d", ErrInvalid, maxAdminPage))
+			return
+		}
+		q.Limit = n
+	}
+	if c := caller(r); c.Role != RoleAdmin {
+		if q.Owner != "" && q.Owner != c.Owner {
+			writeJSON(w, http.StatusOK, listing{Data: []*Record{}})
+			return
+		}
+		q.Owner = c.Owner
+	}
+	size := q.Limit
+	q.Limit++ // one more than asked tells whether another page exists
+	recs, err := a.m.List(r.Context(), q)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	more := len(recs) > size
+	recs = recs[:min(len(recs), size)]
+	writeJSON(w, http.StatusOK, listing{Data: recs, HasMore: more})
+}
+
+// Admin list pages: small enough for one response, and one more than the
+// largest still fits within MaxListLimit.
+const (
+	defaultAdminPage = 100
+	maxAdminPage     = 500
+)
+
+type listing struct {
+	Data    []*Record `json:"data"`
+	HasMore bool      `json:"has_more"`
+}
+
+func (a *admin) get(w http.ResponseWriter, r *http.Request) {
+	rec, err := a.visible(r, r.PathValue("id"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, rec)
+}
+
+func (a *admin) rotate(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		GraceSeconds int64 `json:"grace_seconds"`
+	}
+	if r.ContentLength != 0 {
+		if err := a.decode(w, r, &body); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+	}
+	if body.GraceSeconds < 0 || body.GraceSeconds > 90*24*3600 {
+		a.fail(w, r, fmt.Errorf("%w: grace_seconds must be 0 to 7776000", ErrInvalid))
+		return
+	}
+	key, next, prev, err := a.m.Rotate(r.Context(), r.PathValue("id"), time.Duration(body.GraceSeconds)*time.Second)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, issued{Key: key, Record: next, Previous: prev})
+}
+
+func (a *admin) revoke(w http.ResponseWriter, r *http.Request) {
+	if _, err := a.visible(r, r.PathValue("id")); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	rec, err := a.m.Revoke(r.Context(), r.PathValue("id"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, rec)
+}
+
+func (a *admin) delete(w http.ResponseWriter, r *http.Request) {
+	if err := a.m.Delete(r.Context(), r.PathValue("id")); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (a *admin) deleteOwner(w http.ResponseWriter, r *http.Request) {
+	n, err := a.m.DeleteOwner(r.Context(), r.PathValue("owner"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]int{"deleted": n})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
