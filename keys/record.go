@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/wicket-gw/wicket/internal/glob"
 )
 
 // Role says what a key may do in the admin API.
@@ -76,31 +78,7 @@ func matchAny(patterns []string, s string) bool {
 
 // Match reports whether s matches pattern, where '*' matches any run of
 // characters (including none) and every other character matches itself.
-func Match(pattern, s string) bool {
-	// Greedy matching with backtracking to the last star: linear in practice
-	// and at worst O(len(pattern)·len(s)), with no recursion.
-	px, sx := 0, 0
-	starP, starS := -1, 0
-	for sx < len(s) {
-		switch {
-		case px < len(pattern) && pattern[px] == '*':
-			starP, starS = px, sx
-			px++
-		case px < len(pattern) && pattern[px] == s[sx]:
-			px++
-			sx++
-		case starP >= 0:
-			starS++
-			px, sx = starP+1, starS
-		default:
-			return false
-		}
-	}
-	for px < len(pattern) && pattern[px] == '*' {
-		px++
-	}
-	return px == len(pattern)
-}
+func Match(pattern, s string) bool { return glob.Match(pattern, s) }
 
 // Spec is what the caller chooses when issuing a key. Everything else in a
 // Record is set by the Manager.

@@ -1,0 +1,39 @@
+package wicket
+
+import (
+	"net/http"
+
+	"github.com/wicket-gw/wicket/keys"
+	"github.com/wicket-gw/wicket/providers"
+)
+
+// Authorize is the step that checks the decoded call against the caller's
+// key: the model must match the key's model scopes (403 otherwise) and be
+// known to the Router (404 model_not_found otherwise). It needs Decode
+// and Authenticate before it.
+func (g *Gateway) Authorize() func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			s := stateFrom(r.Context())
+			rec, ok := keys.PrincipalFrom(r.Context())
+			if s == nil || s.req == nil || !ok {
+				fail(w, r, &providers.Error{Status: http.StatusInternalServerError, Code: "internal_error", Message: "The gateway is misconfigured: Authorize needs Authenticate and Decode before it."})
+				return
+			}
+			if !rec.Scopes.AllowsModel(s.req.Model) {
+				fail(w, r, &providers.Error{Status: http.StatusForbidden, Type: "permission_error", Param: "model", Code: "model_not_allowed", Message: "This API key may not use the requested model."})
+				return
+			}
+			if _, err := g.cfg.Router.Route(s.req.Model); err != nil {
+				fail(w, r, modelNotFound())
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// modelNotFound does not echo the model name: it came from the body.
+func modelNotFound() *providers.Error {
+	return &providers.Error{Status: http.StatusNotFound, Param: "model", Code: "model_not_found", Message: "The requested model does not exist or you do not have access to it."}
+}

@@ -1,0 +1,30 @@
+package wicket
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/wicket-gw/wicket/providers"
+)
+
+// dialectOf guesses the caller's dialect from the path, so that even
+// requests refused before decoding get errors in the shape their SDK reads.
+func dialectOf(path string) providers.Dialect {
+	switch {
+	case strings.HasPrefix(path, "/v1/messages"):
+		return providers.DialectAnthropic
+	case strings.HasPrefix(path, "/v1beta/"), strings.HasPrefix(path, "/v1alpha/"):
+		return providers.DialectGemini
+	}
+	return providers.DialectOpenAI
+}
+
+// fail answers e in the request's dialect.
+func fail(w http.ResponseWriter, r *http.Request, e *providers.Error) {
+	d := providers.DialectOpenAI
+	if s := stateFrom(r.Context()); s != nil {
+		d = s.dialect
+		s.outcome.Status = e.Status
+	}
+	providers.WriteError(w, d, e)
+}

@@ -1,0 +1,136 @@
+// Command quickstart runs a wicket gateway on 127.0.0.1:8080 with
+// in-memory stores and the deterministic fake model "fake-echo" (plus
+// OpenAI's models when OPENAI_API_KEY is set). It issues a demo key,
+// prints it once, prints a curl command that uses it, and shuts down
+// gracefully on SIGINT or SIGTERM.
+//
+//	go run ./examples/quickstart [-addr 127.0.0.1:8080]
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/wicket-gw/wicket"
+	"github.com/wicket-gw/wicket/keys"
+	"github.com/wicket-gw/wicket/providers"
+	"github.com/wicket-gw/wicket/providers/fake"
+	"github.com/wicket-gw/wicket/providers/openai"
+	"github.com/wicket-gw/wicket/redact"
+)
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:8080", "listen address")
+	flag.Parse()
+	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, *addr, os.Stdout, logger, os.Getenv("OPENAI_API_KEY")); err != nil {
+		logger.Error("quickstart failed", slog.String("error", err.Error()))
+		os.Exit(1)
+	}
+}
+
+// run serves until ctx ends. It is main without the process: tests call it.
+func run(ctx context.Context, addr string, out io.Writer, logger *slog.Logger, openaiKey string) error {
+	// The master secret peppers key digests. A real service loads it from a
+	// secret manager; here a fresh one means keys last as long as the process.
+	secret := make([]byte, 32)
+	if _, err := rand.Read(secret); err != nil {
+		return err
+	}
+	hasher, err := keys.NewHasher(keys.Pepper{Version: 1, Secret: secret})
+	if err != nil {
+		return err
+	}
+	km, err := keys.NewManager(keys.NewMemoryStore(), hasher, &keys.Options{Prefix: "wk", Logger: logger})
+	if err != nil {
+		return err
+	}
+
+	models := []providers.Model{
+		{Name: "fake-echo", Deployments: []providers.Deployment{{Provider: fake.NewProvider(nil)}}},
+		{Name: "fake-embed", Deployments: []providers.Deployment{{Provider: fake.NewProvider(nil)}}},
+	}
+	if openaiKey != "" {
+		up, err := openai.New(&openai.Options{APIKey: redact.NewSecret(openaiKey)})
+		if err != nil {
+			return err
+		}
+		models = append(models,
+			providers.Model{Name: "gpt-*", Deployments: []providers.Deployment{{Provider: up}}},
+			providers.Model{Name: "o*", Deployments: []providers.Deployment{{Provider: up}}},
+			providers.Model{Name: "text-embedding-*", Deployments: []providers.Deployment{{Provider: up}}},
+		)
+	}
+	router, err := providers.NewRouter(models, nil)
+	if err != nil {
+		return err
+	}
+	gw, err := wicket.New(wicket.Config{Keys: km, Router: router, Logger: logger})
+	if err != nil {
+		return err
+	}
+
+	key, _, err := km.Issue(ctx, keys.Spec{Owner: "demo", Name: "quickstart"})
+	if err != nil {
+		return err
+	}
+	adminKey, _, err := km.Issue(ctx, keys.Spec{Owner: "ops", Name: "quickstart-admin", Role: keys.RoleAdmin})
+	if err != nil {
+		return err
+	}
+
+	mux := http.NewServeMux()
+	mux.Handle("/admin/", http.StripPrefix("/admin", keys.NewAdmin(km, nil)))
+	mux.Handle("/", gw)
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute, // the whole request, body included
+		WriteTimeout:      0,               // streams may run long; the gateway times out idle upstreams
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	base := "http://" + ln.Addr().String()
+	fmt.Fprintf(out, "wicket quickstart listening on %s\n", base)
+	fmt.Fprintf(out, "api key: %s\n", key)
+	fmt.Fprintf(out, "admin key: %s\n", adminKey)
+	fmt.Fprintf(out, "\ntry:\n  curl -s %s/v1/chat/completions -H 'Authorization: Bearer %s' -H 'Content-Type: application/json' -d '{\"model\":\"fake-echo\",\"messages\":[{\"role\":\"user\",\"content\":\"hello wicket\"}]}'\n", base, key)
+	fmt.Fprintf(out, "  curl -sN %s/v1/chat/completions -H 'Authorization: Bearer %s' -H 'Content-Type: application/json' -d '{\"model\":\"fake-echo\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"hello wicket\"}]}'\n", base, key)
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return err
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return gw.Close(shutdownCtx)
+}

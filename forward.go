@@ -1,0 +1,194 @@
+package wicket
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/wicket-gw/wicket/keys"
+	"github.com/wicket-gw/wicket/providers"
+)
+
+// Forward is the last step: it routes the decoded call to the model's
+// deployments, falling back and retrying only while nothing has been sent
+// to the client, then relays the upstream's answer (streams flushed event
+// by event) and records the Outcome. A failure before the first byte
+// answers 502 (504 for a time-out) in the caller's dialect; a failure after
+// it aborts the connection, so the client sees a truncated answer as an
+// error rather than as complete.
+func (g *Gateway) Forward() http.Handler {
+	return http.HandlerFunc(g.forward)
+}
+
+func (g *Gateway) forward(w http.ResponseWriter, r *http.Request) {
+	s := stateFrom(r.Context())
+	if s == nil || s.req == nil {
+		fail(w, r, &providers.Error{Status: http.StatusInternalServerError, Code: "internal_error", Message: "The gateway is misconfigured: Forward needs Decode before it."})
+		return
+	}
+	ctx := r.Context()
+	o := &s.outcome
+	o.RequestID, o.Model, o.Endpoint, o.Stream, o.Start = s.id, s.req.Model, string(s.req.Endpoint), s.req.Stream, s.start
+	if rec, ok := keys.PrincipalFrom(ctx); ok {
+		o.KeyID, o.Owner = rec.ID, rec.Owner
+	}
+	defer g.finish(ctx, s)
+
+	plan, err := g.cfg.Router.Route(s.req.Model)
+	if err != nil {
+		fail(w, r, modelNotFound())
+		o.Err = "model_not_found"
+		return
+	}
+	var lastErr error
+	var last providers.Response
+	for i := 0; i < plan.Len(); i++ {
+		d := plan.At(i)
+		// Going back to deployments that failed this request: pause first.
+		if round := i / plan.Deployments(); round > 0 && i%plan.Deployments() == 0 {
+			if !sleep(ctx, g.cfg.RetryBackoff<<(round-1)) {
+				break
+			}
+		}
+		o.Attempts++
+		o.Provider, o.Deployment, o.UpstreamModel = d.Provider.Name(), d.Name, plan.UpstreamModel(d)
+		if d.Provider.Dialect() != s.req.Dialect {
+			lastErr = errDialect
+			continue
+		}
+		call := &providers.Call{Request: s.req, Deployment: d, UpstreamModel: o.UpstreamModel}
+		resp, err := d.Provider.Send(ctx, call)
+		if err != nil {
+			lastErr = err
+			if ctx.Err() != nil {
+				break
+			}
+			g.logUpstream(s, d, err)
+			continue
+		}
+		if providers.Retryable(resp.StatusCode()) && i+1 < plan.Len() {
+			if last != nil {
+				last.Close()
+			}
+			last = resp
+			lastErr = nil
+			continue
+		}
+		if last != nil {
+			last.Close()
+		}
+		last = nil
+		g.relay(w, r, s, resp)
+		return
+	}
+	// Every attempt failed. Relay the last upstream answer if there was
+	// one (its error body is the upstream's own, for the client only).
+	if last != nil {
+		g.relay(w, r, s, last)
+		return
+	}
+	switch {
+	case ctx.Err() != nil:
+		o.Err, o.Status = "client_disconnect", 499
+	case errors.Is(lastErr, errDialect):
+		o.Err = "no_translation"
+		fail(w, r, &providers.Error{Status: http.StatusNotImplemented, Code: "dialect_not_supported", Message: "No deployment of this model speaks the request's API dialect."})
+	default:
+		var ue *providers.UpstreamError
+		if !errors.As(lastErr, &ue) {
+			ue = providers.NewUpstreamError(o.Provider, lastErr)
+		}
+		o.Err = "upstream_error"
+		if ue.Timeout {
+			o.Err = "upstream_timeout"
+		}
+		fail(w, r, ue.ClientError())
+	}
+}
+
+var errDialect = errors.New("wicket: no translation between dialects")
+
+// relay writes an upstream response to the client.
+func (g *Gateway) relay(w http.ResponseWriter, r *http.Request, s *state, resp providers.Response) {
+	defer resp.Close()
+	o := &s.outcome
+	h := w.Header()
+	for k, vs := range resp.Header() {
+		h[k] = vs
+	}
+	o.Status = resp.StatusCode()
+	w.WriteHeader(o.Status)
+	res, err := resp.Relay(w)
+	o.Usage, o.UsageKnown, o.FirstByte = res.Usage, res.UsageKnown, res.FirstByte
+	if err == nil {
+		if o.Status >= 400 {
+			o.Err = "upstream_status"
+		}
+		return
+	}
+	if r.Context().Err() != nil {
+		o.Err = "client_disconnect"
+		return
+	}
+	o.Err = "stream_aborted"
+	g.logUpstream(s, nil, err)
+	// The status is sent: abort, so the client cannot take a truncated
+	// answer for a whole one. finish runs first (deferred in forward).
+	g.finish(r.Context(), s)
+	panic(http.ErrAbortHandler)
+}
+
+// finish stamps the end time and hands the outcome to OnOutcome, once.
+func (g *Gateway) finish(ctx context.Context, s *state) {
+	if s.finished {
+		return
+	}
+	s.finished = true
+	s.outcome.End = time.Now()
+	if g.cfg.OnOutcome != nil {
+		g.cfg.OnOutcome(context.WithoutCancel(ctx), s.outcome)
+	}
+}
+
+func (g *Gateway) logUpstream(s *state, d *providers.Deployment, err error) {
+	if g.cfg.Logger == nil {
+		return
+	}
+	attrs := []any{slog.String("request_id", s.id), slog.String("error", errorClass(err))}
+	if d != nil {
+		attrs = append(attrs, slog.String("deployment", d.Name))
+	}
+	g.cfg.Logger.Warn("wicket: upstream attempt failed", attrs...)
+}
+
+// sleep waits d or until ctx ends, reporting whether it waited it out.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// errorClass describes err for logs without its text, which for transport
+// errors can include the upstream URL and its query string.
+func errorClass(err error) string {
+	var ue *providers.UpstreamError
+	switch {
+	case errors.As(err, &ue):
+		return ue.Error()
+	case errors.Is(err, context.Canceled):
+		return "canceled"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "deadline exceeded"
+	case errors.Is(err, errDialect):
+		return err.Error()
+	}
+	return fmt.Sprintf("%T", err)
+}

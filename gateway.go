@@ -1,0 +1,106 @@
+package wicket
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"time"
+
+	"github.com/wicket-gw/wicket/keys"
+	"github.com/wicket-gw/wicket/providers"
+)
+
+// DefaultMaxBodyBytes is the request body cap when Config.MaxBodyBytes is
+// zero: room for long prompts and a few inline images.
+const DefaultMaxBodyBytes = 8 << 20
+
+// Config configures a Gateway. It is read once, by New.
+type Config struct {
+	// Keys verifies the callers' API keys. Required.
+	Keys *keys.Manager
+	// Router maps public model names to deployments. Required.
+	Router *providers.Router
+	// MaxBodyBytes caps request bodies. Default DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+	// TrustedProxies are the addresses of reverse proxies in front of the
+	// gateway, whose X-Forwarded-For entries are believed. Empty means the
+	// client IP is the TCP peer's.
+	TrustedProxies []netip.Prefix
+	// RetryBackoff is the pause before an attempt goes back to a
+	// deployment that already failed this request; it doubles each round.
+	// Default 250ms.
+	RetryBackoff time.Duration
+	// OnOutcome, if set, is called once per forwarded request, after the
+	// response is complete, with what happened. It runs on the request's
+	// goroutine: keep it quick.
+	OnOutcome func(ctx context.Context, o Outcome)
+	// Logger receives operational events (upstream failures, panics) with
+	// identifiers only. Nil means silent.
+	Logger *slog.Logger
+}
+
+// Gateway is an AI API gateway as an http.Handler. It serves, under /v1:
+//
+//	POST /v1/chat/completions   OpenAI Chat Completions, streamed or not
+//	POST /v1/embeddings         OpenAI Embeddings
+//	POST /v1/responses          OpenAI Responses (OpenAI-dialect upstreams)
+//	GET  /v1/models             the models the calling key may use
+//	GET  /v1/models/{model}     one of them
+//
+// Its steps (Guard, Authenticate, Decode, Authorize, Forward) are also
+// available on their own for applications that mount them in their own
+// router. A Gateway is safe for concurrent use.
+type Gateway struct {
+	cfg     Config
+	handler http.Handler
+}
+
+// New validates cfg and returns a Gateway.
+func New(cfg Config) (*Gateway, error) {
+	if cfg.Keys == nil {
+		return nil, errors.New("wicket: Config.Keys is required")
+	}
+	if cfg.Router == nil {
+		return nil, errors.New("wicket: Config.Router is required")
+	}
+	if cfg.MaxBodyBytes < 0 || cfg.RetryBackoff < 0 {
+		return nil, errors.New("wicket: Config.MaxBodyBytes and RetryBackoff must not be negative")
+	}
+	if cfg.MaxBodyBytes == 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if cfg.RetryBackoff == 0 {
+		cfg.RetryBackoff = 250 * time.Millisecond
+	}
+	for _, p := range cfg.TrustedProxies {
+		if !p.IsValid() {
+			return nil, errors.New("wicket: Config.TrustedProxies holds an invalid prefix")
+		}
+	}
+	g := &Gateway{cfg: cfg}
+
+	mux := http.NewServeMux()
+	call := func(e providers.Endpoint) http.Handler {
+		return g.Decode(e)(g.Authorize()(g.Forward()))
+	}
+	mux.Handle("POST /v1/chat/completions", call(providers.EndpointChat))
+	mux.Handle("POST /v1/embeddings", call(providers.EndpointEmbeddings))
+	mux.Handle("POST /v1/responses", call(providers.EndpointResponses))
+	mux.HandleFunc("GET /v1/models", g.listModels)
+	mux.HandleFunc("GET /v1/models/{model...}", g.getModel)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		fail(w, r, &providers.Error{Status: http.StatusNotFound, Code: "unknown_url", Message: "Unknown request URL or method."})
+	})
+	guard := Guard(GuardOptions{MaxBodyBytes: cfg.MaxBodyBytes, TrustedProxies: cfg.TrustedProxies, Logger: cfg.Logger})
+	g.handler = guard(g.Authenticate()(mux))
+	return g, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) { g.handler.ServeHTTP(w, r) }
+
+// Close releases the gateway's resources. It returns when they are
+// released or ctx ends. The gateway must not serve requests afterwards.
+func (g *Gateway) Close(ctx context.Context) error { return ctx.Err() }

@@ -1,0 +1,194 @@
+package wicket
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/wicket-gw/wicket/providers"
+)
+
+// GuardOptions configures Guard. Zero fields take the defaults documented
+// on Config.
+type GuardOptions struct {
+	MaxBodyBytes   int64
+	TrustedProxies []netip.Prefix
+	Logger         *slog.Logger
+}
+
+// Guard is the first step of the chain. It caps the request body (413
+// without reading past the cap, for declared and chunked lengths alike),
+// assigns a request ID (keeping a well-formed incoming X-Request-Id) and
+// echoes it, determines the client IP (RemoteAddr, or behind trusted
+// proxies the right-most untrusted X-Forwarded-For entry), and recovers
+// from panics with a 500 that dumps nothing.
+func Guard(opts GuardOptions) func(http.Handler) http.Handler {
+	if opts.MaxBodyBytes <= 0 {
+		opts.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			s := &state{dialect: dialectOf(r.URL.Path), start: time.Now()}
+			s.id = r.Header.Get("X-Request-Id")
+			if !validRequestID(s.id) {
+				s.id = newRequestID()
+			}
+			w.Header().Set("X-Request-Id", s.id)
+			s.clientIP = clientIP(r, opts.TrustedProxies)
+			r = r.WithContext(context.WithValue(r.Context(), stateKey{}, s))
+
+			tw := &trackingWriter{ResponseWriter: w}
+			defer func() {
+				p := recover()
+				if p == nil {
+					return
+				}
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				if opts.Logger != nil {
+					// The panic value's type only: its text could hold anything.
+					opts.Logger.Error("wicket: panic serving request", slog.String("request_id", s.id), slog.String("panic_type", fmt.Sprintf("%T", p)))
+				}
+				if tw.wrote {
+					panic(http.ErrAbortHandler)
+				}
+				fail(tw, r, &providers.Error{Status: http.StatusInternalServerError, Code: "internal_error", Message: "The gateway had an internal error."})
+			}()
+
+			if r.ContentLength > opts.MaxBodyBytes {
+				fail(tw, r, tooLarge(opts.MaxBodyBytes))
+				return
+			}
+			if r.Body != nil && r.Body != http.NoBody {
+				r.Body = http.MaxBytesReader(tw, r.Body, opts.MaxBodyBytes)
+			}
+			next.ServeHTTP(tw, r)
+		})
+	}
+}
+
+func tooLarge(limit int64) *providers.Error {
+	return &providers.Error{Status: http.StatusRequestEntityTooLarge, Code: "request_too_large",
+		Message: fmt.Sprintf("Request body too large: the limit is %d bytes.", limit)}
+}
+
+// isTooLarge reports whether a body read failed on the cap.
+func isTooLarge(err error) bool {
+	var mbe *http.MaxBytesError
+	return errors.As(err, &mbe)
+}
+
+// trackingWriter notes whether the response has started, so that a late
+// failure aborts the connection instead of writing a second header.
+type trackingWriter struct {
+	http.ResponseWriter
+	wrote bool
+}
+
+func (w *trackingWriter) WriteHeader(code int) {
+	if code >= 200 {
+		w.wrote = true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *trackingWriter) Write(p []byte) (int, error) {
+	w.wrote = true
+	return w.ResponseWriter.Write(p)
+}
+
+// Flush sends buffered data to the client.
+func (w *trackingWriter) Flush() {
+	w.wrote = true
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (w *trackingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// validRequestID accepts 1 to 128 characters of letters, digits, '-',
+// '_', '.' and ':', so that an incoming ID cannot smuggle anything into
+// logs or headers.
+func validRequestID(id string) bool {
+	if id == "" || len(id) > 128 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.' || c == ':') {
+			return false
+		}
+	}
+	return true
+}
+
+func newRequestID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	var out [4 + 24]byte
+	copy(out[:], "req_")
+	hex.Encode(out[4:], b[:])
+	return string(out[:])
+}
+
+func remoteIP(r *http.Request) netip.Addr {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	ip, _ := netip.ParseAddr(host)
+	return ip.Unmap()
+}
+
+// clientIP returns the peer address, unless the peer is a trusted proxy:
+// then the right-most X-Forwarded-For entry that is not itself a trusted
+// proxy (entries left of it are client-supplied and could be forged).
+func clientIP(r *http.Request, trusted []netip.Prefix) netip.Addr {
+	peer := remoteIP(r)
+	if len(trusted) == 0 || !inAny(trusted, peer) {
+		return peer
+	}
+	values := r.Header.Values("X-Forwarded-For")
+	ip := peer
+	for i := len(values) - 1; i >= 0; i-- {
+		v := values[i]
+		for v != "" {
+			j := strings.LastIndexByte(v, ',')
+			entry := strings.TrimSpace(v[j+1:])
+			if j < 0 {
+				v = ""
+			} else {
+				v = v[:j]
+			}
+			a, err := netip.ParseAddr(entry)
+			if err != nil {
+				return ip // a garbled entry: trust nothing left of it
+			}
+			ip = a.Unmap()
+			if !inAny(trusted, ip) {
+				return ip
+			}
+		}
+	}
+	return ip
+}
+
+func inAny(prefixes []netip.Prefix, ip netip.Addr) bool {
+	for _, p := range prefixes {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,35 @@
+package providers
+
+// Dialect is a wire format that clients speak and upstreams answer in.
+type Dialect uint8
+
+// Dialects.
+const (
+	DialectOpenAI Dialect = iota + 1
+	DialectAnthropic
+	DialectGemini
+)
+
+// String returns the dialect's lower-case name.
+func (d Dialect) String() string {
+	switch d {
+	case DialectOpenAI:
+		return "openai"
+	case DialectAnthropic:
+		return "anthropic"
+	case DialectGemini:
+		return "gemini"
+	}
+	return "unknown"
+}
+
+// Endpoint names the kind of call, independent of dialect.
+type Endpoint string
+
+// Endpoints.
+const (
+	EndpointChat       Endpoint = "chat.completions" // POST /v1/chat/completions
+	EndpointEmbeddings Endpoint = "embeddings"       // POST /v1/embeddings
+	EndpointResponses  Endpoint = "responses"        // POST /v1/responses
+	EndpointModels     Endpoint = "models"           // GET /v1/models
+)

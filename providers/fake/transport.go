@@ -1,0 +1,120 @@
+package fake
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"sync"
+
+	"github.com/wicket-gw/wicket/providers"
+	"github.com/wicket-gw/wicket/providers/openai"
+)
+
+// NewProvider returns an in-process providers.Provider named "fake" that
+// answers as Handler(opts) does, without a network: the same answers,
+// streams and usage reach the gateway as from a real OpenAI-dialect upstream.
+func NewProvider(opts *Options) providers.Provider {
+	p, err := openai.New(&openai.Options{
+		Name:    "fake",
+		BaseURL: "http://fake.invalid/v1",
+		Client:  &http.Client{Transport: Transport(Handler(opts))},
+	})
+	if err != nil {
+		panic(err) // the options above are constant and valid
+	}
+	return p
+}
+
+// Transport returns an http.RoundTripper that serves every request with h
+// in-process. The response is returned as soon as h writes its header or
+// first byte, and its body streams as h writes; closing the body, or
+// canceling the request's context, ends h's writes.
+func Transport(h http.Handler) http.RoundTripper { return transport{h} }
+
+type transport struct{ h http.Handler }
+
+func (t transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	pr, pw := io.Pipe()
+	rw := &pipeWriter{header: http.Header{}, pw: pw, ready: make(chan struct{})}
+	go func() {
+		defer func() {
+			if p := recover(); p != nil {
+				pw.CloseWithError(fmt.Errorf("fake: handler panicked"))
+			}
+			rw.commit(http.StatusOK)
+			pw.Close()
+		}()
+		if req.Body != nil {
+			defer req.Body.Close()
+		}
+		t.h.ServeHTTP(rw, req)
+	}()
+	select {
+	case <-rw.ready:
+	case <-req.Context().Done():
+		pr.CloseWithError(req.Context().Err())
+		return nil, req.Context().Err()
+	}
+	resp := &http.Response{
+		Status:        strconv.Itoa(rw.status) + " " + http.StatusText(rw.status),
+		StatusCode:    rw.status,
+		Proto:         "HTTP/1.1",
+		ProtoMajor:    1,
+		ProtoMinor:    1,
+		Header:        rw.sent,
+		Body:          &ctxBody{pr: pr, stop: context.AfterFunc(req.Context(), func() { pr.CloseWithError(req.Context().Err()) })},
+		ContentLength: -1,
+		Request:       req,
+	}
+	if n, err := strconv.ParseInt(rw.sent.Get("Content-Length"), 10, 64); err == nil {
+		resp.ContentLength = n
+	}
+	return resp, nil
+}
+
+// ctxBody ends reads when the request's context is canceled, as a network
+// body does.
+type ctxBody struct {
+	pr   *io.PipeReader
+	stop func() bool
+}
+
+func (b *ctxBody) Read(p []byte) (int, error) { return b.pr.Read(p) }
+
+func (b *ctxBody) Close() error {
+	b.stop()
+	return b.pr.CloseWithError(errors.New("fake: body closed"))
+}
+
+// pipeWriter is the http.ResponseWriter the handler writes to.
+type pipeWriter struct {
+	header http.Header
+	sent   http.Header
+	pw     *io.PipeWriter
+	once   sync.Once
+	ready  chan struct{}
+	status int
+}
+
+func (w *pipeWriter) Header() http.Header { return w.header }
+
+func (w *pipeWriter) commit(status int) {
+	w.once.Do(func() {
+		w.status, w.sent = status, w.header.Clone()
+		close(w.ready)
+	})
+}
+
+func (w *pipeWriter) WriteHeader(status int) { w.commit(status) }
+
+func (w *pipeWriter) Write(p []byte) (int, error) {
+	w.commit(http.StatusOK)
+	return w.pw.Write(p)
+}
+
+// Flush makes http.ResponseController.Flush succeed; writes to the pipe
+// are unbuffered already.
+func (w *pipeWriter) Flush() { w.commit(http.StatusOK) }

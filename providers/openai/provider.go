@@ -1,0 +1,231 @@
+package openai
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/wicket-gw/wicket/internal/jsonx"
+	"github.com/wicket-gw/wicket/internal/sse"
+	"github.com/wicket-gw/wicket/providers"
+	"github.com/wicket-gw/wicket/redact"
+)
+
+// Options configures a Provider. A nil *Options, and every zero field,
+// means the default documented on the field.
+type Options struct {
+	// Name identifies the upstream in events and logs. Default "openai".
+	Name string
+	// BaseURL is the API root that endpoint paths are appended to, such as
+	// "https://api.groq.com/openai/v1". Default "https://api.openai.com/v1".
+	// It must not carry a query string; use EndpointURL for upstreams that
+	// need one.
+	BaseURL string
+	// APIKey is the upstream credential. Empty sends no credential (local
+	// servers such as Ollama or vLLM).
+	APIKey redact.Secret
+	// AuthHeader is the header that carries APIKey. "Authorization" (the
+	// default) sends "Bearer <key>"; any other name, such as Azure's
+	// "api-key", sends the key alone.
+	AuthHeader string
+	// Header holds extra headers for every upstream request, such as
+	// OpenAI-Organization or OpenAI-Project.
+	Header http.Header
+	// EndpointURL, if set, returns the full URL for an endpoint and
+	// upstream model, for upstreams whose paths differ (Azure's
+	// /openai/deployments/{name}/chat/completions?api-version=…). It is
+	// never logged.
+	EndpointURL func(e providers.Endpoint, model string) string
+	// Client sends the requests. Default: an *http.Client over
+	// providers.NewTransport(nil), with no overall time-out.
+	Client *http.Client
+	// IdleTimeout ends a call whose upstream sends nothing for this long
+	// while its body is being read, streams included. Default 2 minutes.
+	IdleTimeout time.Duration
+}
+
+// Provider is an OpenAI-dialect upstream. It is safe for concurrent use.
+type Provider struct {
+	name   string
+	base   string
+	key    redact.Secret
+	auth   string
+	header http.Header
+	urlFor func(providers.Endpoint, string) string
+	client *http.Client
+	idle   time.Duration
+
+	readers sync.Pool // of *sse.Reader
+	bufs    sync.Pool // of *[]byte, copy buffers
+}
+
+// New returns a Provider for the upstream opts describes.
+func New(opts *Options) (*Provider, error) {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	p := &Provider{name: o.Name, base: strings.TrimRight(o.BaseURL, "/"), key: o.APIKey, auth: o.AuthHeader,
+		header: o.Header.Clone(), urlFor: o.EndpointURL, client: o.Client, idle: o.IdleTimeout}
+	if p.name == "" {
+		p.name = "openai"
+	}
+	if p.base == "" {
+		p.base = "https://api.openai.com/v1"
+	}
+	u, err := url.Parse(p.base)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.User != nil {
+		return nil, fmt.Errorf("openai: provider %q: BaseURL must be an http(s) URL without credentials or query", p.name)
+	}
+	if p.auth == "" {
+		p.auth = "Authorization"
+	}
+	if p.client == nil {
+		p.client = &http.Client{Transport: providers.NewTransport(nil)}
+	}
+	if p.idle <= 0 {
+		p.idle = 2 * time.Minute
+	}
+	p.bufs.New = func() any { b := make([]byte, 32<<10); return &b }
+	return p, nil
+}
+
+// Name implements providers.Provider.
+func (p *Provider) Name() string { return p.name }
+
+// Dialect implements providers.Provider.
+func (p *Provider) Dialect() providers.Dialect { return providers.DialectOpenAI }
+
+var paths = map[providers.Endpoint]string{
+	providers.EndpointChat:       "/chat/completions",
+	providers.EndpointEmbeddings: "/embeddings",
+	providers.EndpointResponses:  "/responses",
+}
+
+// Send implements providers.Provider.
+func (p *Provider) Send(ctx context.Context, call *providers.Call) (providers.Response, error) {
+	if call.Dialect != providers.DialectOpenAI {
+		return nil, fmt.Errorf("openai: provider %q: no translation from the %s dialect", p.name, call.Dialect)
+	}
+	var target string
+	if p.urlFor != nil {
+		target = p.urlFor(call.Endpoint, call.UpstreamModel)
+	} else if path, ok := paths[call.Endpoint]; ok {
+		target = p.base + path
+	} else {
+		return nil, fmt.Errorf("openai: provider %q: endpoint %s not supported", p.name, call.Endpoint)
+	}
+	body, injected := upstreamBody(call)
+
+	ctx, cancel := context.WithCancelCause(ctx)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
+	if err != nil {
+		cancel(nil)
+		return nil, fmt.Errorf("openai: provider %q: building request failed", p.name)
+	}
+	h := req.Header
+	for k, vs := range p.header {
+		h[k] = vs
+	}
+	h.Set("Content-Type", "application/json")
+	if call.Stream {
+		h.Set("Accept", "text/event-stream")
+	} else {
+		h.Set("Accept", "application/json")
+	}
+	if !p.key.IsZero() {
+		if p.auth == "Authorization" {
+			h.Set("Authorization", "Bearer "+p.key.Reveal())
+		} else {
+			h.Set(p.auth, p.key.Reveal())
+		}
+	}
+	if call.RequestID != "" {
+		h.Set("X-Client-Request-Id", call.RequestID)
+	}
+	timer := time.AfterFunc(p.idle, func() { cancel(errIdle) })
+	resp, err := p.client.Do(req)
+	if err != nil {
+		timer.Stop()
+		cancel(nil)
+		return nil, providers.NewUpstreamError(p.name, err)
+	}
+	r := &response{p: p, call: call, resp: resp, cancel: cancel, timer: timer, injected: injected}
+	r.header = relayHeaders(resp, call.Stream)
+	return r, nil
+}
+
+var errIdle = errors.New("openai: upstream idle too long")
+
+// upstreamBody returns the body to send: the client's, with the model
+// rewritten and, for a streamed chat completion that did not ask for usage,
+// stream_options.include_usage set. injected reports the latter.
+func upstreamBody(call *providers.Call) (body []byte, injected bool) {
+	body = call.Body
+	if call.UpstreamModel != call.Model && call.ModelEnd > call.ModelStart {
+		body = jsonx.Replace(body, call.ModelStart, call.ModelEnd, quote(call.UpstreamModel))
+	}
+	if call.Stream && call.Endpoint == providers.EndpointChat && !call.IncludeUsage {
+		injected = true
+		if v, start, end, ok := jsonx.Get(body, "stream_options"); ok && !jsonx.IsNull(v) {
+			if iv, s2, e2, ok := jsonx.Get(v, "include_usage"); ok {
+				_ = iv
+				v = jsonx.Replace(v, s2, e2, []byte("true"))
+			} else {
+				v = jsonx.AppendMember(v, "include_usage", []byte("true"))
+			}
+			body = jsonx.Replace(body, start, end, v)
+		} else if ok {
+			body = jsonx.Replace(body, start, end, []byte(`{"include_usage":true}`))
+		} else {
+			body = jsonx.AppendMember(body, "stream_options", []byte(`{"include_usage":true}`))
+		}
+	}
+	return body, injected
+}
+
+func quote(s string) []byte {
+	var b bytes.Buffer
+	b.WriteByte('"')
+	for _, r := range s {
+		switch {
+		case r == '"' || r == '\\':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r < 0x20:
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte('"')
+	return b.Bytes()
+}
+
+// relayHeaders picks the upstream response headers fit for the client.
+func relayHeaders(resp *http.Response, stream bool) http.Header {
+	h := make(http.Header, 4)
+	if ct := resp.Header.Get("Content-Type"); ct != "" {
+		h.Set("Content-Type", ct)
+	}
+	if !isEventStream(resp) && resp.ContentLength >= 0 && !resp.Uncompressed {
+		h.Set("Content-Length", fmt.Sprint(resp.ContentLength))
+	}
+	if v := resp.Header.Get("Openai-Processing-Ms"); v != "" {
+		h.Set("Openai-Processing-Ms", v)
+	}
+	if isEventStream(resp) {
+		sse.SetHeaders(h)
+	}
+	return h
+}
+
+func isEventStream(resp *http.Response) bool {
+	return strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream")
+}

@@ -1,0 +1,165 @@
+package openai
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/wicket-gw/wicket/internal/sse"
+	"github.com/wicket-gw/wicket/providers"
+)
+
+// response is an upstream answer being relayed.
+type response struct {
+	p        *Provider
+	call     *providers.Call
+	resp     *http.Response
+	header   http.Header
+	cancel   context.CancelCauseFunc
+	timer    *time.Timer
+	injected bool
+
+	closeOnce sync.Once
+}
+
+func (r *response) StatusCode() int     { return r.resp.StatusCode }
+func (r *response) Header() http.Header { return r.header }
+
+func (r *response) Close() error {
+	r.closeOnce.Do(func() {
+		r.timer.Stop()
+		r.resp.Body.Close()
+		r.cancel(nil)
+	})
+	return nil
+}
+
+// read reads from the upstream body, pushing the idle deadline forward.
+func (r *response) read(p []byte) (int, error) {
+	n, err := r.resp.Body.Read(p)
+	r.timer.Reset(r.p.idle)
+	if err != nil && err != io.EOF {
+		if errors.Is(context.Cause(r.resp.Request.Context()), errIdle) {
+			return n, providers.NewUpstreamError(r.p.name, context.DeadlineExceeded)
+		}
+	}
+	return n, err
+}
+
+type readerFunc func([]byte) (int, error)
+
+func (f readerFunc) Read(p []byte) (int, error) { return f(p) }
+
+func (r *response) Relay(w http.ResponseWriter) (providers.Result, error) {
+	defer r.Close()
+	if isEventStream(r.resp) && r.resp.StatusCode < 300 {
+		return r.relayStream(w)
+	}
+	return r.relayBody(w)
+}
+
+// tailSize is how much of a non-streamed body is kept to find its usage;
+// OpenAI puts usage at the end of every JSON answer.
+const tailSize = 16 << 10
+
+// relayBody copies a JSON (or error) body and reads usage from it.
+func (r *response) relayBody(w http.ResponseWriter) (providers.Result, error) {
+	var res providers.Result
+	bp := r.p.bufs.Get().(*[]byte)
+	defer r.p.bufs.Put(bp)
+	buf := *bp
+	var tail tailBuffer
+	src := readerFunc(r.read)
+	for {
+		n, rerr := src.Read(buf)
+		if n > 0 {
+			if res.BytesWritten == 0 {
+				res.FirstByte = time.Now()
+			}
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				return res, werr
+			}
+			res.BytesWritten += int64(n)
+			tail.write(buf[:n])
+		}
+		if rerr == io.EOF {
+			break
+		}
+		if rerr != nil {
+			return res, rerr
+		}
+	}
+	if r.resp.StatusCode < 300 {
+		res.Usage, res.UsageKnown = usageFromTail(tail.bytes(), tail.whole)
+	}
+	return res, nil
+}
+
+// relayStream forwards SSE events one by one, flushing each, and reads
+// usage from the events that carry it.
+func (r *response) relayStream(w http.ResponseWriter) (providers.Result, error) {
+	var res providers.Result
+	rd, _ := r.p.readers.Get().(*sse.Reader)
+	if rd == nil {
+		rd = sse.NewReader(readerFunc(r.read), &sse.ReaderOptions{All: true})
+	} else {
+		rd.Reset(readerFunc(r.read))
+	}
+	defer func() {
+		rd.Reset(nil)
+		r.p.readers.Put(rd)
+	}()
+	sw := sse.NewWriter(w)
+	responses := r.call.Endpoint == providers.EndpointResponses
+	for {
+		ev, err := rd.Next()
+		if err == io.EOF {
+			return res, nil
+		}
+		if err != nil {
+			return res, err
+		}
+		if len(ev.Data) > 0 && bytes.Contains(ev.Data, []byte(`"usage"`)) {
+			if u, ok := usageFromEvent(ev.Data, responses); ok {
+				res.Usage, res.UsageKnown = u, true
+				if r.injected && isUsageOnlyChunk(ev.Data) {
+					continue // the client did not ask for this chunk
+				}
+			}
+		}
+		if res.Events == 0 {
+			res.FirstByte = time.Now()
+		}
+		if err := sw.WriteRaw(ev.Raw); err != nil {
+			return res, err
+		}
+		res.Events++
+		res.BytesWritten += int64(len(ev.Raw))
+	}
+}
+
+// tailBuffer keeps the first tailSize bytes of a body and, past that, a
+// sliding window of its last tailSize bytes.
+type tailBuffer struct {
+	buf   []byte
+	whole bool // buf holds the entire body
+	n     int
+}
+
+func (t *tailBuffer) write(p []byte) {
+	if t.n == 0 {
+		t.whole = true
+	}
+	t.n += len(p)
+	t.buf = append(t.buf, p...)
+	if len(t.buf) > 2*tailSize {
+		t.whole = false
+		t.buf = append(t.buf[:0], t.buf[len(t.buf)-tailSize:]...)
+	}
+}
+
+func (t *tailBuffer) bytes() []byte { return t.buf }

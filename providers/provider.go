@@ -1,0 +1,99 @@
+package providers
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/wicket-gw/wicket/metering"
+)
+
+// Request is one client call as a front door decoded it: the few fields
+// routing and limits need, and the raw body, which same-dialect upstreams
+// receive unchanged but for the model name (and, for OpenAI streams,
+// stream_options.include_usage).
+type Request struct {
+	// Dialect is the client's wire format.
+	Dialect Dialect
+	// Endpoint is the kind of call.
+	Endpoint Endpoint
+	// Model is the public model name the client asked for.
+	Model string
+	// Stream reports whether the client asked for a streamed answer.
+	Stream bool
+	// IncludeUsage reports whether the client itself asked for usage in
+	// the stream (OpenAI's stream_options.include_usage).
+	IncludeUsage bool
+	// MaxOutputTokens is the request's cap on generated tokens (max_tokens,
+	// max_completion_tokens or max_output_tokens); 0 if it set none.
+	MaxOutputTokens int64
+	// Body is the request body as the client sent it. Read-only.
+	Body []byte
+	// ModelStart and ModelEnd locate the model value (with its quotes) in
+	// Body, for rewriting; both are 0 when the dialect carries the model
+	// elsewhere (Gemini puts it in the path).
+	ModelStart, ModelEnd int
+	// RequestID is the gateway's ID for this request, sent upstream where
+	// the dialect has a header for it.
+	RequestID string
+}
+
+// Call is what a Provider sends: a Request bound to one deployment.
+type Call struct {
+	*Request
+	// Deployment is the chosen deployment.
+	Deployment *Deployment
+	// UpstreamModel is the model name the upstream expects.
+	UpstreamModel string
+}
+
+// Provider sends calls to one upstream. Implementations are safe for
+// concurrent use. A Provider holds its upstream's base URL and credential;
+// deployments pair it with a model name.
+type Provider interface {
+	// Name identifies the provider in events and logs ("openai", "groq").
+	Name() string
+	// Dialect is the wire format the upstream speaks.
+	Dialect() Dialect
+	// Send makes the upstream call and returns once the upstream's status
+	// and headers have arrived, before any of its body is read, so that
+	// the gateway can still fall back to another deployment. An error
+	// means no response: a *UpstreamError for network failures and time-outs.
+	// ctx governs the whole exchange, body included: canceling it (the
+	// client went away) cancels the upstream request.
+	Send(ctx context.Context, call *Call) (Response, error)
+}
+
+// Response is an upstream answer whose status and headers have arrived.
+// The gateway either relays it or, before relaying, closes it to try
+// another deployment.
+type Response interface {
+	// StatusCode is the upstream's HTTP status.
+	StatusCode() int
+	// Header holds the response headers fit to pass to the client
+	// (content type and the like; never the upstream's own rate-limit
+	// headers, which describe the gateway's account, not the client's).
+	Header() http.Header
+	// Relay writes the body to w in the client's dialect, flushing each
+	// streamed event as it arrives, and reports what it saw. The caller
+	// has written the status and headers. A non-nil error after bytes were
+	// written means the answer is incomplete and the connection must be
+	// aborted.
+	Relay(w http.ResponseWriter) (Result, error)
+	// Close releases the response; it is safe to call more than once and
+	// after Relay.
+	Close() error
+}
+
+// Result is what Relay saw of a response.
+type Result struct {
+	// Usage is the upstream's token count, valid when UsageKnown.
+	Usage      metering.Usage
+	UsageKnown bool
+	// FirstByte is when the first body bytes were written to the client.
+	FirstByte time.Time
+	// BytesWritten counts body bytes written to the client.
+	BytesWritten int64
+	// Events counts streamed events written to the client.
+	Events int64
+}

@@ -1,0 +1,66 @@
+package wicket
+
+import (
+	"context"
+	"net/http"
+	"net/netip"
+	"time"
+
+	"github.com/wicket-gw/wicket/providers"
+)
+
+// state is what the chain's steps share about one request. Guard puts one
+// in the context; steps mounted without Guard get one lazily.
+type state struct {
+	id       string
+	clientIP netip.Addr
+	dialect  providers.Dialect
+	start    time.Time
+	req      *providers.Request
+	outcome  Outcome
+	finished bool // outcome handed to OnOutcome
+}
+
+type stateKey struct{}
+
+func stateFrom(ctx context.Context) *state {
+	s, _ := ctx.Value(stateKey{}).(*state)
+	return s
+}
+
+// ensureState returns the request's state, adding one (and so a new
+// request) when no Guard ran before.
+func ensureState(r *http.Request) (*state, *http.Request) {
+	if s := stateFrom(r.Context()); s != nil {
+		return s, r
+	}
+	s := &state{id: newRequestID(), dialect: dialectOf(r.URL.Path), start: time.Now()}
+	s.clientIP = remoteIP(r)
+	return s, r.WithContext(context.WithValue(r.Context(), stateKey{}, s))
+}
+
+// RequestID returns the request ID that Guard assigned, or "".
+func RequestID(ctx context.Context) string {
+	if s := stateFrom(ctx); s != nil {
+		return s.id
+	}
+	return ""
+}
+
+// ClientIP returns the client address that Guard determined (see
+// Config.TrustedProxies), or the zero Addr.
+func ClientIP(ctx context.Context) netip.Addr {
+	if s := stateFrom(ctx); s != nil {
+		return s.clientIP
+	}
+	return netip.Addr{}
+}
+
+// CallFrom returns the decoded call that the Decode step put in the
+// request's context, if any.
+func CallFrom(ctx context.Context) (*providers.Request, bool) {
+	if s := stateFrom(ctx); s != nil && s.req != nil {
+		return s.req, true
+	}
+	return nil, false
+}
