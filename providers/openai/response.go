@@ -99,26 +99,48 @@ func (r *response) relayBody(w http.ResponseWriter) (providers.Result, error) {
 	return res, nil
 }
 
-// relayStream forwards SSE events one by one, flushing each, and reads
-// usage from the events that carry it.
+// relayStream forwards SSE events one by one and reads usage from the
+// events that carry it. Writes are flushed whenever the reader is about to
+// wait for the upstream, so every event reaches the client as soon as it
+// arrived, while events that arrived together leave in one write.
 func (r *response) relayStream(w http.ResponseWriter) (providers.Result, error) {
 	var res providers.Result
+	rc := http.NewResponseController(w)
+	pending := false
+	var werr error
+	src := readerFunc(func(p []byte) (int, error) {
+		if pending {
+			pending = false
+			if err := rc.Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
+				werr = err
+				return 0, err
+			}
+		}
+		return r.read(p)
+	})
 	rd, _ := r.p.readers.Get().(*sse.Reader)
 	if rd == nil {
-		rd = sse.NewReader(readerFunc(r.read), &sse.ReaderOptions{All: true})
+		rd = sse.NewReader(src, &sse.ReaderOptions{All: true})
 	} else {
-		rd.Reset(readerFunc(r.read))
+		rd.Reset(src)
 	}
 	defer func() {
 		rd.Reset(nil)
 		r.p.readers.Put(rd)
 	}()
-	sw := sse.NewWriter(w)
 	responses := r.call.Endpoint == providers.EndpointResponses
 	for {
 		ev, err := rd.Next()
 		if err == io.EOF {
+			if pending {
+				if err := rc.Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
+					return res, err
+				}
+			}
 			return res, nil
+		}
+		if werr != nil {
+			return res, werr
 		}
 		if err != nil {
 			return res, err
@@ -134,9 +156,10 @@ func (r *response) relayStream(w http.ResponseWriter) (providers.Result, error) 
 		if res.Events == 0 {
 			res.FirstByte = time.Now()
 		}
-		if err := sw.WriteRaw(ev.Raw); err != nil {
+		if _, err := w.Write(ev.Raw); err != nil {
 			return res, err
 		}
+		pending = true
 		res.Events++
 		res.BytesWritten += int64(len(ev.Raw))
 	}

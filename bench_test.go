@@ -1,0 +1,78 @@
+package wicket_test
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/wicket-gw/wicket/providers"
+	"github.com/wicket-gw/wicket/providers/fake"
+	"github.com/wicket-gw/wicket/providers/openai"
+)
+
+// BenchmarkProxy compares the full wicket chain with a bare
+// httputil.ReverseProxy in front of the same fake upstream on loopback, in
+// the same run, non-streamed and streamed. It logs the ratios:
+//
+//	go test -run='^$' -bench=BenchmarkProxy -benchmem .
+func BenchmarkProxy(b *testing.B) {
+	const streamChunks = 200
+	up := httptest.NewServer(fake.Handler(&fake.Options{Chunks: streamChunks}))
+	defer up.Close()
+	target, _ := url.Parse(up.URL)
+
+	bareRP := httputil.NewSingleHostReverseProxy(target)
+	bareRP.Transport = providers.NewTransport(nil)
+	bare := httptest.NewServer(bareRP)
+	defer bare.Close()
+
+	p, err := openai.New(&openai.Options{BaseURL: up.URL + "/v1"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	e := newEnv(b, single("fake-echo", p, ""), nil)
+	go func() {
+		for range e.outcome {
+		}
+	}()
+
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64, DisableCompression: true}}
+	bodies := map[string]string{
+		"nonstream": `{"model":"fake-echo","messages":[{"role":"system","content":"You are terse."},{"role":"user","content":"` + strings.Repeat("hello wicket ", 40) + `"}],"max_tokens":64}`,
+		"stream":    `{"model":"fake-echo","stream":true,"messages":[{"role":"user","content":"one two three four five"}]}`,
+	}
+	nsPerOp := map[string]float64{}
+	for _, kind := range []string{"nonstream", "stream"} {
+		for _, side := range []struct{ name, url, key string }{{"bare", bare.URL, "unused"}, {"wicket", e.srv.URL, e.key}} {
+			name := side.name + "/" + kind
+			b.Run(name, func(b *testing.B) {
+				var n int64
+				b.ReportAllocs()
+				for b.Loop() {
+					req, _ := http.NewRequest("POST", side.url+"/v1/chat/completions", strings.NewReader(bodies[kind]))
+					req.Header.Set("Content-Type", "application/json")
+					req.Header.Set("Authorization", "Bearer "+side.key)
+					resp, err := client.Do(req)
+					if err != nil {
+						b.Fatal(err)
+					}
+					m, _ := io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode != 200 {
+						b.Fatalf("status %d", resp.StatusCode)
+					}
+					n = m
+				}
+				b.SetBytes(n)
+				nsPerOp[name] = float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+			})
+		}
+		if bare, ok := nsPerOp["bare/"+kind]; ok && bare > 0 {
+			b.Logf("%s: wicket %.0f ns/op, bare ReverseProxy %.0f ns/op, ratio %.3f", kind, nsPerOp["wicket/"+kind], bare, nsPerOp["wicket/"+kind]/bare)
+		}
+	}
+}
