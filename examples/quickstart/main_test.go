@@ -1,0 +1,80 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestQuickstartAnswersItsOwnCurl(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, "127.0.0.1:0", pw, slog.New(slog.NewTextHandler(io.Discard, nil)), "")
+		pw.Close()
+	}()
+	var base, key string
+	sc := bufio.NewScanner(pr)
+	for sc.Scan() && (base == "" || key == "") {
+		line := sc.Text()
+		if v, ok := strings.CutPrefix(line, "wicket quickstart listening on "); ok {
+			base = v
+		}
+		if v, ok := strings.CutPrefix(line, "api key: "); ok {
+			key = v
+		}
+	}
+	go io.Copy(io.Discard, pr)
+	if base == "" || !strings.HasPrefix(key, "wk_") {
+		t.Fatalf("did not print the address and key: base %q key %q", base, key)
+	}
+
+	post := func(body string) *http.Response {
+		req, _ := http.NewRequest("POST", base+"/v1/chat/completions", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+key)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	resp := post(`{"model":"fake-echo","messages":[{"role":"user","content":"hello wicket"}]}`)
+	var c struct {
+		Choices []struct {
+			Message struct{ Content string } `json:"message"`
+		} `json:"choices"`
+		Usage struct {
+			TotalTokens int `json:"total_tokens"`
+		} `json:"usage"`
+	}
+	json.NewDecoder(resp.Body).Decode(&c)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || len(c.Choices) != 1 || c.Choices[0].Message.Content != "hello wicket" || c.Usage.TotalTokens != 5 {
+		t.Fatalf("non-streamed: %d %+v", resp.StatusCode, c)
+	}
+
+	resp = post(`{"model":"fake-echo","stream":true,"messages":[{"role":"user","content":"hello wicket"}]}`)
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(b), `"content":" wicket"`) || !strings.HasSuffix(string(b), "data: [DONE]\n\n") {
+		t.Fatalf("streamed: %d %s", resp.StatusCode, b)
+	}
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("run: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("quickstart did not shut down")
+	}
+}
