@@ -22,6 +22,10 @@ var (
 	// would reset. The gateway answers 503 with a short retry-after.
 	ErrCapacity = errors.New("ratelimit: too many active subjects")
 
+	// ErrCanceled is returned by ReserveTokens on a Permit that Cancel gave
+	// back.
+	ErrCanceled = errors.New("ratelimit: permit canceled")
+
 	// ErrInvalidLimits is returned for Limits with a negative field.
 	ErrInvalidLimits = errors.New("ratelimit: invalid limits")
 )

@@ -616,3 +616,31 @@ func TestLimitErrorZero(t *testing.T) {
 		t.Fatalf("zero LimitError: Is(ErrLimited) = %v, Error() = %q", errors.Is(err, ratelimit.ErrLimited), err.Error())
 	}
 }
+
+func TestPermitCancelGivesEverythingBack(t *testing.T) {
+	l, _, _ := newLimiter(t, 0)
+	lim := ratelimit.Limits{RequestsPerMinute: 1, TokensPerMinute: 100, Concurrent: 1}
+	p, err := l.Admit(ctx, "s", lim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.ReserveTokens(ctx, 100); err != nil {
+		t.Fatal(err)
+	}
+	p.Cancel(ctx)
+	if err := p.ReserveTokens(ctx, 1); !errors.Is(err, ratelimit.ErrCanceled) {
+		t.Errorf("ReserveTokens after Cancel: got %v; want ErrCanceled", err)
+	}
+	// The request, the tokens and the slot are all available again.
+	p2, err := l.Admit(ctx, "s", lim)
+	if err != nil {
+		t.Fatalf("Admit after Cancel: %v", err)
+	}
+	if err := p2.ReserveTokens(ctx, 100); err != nil {
+		t.Fatalf("ReserveTokens after Cancel: %v", err)
+	}
+	p2.Release()
+	p.Cancel(ctx) // a second Cancel does nothing
+	var np *ratelimit.Permit
+	np.Cancel(ctx)
+}

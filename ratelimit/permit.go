@@ -104,6 +104,15 @@ func (p *Permit) ReserveTokens(ctx context.Context, n int64) error {
 
 // refuseLocked ends p refused by the token bucket, giving back what p took.
 func (p *Permit) refuseLocked(ctx context.Context, reason error) error {
+	p.giveBackLocked(ctx)
+	var err error
+	p.d, err = refuse(p.d, Tokens, reason)
+	p.refused = err
+	return err
+}
+
+// giveBackLocked returns the tokens, the request and the slot p holds.
+func (p *Permit) giveBackLocked(ctx context.Context) {
 	now := p.l.now()
 	if p.reserved != 0 {
 		if q, err := p.l.b.AdjustTokens(ctx, p.subject, p.limits.TokensPerMinute, -p.reserved, now); err == nil {
@@ -121,10 +130,25 @@ func (p *Permit) refuseLocked(ctx context.Context, reason error) error {
 	if p.releaseSlot(context.WithoutCancel(ctx)) {
 		p.d.Concurrency.Remaining = min(p.d.Concurrency.Remaining+1, p.d.Concurrency.Limit)
 	}
-	var err error
-	p.d, err = refuse(p.d, Tokens, reason)
-	p.refused = err
-	return err
+}
+
+// Cancel gives back everything the Permit took (the request, any reserved
+// tokens and the slot) for a request that something else refused before it
+// was forwarded, such as a budget, so that the refusal costs no rate-limit
+// quota. The Permit is then spent: ReserveTokens returns ErrCanceled, and
+// Settle and Release do nothing. Cancel on a nil or spent Permit does
+// nothing.
+func (p *Permit) Cancel(ctx context.Context) {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.refused != nil {
+		return
+	}
+	p.giveBackLocked(ctx)
+	p.refused = ErrCanceled
 }
 
 // Settle corrects the token charge to actual, the exact count from the

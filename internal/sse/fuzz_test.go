@@ -142,7 +142,7 @@ func FuzzReader(f *testing.F) {
 			"bytes":   iotest.OneByteReader(bytes.NewReader(in)),
 		}
 		for name, rd := range readers {
-			got, err, r := readAll(rd, opts)
+			got, r, err := readAll(rd, opts)
 			if err != wantErr {
 				t.Fatalf("%s: got error %v; want %v", name, err, wantErr)
 			}
@@ -170,7 +170,7 @@ func checkRawAlone(t *testing.T, ev tev, max int) {
 	if strings.HasPrefix(ev.Raw, bom) {
 		return
 	}
-	got, err, _ := readAll(strings.NewReader(ev.Raw), &ReaderOptions{MaxEventSize: max, All: true})
+	got, _, err := readAll(strings.NewReader(ev.Raw), &ReaderOptions{MaxEventSize: max, All: true})
 	if err != io.EOF || len(got) != 1 {
 		t.Fatalf("Raw %q alone: got %d events, error %v; want 1, io.EOF", ev.Raw, len(got), err)
 	}
@@ -209,7 +209,7 @@ func FuzzRoundTrip(f *testing.F) {
 			t.Fatalf("got error %v; want nil", err)
 		}
 		written := buf.String()
-		got, err, _ := readAll(iotest.OneByteReader(&buf), &ReaderOptions{All: true})
+		got, _, err := readAll(iotest.OneByteReader(&buf), &ReaderOptions{All: true})
 		if err != io.EOF {
 			t.Fatalf("got error %v reading %q; want io.EOF", err, written)
 		}

@@ -37,10 +37,10 @@ func toTev(ev Event) tev {
 }
 
 // readAll reads rd to its end and returns the events and the final error.
-func readAll(rd io.Reader, opts *ReaderOptions) ([]tev, error, *Reader) {
+func readAll(rd io.Reader, opts *ReaderOptions) ([]tev, *Reader, error) {
 	r := NewReader(rd, opts)
 	evs, err := drain(r)
-	return evs, err, r
+	return evs, r, err
 }
 
 // drain reads r to its end and returns the events and the final error.
@@ -317,7 +317,7 @@ var readerCases = []readerCase{
 func TestReader(t *testing.T) {
 	for _, tc := range readerCases {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err, _ := readAll(strings.NewReader(tc.in), &ReaderOptions{All: tc.all})
+			got, _, err := readAll(strings.NewReader(tc.in), &ReaderOptions{All: tc.all})
 			if err != io.EOF {
 				t.Fatalf("got error %v; want io.EOF", err)
 			}
@@ -355,7 +355,7 @@ func TestReaderSplitEquivalence(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			want, _, _ := readAll(strings.NewReader(tc.in), &ReaderOptions{All: tc.all})
 			for name, rd := range splitReaders([]byte(tc.in)) {
-				got, err, _ := readAll(rd, &ReaderOptions{All: tc.all})
+				got, _, err := readAll(rd, &ReaderOptions{All: tc.all})
 				if err != io.EOF {
 					t.Errorf("%s: got error %v; want io.EOF", name, err)
 				}
@@ -479,7 +479,7 @@ func TestReaderMaxEventSize(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			for name, rd := range splitReaders([]byte(tc.in)) {
-				got, err, r := readAll(rd, &ReaderOptions{MaxEventSize: max})
+				got, r, err := readAll(rd, &ReaderOptions{MaxEventSize: max})
 				if err != tc.wantErr {
 					t.Fatalf("%s: got error %v; want %v", name, err, tc.wantErr)
 				}
@@ -499,7 +499,7 @@ func TestReaderBOMNotCounted(t *testing.T) {
 	// one too large, even with the smallest limit.
 	in := []byte("\xEF\xBB\xBF\r\n\n")
 	for name, rd := range splitReaders(in) {
-		got, err, _ := readAll(rd, &ReaderOptions{MaxEventSize: 1})
+		got, _, err := readAll(rd, &ReaderOptions{MaxEventSize: 1})
 		if err != io.EOF || len(got) != 0 {
 			t.Errorf("%s: got %d events, error %v; want none, io.EOF", name, len(got), err)
 		}
@@ -577,7 +577,7 @@ func TestReaderSteadyStateBuffer(t *testing.T) {
 
 func TestReaderBlankLinesOnly(t *testing.T) {
 	in := strings.Repeat("\r\n", 1<<20)
-	got, err, r := readAll(strings.NewReader(in), &ReaderOptions{MaxEventSize: 64})
+	got, r, err := readAll(strings.NewReader(in), &ReaderOptions{MaxEventSize: 64})
 	if err != io.EOF || len(got) != 0 {
 		t.Fatalf("got %d events, error %v; want none, io.EOF", len(got), err)
 	}
@@ -727,7 +727,7 @@ func checkRawConcat(t *testing.T, in []byte, evs []tev) {
 
 func TestReaderOpenAIStream(t *testing.T) {
 	in := readFixture(t, "openai_chat.sse")
-	evs, err, _ := readAll(bytes.NewReader(in), nil)
+	evs, _, err := readAll(bytes.NewReader(in), nil)
 	if err != io.EOF {
 		t.Fatalf("got error %v; want io.EOF", err)
 	}
@@ -777,7 +777,7 @@ func TestReaderOpenAIStream(t *testing.T) {
 
 func TestReaderAnthropicStream(t *testing.T) {
 	in := readFixture(t, "anthropic_messages.sse")
-	evs, err, _ := readAll(bytes.NewReader(in), nil)
+	evs, _, err := readAll(bytes.NewReader(in), nil)
 	if err != io.EOF {
 		t.Fatalf("got error %v; want io.EOF", err)
 	}
@@ -838,7 +838,7 @@ const geminiStream = "data: {\"candidates\": [{\"content\": {\"parts\": [{\"text
 
 func TestReaderGeminiCRLFStream(t *testing.T) {
 	in := []byte(geminiStream)
-	evs, err, _ := readAll(bytes.NewReader(in), nil)
+	evs, _, err := readAll(bytes.NewReader(in), nil)
 	if err != io.EOF || len(evs) != 2 {
 		t.Fatalf("got %d events, error %v; want 2, io.EOF", len(evs), err)
 	}

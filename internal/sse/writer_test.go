@@ -95,7 +95,7 @@ func TestWriteComment(t *testing.T) {
 				t.Errorf("got %q; want %q", got, tc.want)
 			}
 			// A comment-only block reads as nothing, or a NoData block.
-			if evs, err, _ := readAll(&buf, nil); err != io.EOF || len(evs) != 0 {
+			if evs, _, err := readAll(&buf, nil); err != io.EOF || len(evs) != 0 {
 				t.Errorf("got %d events, error %v reading it back; want none, io.EOF", len(evs), err)
 			}
 		})
@@ -180,7 +180,7 @@ func TestWriterRoundTrip(t *testing.T) {
 			"one byte": &chunkReader{in: stream, sizes: []byte{0}},
 			"chunked":  &chunkReader{in: stream, sizes: []byte{2, 30, 6}},
 		} {
-			got, err, _ := readAll(rd, nil)
+			got, _, err := readAll(rd, nil)
 			if err != io.EOF {
 				t.Fatalf("round %d %s: got error %v; want io.EOF", round, name, err)
 			}
