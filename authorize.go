@@ -17,17 +17,19 @@ func (g *Gateway) Authorize() func(http.Handler) http.Handler {
 			s := stateFrom(r.Context())
 			rec, ok := keys.PrincipalFrom(r.Context())
 			if s == nil || s.req == nil || !ok {
-				fail(w, r, &providers.Error{Status: http.StatusInternalServerError, Code: "internal_error", Message: "The gateway is misconfigured: Authorize needs Authenticate and Decode before it."})
+				fail(w, r, misconfigured("Authorize needs Authenticate and Decode before it"))
 				return
 			}
 			if !rec.Scopes.AllowsModel(s.req.Model) {
 				fail(w, r, &providers.Error{Status: http.StatusForbidden, Type: "permission_error", Param: "model", Code: "model_not_allowed", Message: "This API key may not use the requested model."})
 				return
 			}
-			if _, err := g.cfg.Router.Route(s.req.Model); err != nil {
+			plan, err := g.cfg.Router.Route(s.req.Model)
+			if err != nil {
 				fail(w, r, modelNotFound())
 				return
 			}
+			s.plan, s.routed = plan, true
 			next.ServeHTTP(w, r)
 		})
 	}

@@ -26,7 +26,7 @@ func (g *Gateway) Forward() http.Handler {
 func (g *Gateway) forward(w http.ResponseWriter, r *http.Request) {
 	s := stateFrom(r.Context())
 	if s == nil || s.req == nil {
-		fail(w, r, &providers.Error{Status: http.StatusInternalServerError, Code: "internal_error", Message: "The gateway is misconfigured: Forward needs Decode before it."})
+		fail(w, r, misconfigured("Forward needs Decode before it"))
 		return
 	}
 	ctx := r.Context()
@@ -35,13 +35,16 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request) {
 	if rec, ok := keys.PrincipalFrom(ctx); ok {
 		o.KeyID, o.Owner = rec.ID, rec.Owner
 	}
-	defer g.finish(ctx, s)
+	defer g.finish(r, s)
 
-	plan, err := g.cfg.Router.Route(s.req.Model)
-	if err != nil {
-		fail(w, r, modelNotFound())
-		o.Err = "model_not_found"
-		return
+	plan := s.plan
+	if !s.routed {
+		var err error
+		if plan, err = g.cfg.Router.Route(s.req.Model); err != nil {
+			fail(w, r, modelNotFound())
+			o.Err = "model_not_found"
+			return
+		}
 	}
 	var lastErr error
 	var last providers.Response
@@ -137,19 +140,23 @@ func (g *Gateway) relay(w http.ResponseWriter, r *http.Request, s *state, resp p
 	g.logUpstream(s, nil, err)
 	// The status is sent: abort, so the client cannot take a truncated
 	// answer for a whole one. finish runs first (deferred in forward).
-	g.finish(r.Context(), s)
+	g.finish(r, s)
 	panic(http.ErrAbortHandler)
 }
 
-// finish stamps the end time and hands the outcome to OnOutcome, once.
-func (g *Gateway) finish(ctx context.Context, s *state) {
+// finish settles what the call used and hands the outcome to OnOutcome,
+// once. It runs detached from the client's cancellation: a client that
+// left still gets its usage settled.
+func (g *Gateway) finish(r *http.Request, s *state) {
 	if s.finished {
 		return
 	}
 	s.finished = true
 	s.outcome.End = time.Now()
+	r = r.WithContext(context.WithoutCancel(r.Context()))
+	g.settleTokens(r, s)
 	if g.cfg.OnOutcome != nil {
-		g.cfg.OnOutcome(context.WithoutCancel(ctx), s.outcome)
+		g.cfg.OnOutcome(r.Context(), s.outcome)
 	}
 }
 

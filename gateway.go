@@ -3,6 +3,7 @@ package wicket
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/wicket-gw/wicket/keys"
 	"github.com/wicket-gw/wicket/providers"
+	"github.com/wicket-gw/wicket/ratelimit"
 )
 
 // DefaultMaxBodyBytes is the request body cap when Config.MaxBodyBytes is
@@ -22,6 +24,30 @@ type Config struct {
 	Keys *keys.Manager
 	// Router maps public model names to deployments. Required.
 	Router *providers.Router
+	// Limits are the default per-key limits: requests and tokens per minute
+	// and concurrent requests. A key's own Limits override each non-zero
+	// field. Zero fields mean unlimited.
+	Limits ratelimit.Limits
+	// Limiter enforces Limits. Nil means an in-memory limiter
+	// (ratelimit.New(nil)); pass a shared backend for a fleet.
+	Limiter *ratelimit.Limiter
+	// AuthThrottle blocks a client IP after repeated failed authentications
+	// (credential stuffing), before any key hashing or store lookup. Nil
+	// means ratelimit.NewAuthThrottle(nil): 10 failures within a minute
+	// block the address (an IPv6 /64) for 10 minutes.
+	AuthThrottle *ratelimit.AuthThrottle
+	// DisableAuthThrottle turns the failed-auth throttle off.
+	DisableAuthThrottle bool
+	// Estimator estimates a request's tokens before the upstream answers,
+	// for the tokens-per-minute limit. Nil means ratelimit.ByteEstimator{}:
+	// body bytes / 4 plus the output cap.
+	Estimator ratelimit.TokenEstimator
+	// DefaultMaxOutputTokens is the output cap assumed for a request that
+	// sets none, when its model has no MaxOutputTokens. Default 16384.
+	DefaultMaxOutputTokens int64
+	// Now returns the current time, for the failed-auth throttle. Default
+	// time.Now.
+	Now func() time.Time
 	// MaxBodyBytes caps request bodies. Default DefaultMaxBodyBytes.
 	MaxBodyBytes int64
 	// TrustedProxies are the addresses of reverse proxies in front of the
@@ -53,8 +79,11 @@ type Config struct {
 // available on their own for applications that mount them in their own
 // router. A Gateway is safe for concurrent use.
 type Gateway struct {
-	cfg     Config
-	handler http.Handler
+	cfg       Config
+	handler   http.Handler
+	limiter   *ratelimit.Limiter
+	throttle  *ratelimit.AuthThrottle
+	estimator ratelimit.TokenEstimator
 }
 
 // New validates cfg and returns a Gateway.
@@ -79,11 +108,34 @@ func New(cfg Config) (*Gateway, error) {
 			return nil, errors.New("wicket: Config.TrustedProxies holds an invalid prefix")
 		}
 	}
-	g := &Gateway{cfg: cfg}
+	if cfg.DefaultMaxOutputTokens < 0 {
+		return nil, errors.New("wicket: Config.DefaultMaxOutputTokens must not be negative")
+	}
+	if cfg.DefaultMaxOutputTokens == 0 {
+		cfg.DefaultMaxOutputTokens = 16384
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	g := &Gateway{cfg: cfg, limiter: cfg.Limiter, throttle: cfg.AuthThrottle, estimator: cfg.Estimator}
+	var err error
+	if g.limiter == nil {
+		if g.limiter, err = ratelimit.New(&ratelimit.Options{Logger: cfg.Logger}); err != nil {
+			return nil, fmt.Errorf("wicket: limiter: %w", err)
+		}
+	}
+	if g.throttle == nil && !cfg.DisableAuthThrottle {
+		if g.throttle, err = ratelimit.NewAuthThrottle(nil); err != nil {
+			return nil, fmt.Errorf("wicket: auth throttle: %w", err)
+		}
+	}
+	if g.estimator == nil {
+		g.estimator = ratelimit.ByteEstimator{}
+	}
 
 	mux := http.NewServeMux()
 	call := func(e providers.Endpoint) http.Handler {
-		return g.Decode(e)(g.Authorize()(g.Forward()))
+		return g.Decode(e)(g.Authorize()(g.Reserve()(g.Forward())))
 	}
 	mux.Handle("POST /v1/chat/completions", call(providers.EndpointChat))
 	mux.Handle("POST /v1/embeddings", call(providers.EndpointEmbeddings))
@@ -94,7 +146,7 @@ func New(cfg Config) (*Gateway, error) {
 		fail(w, r, &providers.Error{Status: http.StatusNotFound, Code: "unknown_url", Message: "Unknown request URL or method."})
 	})
 	guard := Guard(GuardOptions{MaxBodyBytes: cfg.MaxBodyBytes, TrustedProxies: cfg.TrustedProxies, Logger: cfg.Logger})
-	g.handler = guard(g.Authenticate()(mux))
+	g.handler = guard(g.Authenticate()(g.Limit()(mux)))
 	return g, nil
 }
 

@@ -161,3 +161,12 @@ func keysSpec(owner string, models ...string) keys.Spec {
 }
 
 func newJSONLogger(w io.Writer) *slog.Logger { return slog.New(slog.NewJSONHandler(w, nil)) }
+
+// panicProvider panics in Send, to test the chain's recovery.
+type panicProvider struct{}
+
+func (panicProvider) Name() string               { return "panic" }
+func (panicProvider) Dialect() providers.Dialect { return providers.DialectOpenAI }
+func (panicProvider) Send(context.Context, *providers.Call) (providers.Response, error) {
+	panic("provider bug")
+}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/wicket-gw/wicket/providers"
+	"github.com/wicket-gw/wicket/ratelimit"
 )
 
 // state is what the chain's steps share about one request. Guard puts one
@@ -17,8 +18,15 @@ type state struct {
 	dialect  providers.Dialect
 	start    time.Time
 	req      *providers.Request
-	outcome  Outcome
-	finished bool // outcome handed to OnOutcome
+	plan     providers.Plan
+	routed   bool // plan is set
+	// maxOutput is the output-token cap assumed for the call: the
+	// request's own, else the model's maximum.
+	maxOutput     int64
+	permit        *ratelimit.Permit
+	tokenEstimate int64
+	outcome       Outcome
+	finished      bool // outcome handed to OnOutcome
 }
 
 type stateKey struct{}

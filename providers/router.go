@@ -51,6 +51,10 @@ type Model struct {
 	// OwnedBy is shown in model listings. Default: the first deployment's
 	// provider name.
 	OwnedBy string
+	// MaxOutputTokens is the most tokens the model generates in one answer:
+	// what a request that sets no cap is assumed to use, for token limits
+	// and budget reservations. Zero means the gateway's default.
+	MaxOutputTokens int64
 }
 
 // RouterOptions configures a Router. A nil *RouterOptions means defaults.
@@ -109,6 +113,9 @@ func NewRouter(models []Model, opts *RouterOptions) (*Router, error) {
 				d.Name = d.Provider.Name() + "/" + cmpOr(d.Model, m.Name)
 			}
 		}
+		if m.MaxOutputTokens < 0 {
+			return nil, fmt.Errorf("providers: model %q has a negative MaxOutputTokens", m.Name)
+		}
 		if m.OwnedBy == "" {
 			m.OwnedBy = m.Deployments[0].Provider.Name()
 		}
@@ -148,9 +155,11 @@ func cmpOr(a, b string) string {
 type Plan struct {
 	// Public is the public name the client asked for.
 	Public string
-	deps   []Deployment
-	start  int
-	n      int
+	// MaxOutputTokens is the model's Model.MaxOutputTokens.
+	MaxOutputTokens int64
+	deps            []Deployment
+	start           int
+	n               int
 }
 
 // Len returns the number of attempts the plan allows.
@@ -185,7 +194,7 @@ func (r *Router) Route(model string) (Plan, error) {
 	if rt.model.Strategy == RoundRobin {
 		start = int((rt.next.Add(1) - 1) % uint64(len(deps)))
 	}
-	return Plan{Public: model, deps: deps, start: start, n: max(r.maxAttempts, 1)}, nil
+	return Plan{Public: model, MaxOutputTokens: rt.model.MaxOutputTokens, deps: deps, start: start, n: max(r.maxAttempts, 1)}, nil
 }
 
 // Models lists the exact public names and aliases, sorted. Patterns are

@@ -28,7 +28,8 @@ func FuzzMatch(f *testing.F) {
 	f.Add("a*b*c", "axxbyyc")
 	f.Add("*", "")
 	f.Fuzz(func(t *testing.T, p, s string) {
-		if len(p) > 64 || len(s) > 256 {
+		// regexp works on UTF-8 runes; compare only ASCII, where runes are bytes.
+		if len(p) > 64 || len(s) > 256 || !isASCII(p+s) {
 			return
 		}
 		parts := strings.Split(p, "*")
@@ -36,8 +37,7 @@ func FuzzMatch(f *testing.F) {
 			parts[i] = regexp.QuoteMeta(parts[i])
 		}
 		re := regexp.MustCompile(`(?s)\A` + strings.Join(parts, ".*") + `\z`)
-		// regexp works on UTF-8 runes; compare only where that agrees with bytes.
-		if want := re.MatchString(s); want != Match(p, s) && isASCII(p+s) {
+		if want := re.MatchString(s); want != Match(p, s) {
 			t.Fatalf("Match(%q, %q) = %v; regexp says %v", p, s, !want, want)
 		}
 	})

@@ -1,0 +1,129 @@
+package wicket
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/wicket-gw/wicket/keys"
+	"github.com/wicket-gw/wicket/providers"
+	"github.com/wicket-gw/wicket/ratelimit"
+)
+
+// Limit is the step that applies the caller's requests-per-minute and
+// concurrency limits (Config.Limits, overridden by the key's own): it
+// admits the request or answers 429 in the caller's dialect with
+// retry-after and the x-ratelimit-* headers that the official SDKs read.
+// The concurrency slot is held until the response is complete and is
+// returned on every exit path: success, upstream error, client disconnect,
+// panic. It needs Authenticate before it.
+func (g *Gateway) Limit() func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			rec, ok := keys.PrincipalFrom(r.Context())
+			if !ok {
+				fail(w, r, misconfigured("Limit needs Authenticate before it"))
+				return
+			}
+			s, r := ensureState(r)
+			lim := g.limitsFor(rec)
+			permit, err := g.limiter.Admit(r.Context(), rec.ID, lim)
+			defer permit.Release()
+			if err != nil {
+				g.refuseLimit(w, r, s, err)
+				return
+			}
+			s.permit = permit
+			ratelimit.WriteHeaders(w.Header(), permit.Decision())
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// limitsFor merges the gateway's default limits with the key's overrides.
+func (g *Gateway) limitsFor(rec *keys.Record) ratelimit.Limits {
+	l := g.cfg.Limits
+	if v := rec.Limits.RequestsPerMinute; v > 0 {
+		l.RequestsPerMinute = v
+	}
+	if v := rec.Limits.TokensPerMinute; v > 0 {
+		l.TokensPerMinute = v
+	}
+	if v := rec.Limits.MaxConcurrent; v > 0 {
+		l.Concurrent = v
+	}
+	return l
+}
+
+// reserveTokens takes the request's token estimate from the key's
+// tokens-per-minute bucket (step 7). It reports false after answering a
+// refusal.
+func (g *Gateway) reserveTokens(w http.ResponseWriter, r *http.Request, s *state) bool {
+	if s.permit == nil {
+		return true
+	}
+	s.tokenEstimate = g.estimator.EstimateTokens(ratelimit.EstimateInput{
+		PromptBytes:     int64(len(s.req.Body)),
+		MaxOutputTokens: s.maxOutput,
+	})
+	if err := s.permit.ReserveTokens(r.Context(), s.tokenEstimate); err != nil {
+		g.refuseLimit(w, r, s, err)
+		return false
+	}
+	ratelimit.WriteHeaders(w.Header(), s.permit.Decision())
+	return true
+}
+
+// settleTokens corrects the token reservation to what the call used: the
+// upstream's count, nothing when no answer was delivered, else the
+// estimate.
+func (g *Gateway) settleTokens(r *http.Request, s *state) {
+	if s.permit == nil {
+		return
+	}
+	o := &s.outcome
+	actual := s.tokenEstimate
+	switch {
+	case o.UsageKnown:
+		actual = o.Usage.Total()
+	case o.FirstByte.IsZero():
+		actual = 0
+	}
+	if err := s.permit.Settle(r.Context(), actual); err != nil && g.cfg.Logger != nil {
+		g.cfg.Logger.Warn("wicket: settling tokens failed", slog.String("request_id", s.id), slog.String("error", errorClass(err)))
+	}
+}
+
+// refuseLimit answers a limiter refusal or failure.
+func (g *Gateway) refuseLimit(w http.ResponseWriter, r *http.Request, s *state, err error) {
+	s.outcome.Err = "rate_limited"
+	if le, ok := errors.AsType[*ratelimit.LimitError](err); ok {
+		ratelimit.WriteHeaders(w.Header(), le.Decision)
+		dim := le.Decision.Refused
+		typ := "requests"
+		if dim == ratelimit.Tokens {
+			typ = "tokens"
+		}
+		msg := "Rate limit reached for this API key on " + dim.String() + ". Try again later."
+		if errors.Is(err, ratelimit.ErrTooLarge) {
+			w.Header().Set("X-Should-Retry", "false")
+			msg = "Request too large for this API key's " + dim.String() + " limit. Reduce the prompt or max tokens."
+		}
+		if dim == ratelimit.Concurrency {
+			msg = "Too many concurrent requests for this API key. Try again when one finishes."
+		}
+		fail(w, r, &providers.Error{Status: http.StatusTooManyRequests, Type: typ, Code: "rate_limit_exceeded", Message: msg})
+		return
+	}
+	s.outcome.Err = "limiter_unavailable"
+	if g.cfg.Logger != nil {
+		g.cfg.Logger.Error("wicket: rate limiter failed", slog.String("request_id", s.id), slog.String("error", errorClass(err)))
+	}
+	w.Header().Set("Retry-After", "1")
+	fail(w, r, &providers.Error{Status: http.StatusServiceUnavailable, Code: "service_unavailable", Message: "The gateway is overloaded; try again shortly."})
+}
+
+func misconfigured(what string) *providers.Error {
+	return &providers.Error{Status: http.StatusInternalServerError, Code: "internal_error", Message: "The gateway is misconfigured: " + strings.TrimSuffix(what, ".") + "."}
+}
