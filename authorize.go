@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/wicket-gw/wicket/keys"
+	"github.com/wicket-gw/wicket/metering"
 	"github.com/wicket-gw/wicket/providers"
 )
 
@@ -21,11 +22,13 @@ func (g *Gateway) Authorize() func(http.Handler) http.Handler {
 				return
 			}
 			if !rec.Scopes.AllowsModel(s.req.Model) {
+				s.outcome.Err = metering.ClassInvalidRequest
 				fail(w, r, &providers.Error{Status: http.StatusForbidden, Type: "permission_error", Param: "model", Code: "model_not_allowed", Message: "This API key may not use the requested model."})
 				return
 			}
 			plan, err := g.cfg.Router.Route(s.req.Model)
 			if err != nil {
+				s.outcome.Err = metering.ClassInvalidRequest
 				fail(w, r, modelNotFound())
 				return
 			}

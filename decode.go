@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 
+	"github.com/wicket-gw/wicket/metering"
 	"github.com/wicket-gw/wicket/providers"
 )
 
@@ -15,6 +16,8 @@ func (g *Gateway) Decode(endpoint providers.Endpoint) func(http.Handler) http.Ha
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			s, r := ensureState(r)
+			s.outcome.Endpoint = routeOf(endpoint)
+			s.outcome.Err = metering.ClassInvalidRequest // until decoded
 			body, err := readBody(r, g.cfg.MaxBodyBytes)
 			if err != nil {
 				if isTooLarge(err) {
@@ -29,8 +32,10 @@ func (g *Gateway) Decode(endpoint providers.Endpoint) func(http.Handler) http.Ha
 				fail(w, r, perr)
 				return
 			}
+			s.outcome.Err = ""
 			req.RequestID = s.id
 			s.req = req
+			s.outcome.Model, s.outcome.Endpoint, s.outcome.Stream = req.Model, routeOf(endpoint), req.Stream
 			next.ServeHTTP(w, r)
 		})
 	}
@@ -63,4 +68,19 @@ func readBody(r *http.Request, limit int64) ([]byte, error) {
 		return nil, errTooLarge
 	}
 	return buf, nil
+}
+
+// routeOf names an endpoint by its route, for outcomes and events.
+func routeOf(e providers.Endpoint) string {
+	switch e {
+	case providers.EndpointChat:
+		return "/v1/chat/completions"
+	case providers.EndpointEmbeddings:
+		return "/v1/embeddings"
+	case providers.EndpointResponses:
+		return "/v1/responses"
+	case providers.EndpointModels:
+		return "/v1/models"
+	}
+	return string(e)
 }

@@ -8,7 +8,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/wicket-gw/wicket/keys"
+	"github.com/wicket-gw/wicket/metering"
 	"github.com/wicket-gw/wicket/providers"
 )
 
@@ -31,18 +31,16 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	o := &s.outcome
-	o.RequestID, o.Model, o.Endpoint, o.Stream, o.Start = s.id, s.req.Model, string(s.req.Endpoint), s.req.Stream, s.start
-	if rec, ok := keys.PrincipalFrom(ctx); ok {
-		o.KeyID, o.Owner = rec.ID, rec.Owner
+	if !s.finishDeferred {
+		defer g.finish(r, s) // else Limit finishes, after releasing the slot
 	}
-	defer g.finish(r, s)
 
 	plan := s.plan
 	if !s.routed {
 		var err error
 		if plan, err = g.cfg.Router.Route(s.req.Model); err != nil {
+			o.Err = metering.ClassInvalidRequest
 			fail(w, r, modelNotFound())
-			o.Err = "model_not_found"
 			return
 		}
 	}
@@ -95,18 +93,18 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case ctx.Err() != nil:
-		o.Err, o.Status = "client_disconnect", 499
+		o.Err, o.Status = metering.ClassClientDisconnect, 499
 	case errors.Is(lastErr, errDialect):
-		o.Err = "no_translation"
+		o.Err = metering.ClassInvalidRequest
 		fail(w, r, &providers.Error{Status: http.StatusNotImplemented, Code: "dialect_not_supported", Message: "No deployment of this model speaks the request's API dialect."})
 	default:
 		var ue *providers.UpstreamError
 		if !errors.As(lastErr, &ue) {
 			ue = providers.NewUpstreamError(o.Provider, lastErr)
 		}
-		o.Err = "upstream_error"
+		o.Err = metering.ClassUpstreamError
 		if ue.Timeout {
-			o.Err = "upstream_timeout"
+			o.Err = metering.ClassTimeout
 		}
 		fail(w, r, ue.ClientError())
 	}
@@ -126,37 +124,54 @@ func (g *Gateway) relay(w http.ResponseWriter, r *http.Request, s *state, resp p
 	w.WriteHeader(o.Status)
 	res, err := resp.Relay(w)
 	o.Usage, o.UsageKnown, o.FirstByte = res.Usage, res.UsageKnown, res.FirstByte
+	s.events, s.bytesWritten = res.Events, res.BytesWritten
 	if err == nil {
-		if o.Status >= 400 {
-			o.Err = "upstream_status"
+		switch {
+		case o.Status >= 500:
+			o.Err = metering.ClassUpstreamError
+		case o.Status == http.StatusTooManyRequests:
+			o.Err = metering.ClassRateLimited
+		case o.Status >= 400:
+			o.Err = metering.ClassInvalidRequest
 		}
 		return
 	}
 	if r.Context().Err() != nil {
-		o.Err = "client_disconnect"
+		o.Err = metering.ClassClientDisconnect
 		return
 	}
-	o.Err = "stream_aborted"
+	o.Err = metering.ClassUpstreamError
 	g.logUpstream(s, nil, err)
 	// The status is sent: abort, so the client cannot take a truncated
-	// answer for a whole one. finish runs first (deferred in forward).
-	g.finish(r, s)
+	// answer for a whole one. The deferred finish still runs.
 	panic(http.ErrAbortHandler)
 }
 
-// finish settles what the call used and hands the outcome to OnOutcome,
-// once. It runs detached from the client's cancellation: a client that
-// left still gets its usage settled.
+// finish settles what the call used (tokens and budget), hands the
+// outcome to OnOutcome and records its metering event, once per request.
+// It runs detached from the client's cancellation: a client that left
+// still gets its usage settled and recorded.
 func (g *Gateway) finish(r *http.Request, s *state) {
 	if s.finished {
 		return
 	}
 	s.finished = true
-	s.outcome.End = time.Now()
-	r = r.WithContext(context.WithoutCancel(r.Context()))
-	g.settleTokens(r, s)
+	o := &s.outcome
+	o.End = time.Now()
+	if o.Status == 0 {
+		o.Status = http.StatusOK
+	}
+	ctx := context.WithoutCancel(r.Context())
+	g.settle(ctx, s)
+	g.settleTokens(r.WithContext(ctx), s)
+	g.countUsage(s)
 	if g.cfg.OnOutcome != nil {
-		g.cfg.OnOutcome(r.Context(), s.outcome)
+		g.cfg.OnOutcome(ctx, *o)
+	}
+	if g.meter != nil {
+		if err := g.meter.Record(ctx, eventOf(o)); err != nil {
+			g.logError(s, "wicket: metering event not queued", err)
+		}
 	}
 }
 

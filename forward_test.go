@@ -135,8 +135,8 @@ func TestMidStreamFailureAborts(t *testing.T) {
 		t.Error("the client read a complete stream; want an error for the aborted one")
 	}
 	o := <-e.outcome
-	if o.Err != "stream_aborted" || o.Status != 200 {
-		t.Errorf("outcome err %q status %d; want stream_aborted after 200", o.Err, o.Status)
+	if o.Err != metering.ClassUpstreamError || o.Status != 200 {
+		t.Errorf("outcome err %q status %d; want upstream_error after 200", o.Err, o.Status)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/wicket-gw/wicket/keys"
+	"github.com/wicket-gw/wicket/metering"
 	"github.com/wicket-gw/wicket/providers"
 	"github.com/wicket-gw/wicket/ratelimit"
 )
@@ -48,6 +49,25 @@ type Config struct {
 	// Now returns the current time, for the failed-auth throttle. Default
 	// time.Now.
 	Now func() time.Time
+	// Recorder receives one metering.Event per authenticated request,
+	// streams and client disconnects included, through an asynchronous
+	// metering.Meter that the gateway owns (Close flushes it). Nil means
+	// no events are recorded.
+	Recorder metering.Recorder
+	// MeterOptions configure that Meter. Nil means its defaults.
+	MeterOptions *metering.MeterOptions
+	// Ledger keeps budgets and per-key spend. Nil means an in-memory
+	// ledger; pass a shared one for a fleet.
+	Ledger metering.Ledger
+	// Prices cost each call. Nil means metering.DefaultPrices().
+	Prices *metering.PriceTable
+	// OwnerBudget, if set, returns an owner's budget in micro-dollars per
+	// period; a zero limit means none. Calls are charged to the key's
+	// budget and the owner's at once, and must fit both.
+	OwnerBudget func(ctx context.Context, owner string) (limitMicros int64, period metering.Period)
+	// UsageCacheSize bounds how many keys' request and token counts this
+	// process keeps for KeyUsage. Default 10,000.
+	UsageCacheSize int
 	// MaxBodyBytes caps request bodies. Default DefaultMaxBodyBytes.
 	MaxBodyBytes int64
 	// TrustedProxies are the addresses of reverse proxies in front of the
@@ -84,6 +104,10 @@ type Gateway struct {
 	limiter   *ratelimit.Limiter
 	throttle  *ratelimit.AuthThrottle
 	estimator ratelimit.TokenEstimator
+	ledger    metering.Ledger
+	prices    *metering.PriceTable
+	meter     *metering.Meter // nil without a Recorder
+	usage     *usageCounters
 }
 
 // New validates cfg and returns a Gateway.
@@ -132,6 +156,24 @@ func New(cfg Config) (*Gateway, error) {
 	if g.estimator == nil {
 		g.estimator = ratelimit.ByteEstimator{}
 	}
+	g.ledger, g.prices = cfg.Ledger, cfg.Prices
+	if g.ledger == nil {
+		if g.ledger, err = metering.NewMemoryLedger(nil); err != nil {
+			return nil, fmt.Errorf("wicket: ledger: %w", err)
+		}
+	}
+	if g.prices == nil {
+		g.prices = metering.DefaultPrices()
+	}
+	if cfg.UsageCacheSize <= 0 {
+		cfg.UsageCacheSize = 10_000
+	}
+	g.usage = newUsageCounters(cfg.UsageCacheSize)
+	if cfg.Recorder != nil {
+		if g.meter, err = metering.NewMeter(cfg.Recorder, cfg.MeterOptions); err != nil {
+			return nil, fmt.Errorf("wicket: meter: %w", err)
+		}
+	}
 
 	mux := http.NewServeMux()
 	call := func(e providers.Endpoint) http.Handler {
@@ -153,6 +195,13 @@ func New(cfg Config) (*Gateway, error) {
 // ServeHTTP implements http.Handler.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) { g.handler.ServeHTTP(w, r) }
 
-// Close releases the gateway's resources. It returns when they are
-// released or ctx ends. The gateway must not serve requests afterwards.
-func (g *Gateway) Close(ctx context.Context) error { return ctx.Err() }
+// Close flushes the metering events still queued to the Recorder and stops
+// the Meter's goroutine. It returns when they are delivered, or with ctx's
+// error when ctx ends first. Stop serving requests (http.Server.Shutdown)
+// before calling it.
+func (g *Gateway) Close(ctx context.Context) error {
+	if g.meter == nil {
+		return nil
+	}
+	return g.meter.Close(ctx)
+}

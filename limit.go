@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/wicket-gw/wicket/keys"
+	"github.com/wicket-gw/wicket/metering"
 	"github.com/wicket-gw/wicket/providers"
 	"github.com/wicket-gw/wicket/ratelimit"
 )
@@ -27,6 +28,13 @@ func (g *Gateway) Limit() func(http.Handler) http.Handler {
 				return
 			}
 			s, r := ensureState(r)
+			o := &s.outcome
+			o.RequestID, o.KeyID, o.Owner, o.Start = s.id, rec.ID, rec.Owner, s.start
+			s.rec = rec
+			// One outcome and event per authenticated request, after the
+			// slot is released (deferred calls run last in, first out).
+			s.finishDeferred = true
+			defer g.finish(r, s)
 			lim := g.limitsFor(rec)
 			permit, err := g.limiter.Admit(r.Context(), rec.ID, lim)
 			defer permit.Release()
@@ -97,7 +105,7 @@ func (g *Gateway) settleTokens(r *http.Request, s *state) {
 
 // refuseLimit answers a limiter refusal or failure.
 func (g *Gateway) refuseLimit(w http.ResponseWriter, r *http.Request, s *state, err error) {
-	s.outcome.Err = "rate_limited"
+	s.outcome.Err = metering.ClassRateLimited
 	if le, ok := errors.AsType[*ratelimit.LimitError](err); ok {
 		ratelimit.WriteHeaders(w.Header(), le.Decision)
 		dim := le.Decision.Refused
@@ -116,7 +124,7 @@ func (g *Gateway) refuseLimit(w http.ResponseWriter, r *http.Request, s *state, 
 		fail(w, r, &providers.Error{Status: http.StatusTooManyRequests, Type: typ, Code: "rate_limit_exceeded", Message: msg})
 		return
 	}
-	s.outcome.Err = "limiter_unavailable"
+	s.outcome.Err = metering.ClassInternal
 	if g.cfg.Logger != nil {
 		g.cfg.Logger.Error("wicket: rate limiter failed", slog.String("request_id", s.id), slog.String("error", errorClass(err)))
 	}

@@ -8,7 +8,8 @@ import (
 
 // Outcome describes one finished model call: who made it, where it went,
 // how it ended and what it used. It carries identifiers and counts only,
-// never content. Config.OnOutcome receives one per forwarded request.
+// never content. Config.OnOutcome receives one per authenticated request,
+// and the metering.Event recorded for it is made from it.
 type Outcome struct {
 	RequestID string
 	KeyID     string
@@ -29,10 +30,16 @@ type Outcome struct {
 	// Usage is the upstream's token count, valid when UsageKnown.
 	Usage      metering.Usage
 	UsageKnown bool
-	// Err classifies a failure: "" for success, else a short class such
-	// as "upstream_error", "upstream_timeout", "client_disconnect",
-	// "stream_aborted".
-	Err string
+	// UsageEstimated reports that the upstream reported no usage (the
+	// client left first, say) and Usage is the gateway's estimate of what
+	// was delivered.
+	UsageEstimated bool
+	// CostMicros is what the call cost, in micro-dollars, by Config.Prices.
+	CostMicros int64
+	// PriceUnknown reports that the served model has no price.
+	PriceUnknown bool
+	// Err classifies a failure; empty for success.
+	Err metering.ErrorClass
 	// Start, FirstByte and End time the call; FirstByte is zero when no
 	// body byte reached the client.
 	Start, FirstByte, End time.Time

@@ -2,14 +2,21 @@ package wicket
 
 import (
 	"net/http"
+
+	"github.com/wicket-gw/wicket/keys"
+	"github.com/wicket-gw/wicket/ratelimit"
 )
 
 // Reserve is the step that reserves what the call may use before it is
-// forwarded: its token estimate from the key's tokens-per-minute bucket.
-// The reservation is settled to the exact usage when the call ends. A
-// refusal answers 429 in the caller's dialect and costs no quota. It needs
-// Limit, Decode and Authorize before it (without Limit it reserves
-// nothing).
+// forwarded: its token estimate from the key's tokens-per-minute bucket,
+// then its worst-case cost (prompt estimate plus the output cap, at the
+// priciest deployment it may reach) from the key's and the owner's
+// budgets. Both are settled to the exact usage when the call ends, and a
+// budget reservation is released when the call fails. A refusal answers
+// 429 in the caller's dialect (insufficient_quota for budgets) and costs
+// no rate-limit quota. A key with a budget may not use an unpriced model
+// (403) unless Config.Prices has a fallback price. It needs Authenticate,
+// Decode and Authorize before it, and Limit for token limits.
 func (g *Gateway) Reserve() func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -25,7 +32,12 @@ func (g *Gateway) Reserve() func(http.Handler) http.Handler {
 			if s.maxOutput == 0 {
 				s.maxOutput = g.cfg.DefaultMaxOutputTokens
 			}
+			s.inputEstimate = g.estimator.EstimateTokens(ratelimit.EstimateInput{PromptBytes: int64(len(s.req.Body))})
 			if !g.reserveTokens(w, r, s) {
+				return
+			}
+			if rec, ok := keys.PrincipalFrom(r.Context()); ok && !g.reserveBudget(w, r, s, rec) {
+				s.permit.Cancel(r.Context()) // a budget refusal costs no rate-limit quota
 				return
 			}
 			next.ServeHTTP(w, r)

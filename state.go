@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/wicket-gw/wicket/keys"
 	"github.com/wicket-gw/wicket/providers"
 	"github.com/wicket-gw/wicket/ratelimit"
 )
@@ -25,8 +26,18 @@ type state struct {
 	maxOutput     int64
 	permit        *ratelimit.Permit
 	tokenEstimate int64
-	outcome       Outcome
-	finished      bool // outcome handed to OnOutcome
+	// inputEstimate is the prompt's estimated tokens, for budgets and for
+	// usage when the upstream reports none.
+	inputEstimate int64
+	// reservation is the budget reservation's ID, until settled.
+	reservation string
+	// events and bytesWritten count what reached the client.
+	events, bytesWritten int64
+	outcome              Outcome
+	finished             bool // outcome handed to OnOutcome
+	rec                  *keys.Record
+	// finishDeferred: Limit calls finish, so Forward need not.
+	finishDeferred bool
 }
 
 type stateKey struct{}
@@ -72,3 +83,6 @@ func CallFrom(ctx context.Context) (*providers.Request, bool) {
 	}
 	return nil, false
 }
+
+// principal returns the verified key of the request, recorded by Limit.
+func (s *state) principal() (*keys.Record, bool) { return s.rec, s.rec != nil }

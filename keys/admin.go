@@ -17,6 +17,9 @@ type AdminOptions struct {
 	MiddlewareOptions
 	// MaxBodyBytes caps request bodies. Default 64 KiB.
 	MaxBodyBytes int64
+	// Usage, if set, serves GET /keys/{id}/usage: the key's spend, budget
+	// and counts in its current period. Pass the gateway.
+	Usage UsageSource
 }
 
 // NewAdmin returns the admin HTTP API over m. Callers authenticate with a
@@ -31,9 +34,10 @@ type AdminOptions struct {
 //	POST   /keys/{id}/revoke      200 record
 //	DELETE /keys/{id}             204
 //	DELETE /owners/{owner}/keys   200 {"deleted":N}
+//	GET    /keys/{id}/usage       200 Usage (when AdminOptions.Usage is set)
 //
-// Admin-role keys may do everything. User-role keys may list, read and
-// revoke their own owner's keys only: another owner's key answers 404 and
+// Admin-role keys may do everything. User-role keys may list, read, see the
+// usage of and revoke their own owner's keys only: another owner's key answers 404 and
 // is left unchanged, and the other routes answer 403. The plaintext key
 // appears only in the create and rotate responses; no response carries a
 // digest.
@@ -55,6 +59,9 @@ func NewAdmin(m *Manager, opts *AdminOptions) http.Handler {
 	mux.HandleFunc("GET /keys/{id}", a.get)
 	mux.HandleFunc("POST /keys/{id}/rotate", a.adminOnly(a.rotate))
 	mux.HandleFunc("POST /keys/{id}/revoke", a.revoke)
+	if o.Usage != nil {
+		mux.HandleFunc("GET /keys/{id}/usage", a.usage)
+	}
 	mux.HandleFunc("DELETE /keys/{id}", a.adminOnly(a.delete))
 	mux.HandleFunc("DELETE /owners/{owner}/keys", a.adminOnly(a.deleteOwner))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -232,6 +239,20 @@ func (a *admin) revoke(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, rec)
+}
+
+func (a *admin) usage(w http.ResponseWriter, r *http.Request) {
+	rec, err := a.visible(r, r.PathValue("id"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	u, err := a.opts.Usage.KeyUsage(r.Context(), rec)
+	if err != nil {
+		a.fail(w, r, fmt.Errorf("keys: usage unavailable: %w", err))
+		return
+	}
+	writeJSON(w, http.StatusOK, u)
 }
 
 func (a *admin) delete(w http.ResponseWriter, r *http.Request) {

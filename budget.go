@@ -1,0 +1,141 @@
+package wicket
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"github.com/wicket-gw/wicket/keys"
+	"github.com/wicket-gw/wicket/metering"
+	"github.com/wicket-gw/wicket/providers"
+)
+
+// trackingPeriod is the period over which spend is tracked for keys that
+// have no budget, for the admin API's usage view.
+const trackingPeriod = metering.PeriodMonthly
+
+// periodOf converts a key's budget period.
+func periodOf(p keys.Period) metering.Period {
+	switch p {
+	case keys.PeriodDaily:
+		return metering.PeriodDaily
+	case keys.PeriodMonthly:
+		return metering.PeriodMonthly
+	case keys.PeriodTotal:
+		return metering.PeriodTotal
+	}
+	return trackingPeriod
+}
+
+// keyAccount is the ledger account of a key: its budget, or an uncapped
+// account that only tracks spend.
+func keyAccount(rec *keys.Record) metering.Account {
+	a := metering.Account{Kind: metering.AccountKey, ID: rec.ID, Period: trackingPeriod}
+	if rec.Budget.LimitMicros > 0 {
+		a.Limit, a.Period = rec.Budget.LimitMicros, periodOf(rec.Budget.Period)
+	}
+	return a
+}
+
+// accountsFor lists the ledger accounts a call by rec is charged to, and
+// whether any of them has a cap.
+func (g *Gateway) accountsFor(ctx context.Context, rec *keys.Record) ([]metering.Account, bool) {
+	accounts := []metering.Account{keyAccount(rec)}
+	capped := accounts[0].Limit > 0
+	if g.cfg.OwnerBudget != nil {
+		if limit, period := g.cfg.OwnerBudget(ctx, rec.Owner); limit > 0 {
+			accounts = append(accounts, metering.Account{Kind: metering.AccountOwner, ID: rec.Owner, Limit: limit, Period: period})
+			capped = true
+		}
+	}
+	return accounts, capped
+}
+
+// reserveBudget reserves the call's worst-case cost against the key's and
+// the owner's budgets (step 7). It reports false after answering a refusal.
+func (g *Gateway) reserveBudget(w http.ResponseWriter, r *http.Request, s *state, rec *keys.Record) bool {
+	ctx := r.Context()
+	accounts, capped := g.accountsFor(ctx, rec)
+	// The worst case over every deployment the call may fall back to.
+	var worst int64
+	priced := true
+	for i := range s.plan.Deployments() {
+		m := s.plan.UpstreamModel(s.plan.At(i))
+		c, known := g.prices.MaxCost(m, s.inputEstimate, s.maxOutput)
+		if !known && g.prices.CheckPriced(m) != nil {
+			priced = false
+		}
+		worst = max(worst, c)
+	}
+	if capped && !priced {
+		s.outcome.Err = metering.ClassInvalidRequest
+		fail(w, r, &providers.Error{Status: http.StatusForbidden, Type: "permission_error", Param: "model", Code: "model_not_priced",
+			Message: "This API key has a budget, and the requested model has no price, so its cost cannot be counted."})
+		return false
+	}
+	id, err := g.ledger.Reserve(ctx, accounts, worst)
+	if err != nil {
+		if be, ok := errors.AsType[*metering.BudgetError](err); ok {
+			s.outcome.Err = metering.ClassBudgetExceeded
+			if !be.Reset.IsZero() {
+				w.Header().Set("Retry-After", strconv.FormatInt(int64(be.Reset.Sub(g.cfg.Now()).Seconds())+1, 10))
+			}
+			w.Header().Set("X-Should-Retry", "false")
+			fail(w, r, &providers.Error{Status: http.StatusTooManyRequests, Type: "insufficient_quota", Code: "insufficient_quota",
+				Message: "This request could cost more than the " + string(be.Account.Kind) + "'s remaining " + be.Account.Period.String() + " budget."})
+			return false
+		}
+		s.outcome.Err = metering.ClassInternal
+		g.logError(s, "wicket: budget ledger failed", err)
+		w.Header().Set("Retry-After", "1")
+		fail(w, r, &providers.Error{Status: http.StatusServiceUnavailable, Code: "service_unavailable", Message: "The budget service is unavailable; try again shortly."})
+		return false
+	}
+	s.reservation = id
+	return true
+}
+
+// settle works out what the call cost and settles the budget reservation:
+// the exact usage when the upstream reported it; nothing when no answer
+// reached the client; otherwise an estimate from what was delivered,
+// flagged as estimated.
+func (g *Gateway) settle(ctx context.Context, s *state) {
+	o := &s.outcome
+	switch {
+	case o.UsageKnown:
+	case o.FirstByte.IsZero() || o.Status >= 400:
+		o.Usage = metering.Usage{}
+	default:
+		out := s.bytesWritten / 4
+		if o.Stream {
+			out = s.events // about one token per streamed chunk
+		}
+		o.Usage = metering.Usage{InputTokens: s.inputEstimate, OutputTokens: out}
+		o.UsageEstimated = true
+	}
+	if o.Usage != (metering.Usage{}) {
+		cost, known := g.prices.Cost(o.UpstreamModel, o.Usage)
+		o.CostMicros, o.PriceUnknown = cost, !known
+	}
+	if s.reservation == "" {
+		return
+	}
+	var err error
+	if o.CostMicros > 0 {
+		err = g.ledger.Settle(ctx, s.reservation, o.CostMicros)
+	} else {
+		err = g.ledger.Release(ctx, s.reservation)
+	}
+	if err != nil {
+		g.logError(s, "wicket: settling the budget failed", err)
+	}
+	s.reservation = ""
+}
+
+func (g *Gateway) logError(s *state, msg string, err error) {
+	if g.cfg.Logger != nil {
+		g.cfg.Logger.Error(msg, slog.String("request_id", s.id), slog.String("error", errorClass(err)))
+	}
+}
