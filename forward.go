@@ -32,7 +32,7 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	o := &s.outcome
 	if !s.finishDeferred {
-		defer g.finish(r, s) // else Limit finishes, after releasing the slot
+		defer g.finishOnExit(r, s) // else Limit finishes, after releasing the slot
 	}
 
 	plan := s.plan
@@ -145,6 +145,20 @@ func (g *Gateway) relay(w http.ResponseWriter, r *http.Request, s *state, resp p
 	// The status is sent: abort, so the client cannot take a truncated
 	// answer for a whole one. The deferred finish still runs.
 	panic(http.ErrAbortHandler)
+}
+
+// finishOnExit is deferred by the step that owns the request's end. On a
+// panic it records the request as an internal failure (unless it was a
+// deliberate abort), finishes it, and lets the panic go on to Guard.
+func (g *Gateway) finishOnExit(r *http.Request, s *state) {
+	if p := recover(); p != nil {
+		if p != http.ErrAbortHandler {
+			s.outcome.Err, s.outcome.Status = metering.ClassInternal, http.StatusInternalServerError
+		}
+		g.finish(r, s)
+		panic(p)
+	}
+	g.finish(r, s)
 }
 
 // finish settles what the call used (tokens and budget), hands the

@@ -34,7 +34,7 @@ func (g *Gateway) Limit() func(http.Handler) http.Handler {
 			// One outcome and event per authenticated request, after the
 			// slot is released (deferred calls run last in, first out).
 			s.finishDeferred = true
-			defer g.finish(r, s)
+			defer g.finishOnExit(r, s)
 			lim := g.limitsFor(rec)
 			permit, err := g.limiter.Admit(r.Context(), rec.ID, lim)
 			defer permit.Release()

@@ -50,6 +50,12 @@ func (m *Manager) load(ctx context.Context, d Digest, key string) (*Record, erro
 	m.flightMu.Lock()
 	f, ok := m.flights[d]
 	if !ok {
+		// A flight that ended between the caller's cache miss and now has
+		// filled the cache (it fills before it leaves the map).
+		if e, hit := m.cache.Get(d); hit && m.opts.Now().Before(e.expires) {
+			m.flightMu.Unlock()
+			return e.rec, nil
+		}
 		f = &flight{done: make(chan struct{})}
 		m.flights[d] = f
 		m.flightMu.Unlock()
