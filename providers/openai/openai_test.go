@@ -1,0 +1,158 @@
+package openai
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/wicket-gw/wicket/metering"
+	"github.com/wicket-gw/wicket/providers"
+)
+
+func call(t *testing.T, endpoint providers.Endpoint, body, upstreamModel string) *providers.Call {
+	t.Helper()
+	req, perr := providers.DecodeOpenAI(endpoint, []byte(body))
+	if perr != nil {
+		t.Fatalf("DecodeOpenAI(%s): %v", body, perr)
+	}
+	return &providers.Call{Request: req, UpstreamModel: upstreamModel}
+}
+
+func TestUpstreamBody(t *testing.T) {
+	for _, tc := range []struct {
+		name, body, upstream, want string
+		injected                   bool
+	}{
+		{"unchanged", `{"model":"m","messages":[]}`, "m", `{"model":"m","messages":[]}`, false},
+		{"alias rewritten", `{"model":"alias","messages":[]}`, "real-1", `{"model":"real-1","messages":[]}`, false},
+		{"odd upstream name quoted", `{"model":"a"}`, `we"ird\`, `{"model":"we\"ird\\"}`, false},
+		{"stream adds options", `{"model":"m","stream":true}`, "m", `{"model":"m","stream":true,"stream_options":{"include_usage":true}}`, true},
+		{"stream options false flipped", `{"model":"m","stream":true,"stream_options":{"include_usage":false}}`, "m", `{"model":"m","stream":true,"stream_options":{"include_usage":true}}`, true},
+		{"stream options without usage", `{"model":"m","stream":true,"stream_options":{"x":1}}`, "m", `{"model":"m","stream":true,"stream_options":{"x":1,"include_usage":true}}`, true},
+		{"stream options null", `{"model":"m","stream":true,"stream_options":null}`, "m", `{"model":"m","stream":true,"stream_options":{"include_usage":true}}`, true},
+		{"client asked already", `{"model":"m","stream":true,"stream_options":{"include_usage":true}}`, "m", `{"model":"m","stream":true,"stream_options":{"include_usage":true}}`, false},
+		{"alias and stream", `{ "stream" : true , "model" : "a" }`, "b", `{ "stream" : true , "model" : "b" ,"stream_options":{"include_usage":true}}`, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, injected := upstreamBody(call(t, providers.EndpointChat, tc.body, tc.upstream))
+			if string(got) != tc.want || injected != tc.injected {
+				t.Errorf("got %s (injected %v); want %s (%v)", got, injected, tc.want, tc.injected)
+			}
+			if !json.Valid(got) {
+				t.Errorf("invalid JSON: %s", got)
+			}
+		})
+	}
+	// Responses calls never get stream_options.
+	got, injected := upstreamBody(call(t, providers.EndpointResponses, `{"model":"m","stream":true}`, "m"))
+	if string(got) != `{"model":"m","stream":true}` || injected {
+		t.Errorf("responses: %s %v", got, injected)
+	}
+}
+
+func TestParseUsage(t *testing.T) {
+	for _, tc := range []struct {
+		name, in string
+		want     metering.Usage
+		ok       bool
+	}{
+		{"chat", `{"prompt_tokens":10,"completion_tokens":4,"total_tokens":14}`, metering.Usage{InputTokens: 10, OutputTokens: 4}, true},
+		{"chat details", `{"prompt_tokens":10,"completion_tokens":4,"total_tokens":14,"prompt_tokens_details":{"cached_tokens":6,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":3}}`,
+			metering.Usage{InputTokens: 10, OutputTokens: 4, CachedInputTokens: 6, ReasoningTokens: 3}, true},
+		{"responses", `{"input_tokens":7,"input_tokens_details":{"cached_tokens":2},"output_tokens":9,"output_tokens_details":{"reasoning_tokens":5},"total_tokens":16}`,
+			metering.Usage{InputTokens: 7, OutputTokens: 9, CachedInputTokens: 2, ReasoningTokens: 5}, true},
+		{"embeddings", `{"prompt_tokens":8,"total_tokens":8}`, metering.Usage{InputTokens: 8}, true},
+		{"details null", `{"prompt_tokens":1,"completion_tokens":1,"prompt_tokens_details":null}`, metering.Usage{InputTokens: 1, OutputTokens: 1}, true},
+		{"empty", `{}`, metering.Usage{}, false},
+		{"negative ignored", `{"prompt_tokens":-5}`, metering.Usage{}, false},
+		{"not an object", `[1]`, metering.Usage{}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ok := parseUsage([]byte(tc.in))
+			if ok != tc.ok || got != tc.want {
+				t.Errorf("got %+v, %v; want %+v, %v", got, ok, tc.want, tc.ok)
+			}
+		})
+	}
+}
+
+func TestUsageFromTail(t *testing.T) {
+	// A large embeddings answer: the usage sits past the kept window's start.
+	var b strings.Builder
+	b.WriteString(`{"object":"list","data":[`)
+	for i := range 3000 {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(`{"object":"embedding","index":0,"embedding":[0.1,0.2,0.3,0.4,0.5]}`)
+	}
+	b.WriteString(`],"model":"e","usage":{"prompt_tokens":4242,"total_tokens":4242}}`)
+	body := b.String()
+	var tail tailBuffer
+	for i := 0; i < len(body); i += 1000 {
+		tail.write([]byte(body[i:min(i+1000, len(body))]))
+	}
+	if tail.whole || len(tail.bytes()) > 2*tailSize {
+		t.Fatalf("tail kept %d bytes (whole %v) of %d", len(tail.bytes()), tail.whole, len(body))
+	}
+	u, ok := usageFromTail(tail.bytes(), tail.whole)
+	if !ok || u.InputTokens != 4242 {
+		t.Errorf("usage %+v, %v; want 4242 input tokens", u, ok)
+	}
+	// A content string that mentions usage does not fool it: quotes inside
+	// JSON strings are escaped.
+	small := `{"choices":[{"message":{"content":"the \"usage\": {\"prompt_tokens\": 999}"}}],"usage":{"prompt_tokens":3,"completion_tokens":1}}`
+	u, ok = usageFromTail([]byte(small), true)
+	if !ok || u != (metering.Usage{InputTokens: 3, OutputTokens: 1}) {
+		t.Errorf("small body usage %+v, %v", u, ok)
+	}
+	u, ok = usageFromTail([]byte(small[20:]), false)
+	if !ok || u != (metering.Usage{InputTokens: 3, OutputTokens: 1}) {
+		t.Errorf("partial tail usage %+v, %v", u, ok)
+	}
+}
+
+func TestUsageOnlyChunk(t *testing.T) {
+	for _, tc := range []struct {
+		data string
+		want bool
+	}{
+		{`{"choices":[],"usage":{"prompt_tokens":1}}`, true},
+		{`{"choices":[ ],"usage":{"prompt_tokens":1}}`, true},
+		{`{"choices":[{"index":0,"delta":{}}],"usage":{"prompt_tokens":1}}`, false},
+		{`{"usage":{"prompt_tokens":1}}`, false},
+	} {
+		if got := isUsageOnlyChunk([]byte(tc.data)); got != tc.want {
+			t.Errorf("isUsageOnlyChunk(%s) = %v; want %v", tc.data, got, tc.want)
+		}
+	}
+}
+
+func FuzzUsage(f *testing.F) {
+	f.Add([]byte(`{"prompt_tokens":10,"completion_tokens":4,"prompt_tokens_details":{"cached_tokens":6}}`), true)
+	f.Add([]byte(`{"id":"x","choices":[],"usage":{"input_tokens":7}}`), false)
+	f.Add([]byte(`"usage": {"a":`), false)
+	f.Fuzz(func(t *testing.T, data []byte, whole bool) {
+		u, ok := usageFromTail(data, whole)
+		if !ok && u != (metering.Usage{}) {
+			t.Fatalf("usage %+v without ok", u)
+		}
+		if u.InputTokens < 0 || u.OutputTokens < 0 || u.CachedInputTokens < 0 || u.ReasoningTokens < 0 {
+			t.Fatalf("negative usage %+v", u)
+		}
+		if pu, pok := parseUsage(data); pok {
+			// A usage object parsed directly agrees with encoding/json.
+			var std struct {
+				Prompt     *int64 `json:"prompt_tokens"`
+				Completion *int64 `json:"completion_tokens"`
+			}
+			if json.Unmarshal(data, &std) == nil && std.Prompt != nil && *std.Prompt >= 0 && !strings.Contains(string(data), "input_tokens") && strings.Count(string(data), "prompt_tokens\"") == 1 {
+				if diff := cmp.Diff(*std.Prompt, pu.InputTokens); diff != "" {
+					t.Fatalf("prompt_tokens (-std +ours):\n%s", diff)
+				}
+			}
+		}
+		usageFromEvent(data, whole)
+	})
+}
