@@ -9,9 +9,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/wicket-gw/wicket"
 	"github.com/wicket-gw/wicket/providers"
 	"github.com/wicket-gw/wicket/providers/fake"
 	"github.com/wicket-gw/wicket/providers/openai"
+	"github.com/wicket-gw/wicket/ratelimit"
 )
 
 // BenchmarkProxy compares the full wicket chain with a bare
@@ -73,6 +75,30 @@ func BenchmarkProxy(b *testing.B) {
 		}
 		if bare, ok := nsPerOp["bare/"+kind]; ok && bare > 0 {
 			b.Logf("%s: wicket %.0f ns/op, bare ReverseProxy %.0f ns/op, ratio %.3f", kind, nsPerOp["wicket/"+kind], bare, nsPerOp["wicket/"+kind]/bare)
+		}
+	}
+}
+
+// BenchmarkChainOverhead measures the gateway's own cost per request,
+// without a network: Guard, key verification (cache hit), limits, decode,
+// routing, budget reservation and settlement, and the outcome, around an
+// in-process provider that answers at once.
+func BenchmarkChainOverhead(b *testing.B) {
+	p := &scripted{}
+	e := newEnv(b, scriptedModels(p), func(c *wicket.Config) {
+		c.Prices = perOutputToken(b)
+		c.Limits = ratelimit.Limits{RequestsPerMinute: 1 << 40, TokensPerMinute: 1 << 50, Concurrent: 1 << 20}
+		c.OnOutcome = nil
+	})
+	body := `{"model":"ok","max_tokens":16,"messages":[{"role":"user","content":"hello"}]}`
+	b.ReportAllocs()
+	for b.Loop() {
+		r := httptest.NewRequest("POST", "/v1/chat/completions", strings.NewReader(body))
+		r.Header.Set("Authorization", "Bearer "+e.key)
+		w := httptest.NewRecorder()
+		e.gw.ServeHTTP(w, r)
+		if w.Code != 200 {
+			b.Fatalf("status %d: %s", w.Code, w.Body)
 		}
 	}
 }

@@ -30,7 +30,7 @@ import (
 //	panic       the adapter panics
 type scripted struct{ calls atomic.Int64 }
 
-func (p *scripted) Name() string                { return "scripted" }
+func (p *scripted) Name() string               { return "scripted" }
 func (p *scripted) Dialect() providers.Dialect { return providers.DialectOpenAI }
 
 func (p *scripted) Send(ctx context.Context, c *providers.Call) (providers.Response, error) {
@@ -56,9 +56,11 @@ type scriptedResponse struct {
 	ctx        context.Context
 }
 
-func (r *scriptedResponse) StatusCode() int     { return r.status }
-func (r *scriptedResponse) Header() http.Header { return http.Header{"Content-Type": {"application/json"}} }
-func (r *scriptedResponse) Close() error        { return nil }
+func (r *scriptedResponse) StatusCode() int { return r.status }
+func (r *scriptedResponse) Header() http.Header {
+	return http.Header{"Content-Type": {"application/json"}}
+}
+func (r *scriptedResponse) Close() error { return nil }
 func (r *scriptedResponse) Relay(w http.ResponseWriter) (providers.Result, error) {
 	if r.disconnect {
 		n, _ := io.WriteString(w, r.body[:10])

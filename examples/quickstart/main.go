@@ -27,6 +27,7 @@ import (
 	"github.com/wicket-gw/wicket/providers"
 	"github.com/wicket-gw/wicket/providers/fake"
 	"github.com/wicket-gw/wicket/providers/openai"
+	"github.com/wicket-gw/wicket/ratelimit"
 	"github.com/wicket-gw/wicket/redact"
 )
 
@@ -78,7 +79,13 @@ func run(ctx context.Context, addr string, out io.Writer, logger *slog.Logger, o
 	if err != nil {
 		return err
 	}
-	gw, err := wicket.New(wicket.Config{Keys: km, Router: router, Logger: logger})
+	gw, err := wicket.New(wicket.Config{
+		Keys:   km,
+		Router: router,
+		// Generous defaults for the demo; each key may carry its own.
+		Limits: ratelimit.Limits{RequestsPerMinute: 600, TokensPerMinute: 1_000_000, Concurrent: 20},
+		Logger: logger,
+	})
 	if err != nil {
 		return err
 	}
@@ -93,7 +100,7 @@ func run(ctx context.Context, addr string, out io.Writer, logger *slog.Logger, o
 	}
 
 	mux := http.NewServeMux()
-	mux.Handle("/admin/", http.StripPrefix("/admin", keys.NewAdmin(km, nil)))
+	mux.Handle("/admin/", http.StripPrefix("/admin", keys.NewAdmin(km, &keys.AdminOptions{Usage: gw})))
 	mux.Handle("/", gw)
 	srv := &http.Server{
 		Handler:           mux,

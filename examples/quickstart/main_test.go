@@ -20,15 +20,18 @@ func TestQuickstartAnswersItsOwnCurl(t *testing.T) {
 		done <- run(ctx, "127.0.0.1:0", pw, slog.New(slog.NewTextHandler(io.Discard, nil)), "")
 		pw.Close()
 	}()
-	var base, key string
+	var base, key, adminKey string
 	sc := bufio.NewScanner(pr)
-	for sc.Scan() && (base == "" || key == "") {
+	for sc.Scan() && (base == "" || key == "" || adminKey == "") {
 		line := sc.Text()
 		if v, ok := strings.CutPrefix(line, "wicket quickstart listening on "); ok {
 			base = v
 		}
 		if v, ok := strings.CutPrefix(line, "api key: "); ok {
 			key = v
+		}
+		if v, ok := strings.CutPrefix(line, "admin key: "); ok {
+			adminKey = v
 		}
 	}
 	go io.Copy(io.Discard, pr)
@@ -66,6 +69,39 @@ func TestQuickstartAnswersItsOwnCurl(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 || !strings.Contains(string(b), `"content":" wicket"`) || !strings.HasSuffix(string(b), "data: [DONE]\n\n") {
 		t.Fatalf("streamed: %d %s", resp.StatusCode, b)
+	}
+
+	// The admin API lists the demo key and shows its usage.
+	req, _ := http.NewRequest("GET", base+"/admin/keys?owner=demo", nil)
+	req.Header.Set("Authorization", "Bearer "+adminKey)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var list struct {
+		Data []struct {
+			ID string `json:"id"`
+		} `json:"data"`
+	}
+	json.NewDecoder(resp.Body).Decode(&list)
+	resp.Body.Close()
+	if len(list.Data) != 1 {
+		t.Fatalf("admin list: %d %+v", resp.StatusCode, list)
+	}
+	req, _ = http.NewRequest("GET", base+"/admin/keys/"+list.Data[0].ID+"/usage", nil)
+	req.Header.Set("Authorization", "Bearer "+adminKey)
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var u struct {
+		Requests     int64 `json:"requests"`
+		OutputTokens int64 `json:"output_tokens"`
+	}
+	json.NewDecoder(resp.Body).Decode(&u)
+	resp.Body.Close()
+	if u.Requests != 2 || u.OutputTokens != 4 {
+		t.Errorf("usage %+v; want 2 requests, 4 output tokens", u)
 	}
 
 	cancel()
