@@ -42,8 +42,10 @@ func (g *Gateway) Limit() func(http.Handler) http.Handler {
 				g.refuseLimit(w, r, s, err)
 				return
 			}
+			// The x-ratelimit headers of admitted requests are written by the
+			// handler (Reserve, for model calls, once tokens are known), so
+			// they are set once.
 			s.permit = permit
-			ratelimit.WriteHeaders(w.Header(), permit.Decision())
 			next.ServeHTTP(w, r)
 		})
 	}
@@ -100,6 +102,13 @@ func (g *Gateway) settleTokens(r *http.Request, s *state) {
 	}
 	if err := s.permit.Settle(r.Context(), actual); err != nil && g.cfg.Logger != nil {
 		g.cfg.Logger.Warn("wicket: settling tokens failed", slog.String("request_id", s.id), slog.String("error", errorClass(err)))
+	}
+}
+
+// writeLimitHeaders sets the x-ratelimit headers of an admitted request.
+func writeLimitHeaders(w http.ResponseWriter, r *http.Request) {
+	if s := stateFrom(r.Context()); s != nil && s.permit != nil {
+		ratelimit.WriteHeaders(w.Header(), s.permit.Decision())
 	}
 }
 

@@ -30,6 +30,7 @@ func (g *Gateway) visibleModels(r *http.Request) []openAIModel {
 }
 
 func (g *Gateway) listModels(w http.ResponseWriter, r *http.Request) {
+	writeLimitHeaders(w, r)
 	writeJSON(w, struct {
 		Object string        `json:"object"`
 		Data   []openAIModel `json:"data"`
@@ -37,6 +38,7 @@ func (g *Gateway) listModels(w http.ResponseWriter, r *http.Request) {
 }
 
 func (g *Gateway) getModel(w http.ResponseWriter, r *http.Request) {
+	writeLimitHeaders(w, r)
 	id := r.PathValue("model")
 	for _, m := range g.visibleModels(r) {
 		if m.ID == id {
