@@ -154,7 +154,7 @@ func WriteError(w http.ResponseWriter, _ *http.Request, err error) {
 	case http.StatusForbidden:
 		typ = "permission_error"
 	case http.StatusServiceUnavailable:
-		typ = "api_error"
+		typ = "server_error"
 	}
 	body := struct {
 		Error struct {

@@ -42,7 +42,7 @@ func (e *Error) openAIType() string {
 		return "rate_limit_error"
 	}
 	if e.Status >= 500 {
-		return "api_error"
+		return "server_error"
 	}
 	return "invalid_request_error"
 }
@@ -90,7 +90,7 @@ func (e *Error) geminiStatus() string {
 		return "RESOURCE_EXHAUSTED"
 	case http.StatusNotImplemented:
 		return "UNIMPLEMENTED"
-	case http.StatusServiceUnavailable:
+	case http.StatusServiceUnavailable, 529:
 		return "UNAVAILABLE"
 	case http.StatusGatewayTimeout:
 		return "DEADLINE_EXCEEDED"

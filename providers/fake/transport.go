@@ -65,7 +65,7 @@ func (t transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		ProtoMajor:    1,
 		ProtoMinor:    1,
 		Header:        rw.sent,
-		Body:          &ctxBody{pr: pr, stop: context.AfterFunc(req.Context(), func() { pr.CloseWithError(req.Context().Err()) })},
+		Body:          &ctxBody{pr: pr, ctx: req.Context(), stop: context.AfterFunc(req.Context(), func() { pr.CloseWithError(req.Context().Err()) })},
 		ContentLength: -1,
 		Request:       req,
 	}
@@ -79,10 +79,20 @@ func (t transport) RoundTrip(req *http.Request) (*http.Response, error) {
 // body does.
 type ctxBody struct {
 	pr   *io.PipeReader
+	ctx  context.Context
 	stop func() bool
 }
 
-func (b *ctxBody) Read(p []byte) (int, error) { return b.pr.Read(p) }
+// Read returns the context's error once it is done, as a network body
+// does, rather than whatever the pipe saw first (a clean EOF, if the
+// handler finished in the same instant).
+func (b *ctxBody) Read(p []byte) (int, error) {
+	n, err := b.pr.Read(p)
+	if err != nil && b.ctx.Err() != nil {
+		return n, b.ctx.Err()
+	}
+	return n, err
+}
 
 func (b *ctxBody) Close() error {
 	b.stop()
