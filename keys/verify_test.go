@@ -408,20 +408,21 @@ func TestIssueValidates(t *testing.T) {
 	}
 }
 
-func TestMatch(t *testing.T) {
+func TestScopesMatch(t *testing.T) {
+	// Matching itself is tested in internal/glob; here, how Scopes use it.
+	s := keys.Scopes{Models: []string{"gpt-4o*", "claude-*-4*"}, Endpoints: []string{"/v1/chat/*"}}
 	for _, tc := range []struct {
-		p, s string
-		want bool
-	}{
-		{"gpt-4o*", "gpt-4o", true}, {"gpt-4o*", "gpt-4o-mini", true}, {"gpt-4o*", "gpt-4", false},
-		{"*", "", true}, {"*", "anything", true}, {"", "", true}, {"", "a", false},
-		{"a*b*c", "abc", true}, {"a*b*c", "axxbyyc", true}, {"a*b*c", "axxbyy", false},
-		{"/v1/*", "/v1/chat/completions", true}, {"/v1/*", "/v2/x", false},
-		{"claude-*-4*", "claude-sonnet-4-5", true}, {"exact", "exact", true}, {"exact", "exactly", false},
-		{"**a", "a", true}, {"a*", "ba", false},
-	} {
-		if got := keys.Match(tc.p, tc.s); got != tc.want {
-			t.Errorf("Match(%q, %q) = %v; want %v", tc.p, tc.s, got, tc.want)
+		model string
+		want  bool
+	}{{"gpt-4o-mini", true}, {"claude-sonnet-4-5", true}, {"o3", false}} {
+		if got := s.AllowsModel(tc.model); got != tc.want {
+			t.Errorf("AllowsModel(%q) = %v; want %v", tc.model, got, tc.want)
 		}
+	}
+	if !s.AllowsEndpoint("/v1/chat/completions") || s.AllowsEndpoint("/v1/embeddings") {
+		t.Error("AllowsEndpoint")
+	}
+	if !(keys.Scopes{}).AllowsModel("anything") {
+		t.Error("empty scopes must allow every model")
 	}
 }
