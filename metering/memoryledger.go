@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"strconv"
 	"strings"
@@ -145,10 +146,15 @@ func (l *MemoryLedger) Reserve(ctx context.Context, accounts []Account, amount i
 				return "", &BudgetError{Account: a, Remaining: left, Reset: b.end}
 			}
 		}
+		// An uncapped account still must not overflow: releasing a
+		// saturated sum would drive it negative.
+		if b.reserved > math.MaxInt64-amount {
+			return "", fmt.Errorf("metering: reserve: amount overflows the %s account's reservations", a.Kind)
+		}
 		r.buckets = append(r.buckets, b)
 	}
 	for _, b := range r.buckets {
-		b.reserved = satAdd(b.reserved, amount)
+		b.reserved += amount
 		b.refs++
 	}
 	l.seq++

@@ -2,6 +2,7 @@ package metering_test
 
 import (
 	"context"
+	"math"
 	"strconv"
 	"testing"
 
@@ -97,4 +98,33 @@ func BenchmarkLedgerReserveSettleParallel(b *testing.B) {
 			}
 		}
 	})
+}
+
+func TestMemoryLedgerRefusesOverflow(t *testing.T) {
+	l, err := metering.NewMemoryLedger(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	uncapped := metering.Account{Kind: metering.AccountKey, ID: "k", Period: metering.PeriodMonthly}
+	id, err := l.Reserve(ctx, []metering.Account{uncapped}, math.MaxInt64-10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Reserve(ctx, []metering.Account{uncapped}, 11); err == nil {
+		t.Fatal("a reservation that overflows an uncapped account was admitted")
+	}
+	if err := l.Release(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	bal, _ := l.Balance(ctx, uncapped)
+	if bal.Reserved != 0 {
+		t.Errorf("reserved after release: %d; want 0", bal.Reserved)
+	}
+	// A budget set later sees nothing left over from the overflow attempt.
+	capped := uncapped
+	capped.Limit = 100
+	if _, err := l.Reserve(ctx, []metering.Account{capped}, 101); err == nil {
+		t.Error("a capped account admitted more than its limit")
+	}
 }

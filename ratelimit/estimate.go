@@ -1,5 +1,7 @@
 package ratelimit
 
+import "math"
+
 // TokenEstimator estimates the tokens a request will consume, prompt and
 // completion together, before the upstream has answered; the estimate is
 // reserved with [Permit.ReserveTokens] and corrected with [Permit.Settle].
@@ -49,5 +51,9 @@ func (e ByteEstimator) EstimateTokens(in EstimateInput) int64 {
 	if b%per != 0 {
 		n++
 	}
-	return n + max(in.MaxOutputTokens, 0)
+	out := max(in.MaxOutputTokens, 0)
+	if n > math.MaxInt64-out {
+		return math.MaxInt64 // saturate: an overflow must not turn into "no tokens"
+	}
+	return n + out
 }

@@ -1,6 +1,8 @@
 package ratelimit_test
 
 import (
+	"errors"
+	"math"
 	"testing"
 
 	"github.com/wicket-gw/wicket/ratelimit"
@@ -29,5 +31,20 @@ func TestByteEstimator(t *testing.T) {
 				t.Fatalf("EstimateTokens(%+v) = %d; want %d", tt.in, got, tt.want)
 			}
 		})
+	}
+}
+
+func TestByteEstimatorSaturates(t *testing.T) {
+	got := ratelimit.ByteEstimator{}.EstimateTokens(ratelimit.EstimateInput{PromptBytes: 400, MaxOutputTokens: math.MaxInt64})
+	if got != math.MaxInt64 {
+		t.Errorf("EstimateTokens with a huge output cap = %d; want MaxInt64, not an overflow", got)
+	}
+	l, _, _ := newLimiter(t, 0)
+	p, err := l.Admit(ctx, "s", ratelimit.Limits{TokensPerMinute: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.ReserveTokens(ctx, -5); !errors.Is(err, ratelimit.ErrTooLarge) {
+		t.Errorf("ReserveTokens(-5) = %v; want ErrTooLarge", err)
 	}
 }

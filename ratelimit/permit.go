@@ -67,9 +67,10 @@ func (p *Permit) Limits() Limits {
 // If the bucket holds fewer than n tokens, or n exceeds TokensPerMinute, the
 // request is refused: ReserveTokens gives back everything the Permit took (the
 // request, the slot and any tokens reserved before) and returns a
-// [*LimitError] wrapping [ErrLimited] or [ErrTooLarge]. The Permit is then
+// [*LimitError] wrapping [ErrLimited] or [ErrTooLarge] (also for a negative
+// n, which only an overflowing estimator produces). The Permit is then
 // spent: ReserveTokens returns the same error again, and Settle and Release do
-// nothing. With TokensPerMinute zero, or n <= 0, it does nothing. Calling it
+// nothing. With TokensPerMinute zero, or n zero, it does nothing. Calling it
 // again reserves n more.
 func (p *Permit) ReserveTokens(ctx context.Context, n int64) error {
 	p.mu.Lock()
@@ -78,10 +79,10 @@ func (p *Permit) ReserveTokens(ctx context.Context, n int64) error {
 		return p.refused
 	}
 	limit := p.limits.TokensPerMinute
-	if limit == 0 || n <= 0 {
+	if limit == 0 || n == 0 {
 		return nil
 	}
-	if n > limit {
+	if n > limit || n < 0 { // a negative estimate is an estimator's overflow
 		// Adjusting by zero reads the bucket, for the headers.
 		q, err := p.l.b.AdjustTokens(ctx, p.subject, limit, 0, p.l.now())
 		if err != nil {
@@ -111,8 +112,11 @@ func (p *Permit) refuseLocked(ctx context.Context, reason error) error {
 	return err
 }
 
-// giveBackLocked returns the tokens, the request and the slot p holds.
+// giveBackLocked returns the tokens, the request and the slot p holds. It
+// runs detached from ctx's cancellation: a client that left must not keep
+// a refused request's quota spent.
 func (p *Permit) giveBackLocked(ctx context.Context) {
+	ctx = context.WithoutCancel(ctx)
 	now := p.l.now()
 	if p.reserved != 0 {
 		if q, err := p.l.b.AdjustTokens(ctx, p.subject, p.limits.TokensPerMinute, -p.reserved, now); err == nil {
