@@ -28,7 +28,15 @@ func (g *Gateway) Authenticate() func(http.Handler) http.Handler {
 		ErrorHandler: g.authFailed,
 	})
 	return func(next http.Handler) http.Handler {
-		inner := verify(next)
+		// Once the key is verified, this step owns the request's end: one
+		// outcome and one metering event per authenticated request.
+		inner := verify(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			rec, _ := keys.PrincipalFrom(r.Context())
+			s, r := ensureState(r)
+			s.begin(rec)
+			defer g.finishOnExit(r, s)
+			next.ServeHTTP(w, r)
+		}))
 		if g.throttle == nil {
 			return inner
 		}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/wicket-gw/wicket/internal/jsonx"
 	"github.com/wicket-gw/wicket/keys"
 	"github.com/wicket-gw/wicket/metering"
 	"github.com/wicket-gw/wicket/providers"
@@ -58,12 +59,30 @@ func (g *Gateway) accountsFor(ctx context.Context, rec *keys.Record) ([]metering
 func (g *Gateway) reserveBudget(w http.ResponseWriter, r *http.Request, s *state, rec *keys.Record) bool {
 	ctx := r.Context()
 	accounts, capped := g.accountsFor(ctx, rec)
-	// The worst case over every deployment the call may fall back to.
+	if capped {
+		if s.req.MaxOutputTokens == 0 {
+			s.enforceMaxOutput = s.maxOutput / max(s.req.Choices, 1)
+		}
+		if s.req.Endpoint == providers.EndpointResponses {
+			for _, p := range [...]string{"previous_response_id", "conversation"} {
+				if v, _, _, ok := jsonx.Get(s.req.Body, p); ok && !jsonx.IsNull(v) {
+					s.outcome.Err = metering.ClassInvalidRequest
+					fail(w, r, &providers.Error{Status: http.StatusBadRequest, Param: p, Code: "unsupported_with_budget",
+						Message: "This API key has a budget, and '" + p + "' brings in stored context whose cost the gateway cannot bound. Send the input in full."})
+					return false
+				}
+			}
+		}
+	}
+	// The worst case over every deployment the call may fall back to,
+	// counting each body byte as an input token: no tokenizer makes more
+	// tokens than bytes.
+	inputWorst := int64(len(s.req.Body))
 	var worst int64
 	priced := true
 	for i := range s.plan.Deployments() {
 		m := s.plan.UpstreamModel(s.plan.At(i))
-		c, known := g.prices.MaxCost(m, s.inputEstimate, s.maxOutput)
+		c, known := g.prices.MaxCost(m, inputWorst, s.maxOutput)
 		if !known && g.prices.CheckPriced(m) != nil {
 			priced = false
 		}
@@ -97,15 +116,16 @@ func (g *Gateway) reserveBudget(w http.ResponseWriter, r *http.Request, s *state
 	return true
 }
 
-// settle works out what the call cost and settles the budget reservation:
-// the exact usage when the upstream reported it; nothing when no answer
-// reached the client; otherwise an estimate from what was delivered,
-// flagged as estimated.
+// settle works out what the call used and cost, and settles the budget
+// reservation: the exact usage when the upstream reported it; nothing when
+// the upstream never took the call up or refused it; otherwise (the client
+// left, the stream broke) an estimate of the prompt plus what was
+// delivered, flagged as estimated, since the upstream bills what it did.
 func (g *Gateway) settle(ctx context.Context, s *state) {
 	o := &s.outcome
 	switch {
 	case o.UsageKnown:
-	case o.FirstByte.IsZero() || o.Status >= 400:
+	case !s.upstreamTook || (o.Status >= 400 && o.Err != metering.ClassClientDisconnect):
 		o.Usage = metering.Usage{}
 	default:
 		out := s.bytesWritten / 4

@@ -32,7 +32,7 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	o := &s.outcome
 	if !s.finishDeferred {
-		defer g.finishOnExit(r, s) // else Limit finishes, after releasing the slot
+		defer g.finishOnExit(r, s) // else Authenticate finishes, after Limit released the slot
 	}
 
 	plan := s.plan
@@ -60,11 +60,12 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request) {
 			lastErr = errDialect
 			continue
 		}
-		call := &providers.Call{Request: s.req, Deployment: d, UpstreamModel: o.UpstreamModel}
+		call := &providers.Call{Request: s.req, Deployment: d, UpstreamModel: o.UpstreamModel, EnforceMaxOutput: s.enforceMaxOutput}
 		resp, err := d.Provider.Send(ctx, call)
 		if err != nil {
 			lastErr = err
 			if ctx.Err() != nil {
+				s.upstreamTook = true // the client left while the upstream was working
 				break
 			}
 			g.logUpstream(s, d, err)
@@ -121,6 +122,7 @@ func (g *Gateway) relay(w http.ResponseWriter, r *http.Request, s *state, resp p
 		h[k] = vs
 	}
 	o.Status = resp.StatusCode()
+	s.upstreamTook = o.Status < 400
 	w.WriteHeader(o.Status)
 	res, err := resp.Relay(w)
 	o.Usage, o.UsageKnown, o.FirstByte = res.Usage, res.UsageKnown, res.FirstByte
@@ -164,7 +166,8 @@ func (g *Gateway) finishOnExit(r *http.Request, s *state) {
 // finish settles what the call used (tokens and budget), hands the
 // outcome to OnOutcome and records its metering event, once per request.
 // It runs detached from the client's cancellation: a client that left
-// still gets its usage settled and recorded.
+// still gets its usage settled and recorded. The event is recorded even if
+// settling panics, and a panic in OnOutcome is contained.
 func (g *Gateway) finish(r *http.Request, s *state) {
 	if s.finished {
 		return
@@ -176,16 +179,25 @@ func (g *Gateway) finish(r *http.Request, s *state) {
 		o.Status = http.StatusOK
 	}
 	ctx := context.WithoutCancel(r.Context())
+	defer func() {
+		if g.meter != nil {
+			if err := g.meter.Record(ctx, eventOf(o)); err != nil {
+				g.logError(s, "wicket: metering event not queued", err)
+			}
+		}
+	}()
 	g.settle(ctx, s)
 	g.settleTokens(r.WithContext(ctx), s)
 	g.countUsage(s)
 	if g.cfg.OnOutcome != nil {
-		g.cfg.OnOutcome(ctx, *o)
-	}
-	if g.meter != nil {
-		if err := g.meter.Record(ctx, eventOf(o)); err != nil {
-			g.logError(s, "wicket: metering event not queued", err)
-		}
+		func() {
+			defer func() {
+				if p := recover(); p != nil && g.cfg.Logger != nil {
+					g.cfg.Logger.Error("wicket: OnOutcome panicked", slog.String("request_id", s.id), slog.String("panic_type", fmt.Sprintf("%T", p)))
+				}
+			}()
+			g.cfg.OnOutcome(ctx, *o)
+		}()
 	}
 }
 

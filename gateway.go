@@ -46,8 +46,12 @@ type Config struct {
 	// DefaultMaxOutputTokens is the output cap assumed for a request that
 	// sets none, when its model has no MaxOutputTokens. Default 16384.
 	DefaultMaxOutputTokens int64
-	// Now returns the current time, for the failed-auth throttle. Default
-	// time.Now.
+	// MaxOutputTokens is the largest output cap a request may set; larger
+	// ones are refused with 400, so that no estimate or worst-case cost
+	// can overflow. Default 1,000,000.
+	MaxOutputTokens int64
+	// Now returns the current time, for the failed-auth throttle, budget
+	// retry-after and the per-key usage counts. Default time.Now.
 	Now func() time.Time
 	// Recorder receives one metering.Event per authenticated request,
 	// streams and client disconnects included, through an asynchronous
@@ -57,7 +61,8 @@ type Config struct {
 	// MeterOptions configure that Meter. Nil means its defaults.
 	MeterOptions *metering.MeterOptions
 	// Ledger keeps budgets and per-key spend. Nil means an in-memory
-	// ledger; pass a shared one for a fleet.
+	// ledger whose reservations expire after 2 hours; pass a shared one for
+	// a fleet, with a reservation lifetime longer than any call may last.
 	Ledger metering.Ledger
 	// Prices cost each call. Nil means metering.DefaultPrices().
 	Prices *metering.PriceTable
@@ -78,9 +83,10 @@ type Config struct {
 	// deployment that already failed this request; it doubles each round.
 	// Default 250ms.
 	RetryBackoff time.Duration
-	// OnOutcome, if set, is called once per forwarded request, after the
-	// response is complete, with what happened. It runs on the request's
-	// goroutine: keep it quick.
+	// OnOutcome, if set, is called once per authenticated request, after
+	// the response is complete, with what happened. It runs on the
+	// request's goroutine: keep it quick. A panic in it is recovered and
+	// logged.
 	OnOutcome func(ctx context.Context, o Outcome)
 	// Logger receives operational events (upstream failures, panics) with
 	// identifiers only. Nil means silent.
@@ -95,9 +101,10 @@ type Config struct {
 //	GET  /v1/models             the models the calling key may use
 //	GET  /v1/models/{model}     one of them
 //
-// Its steps (Guard, Authenticate, Decode, Authorize, Forward) are also
-// available on their own for applications that mount them in their own
-// router. A Gateway is safe for concurrent use.
+// Its steps (Guard, Authenticate, Limit, Decode, Authorize, Reserve,
+// Forward, in that order) are also available on their own for applications
+// that mount them in their own router. A Gateway is safe for concurrent
+// use.
 type Gateway struct {
 	cfg       Config
 	handler   http.Handler
@@ -138,6 +145,12 @@ func New(cfg Config) (*Gateway, error) {
 	if cfg.DefaultMaxOutputTokens == 0 {
 		cfg.DefaultMaxOutputTokens = 16384
 	}
+	if cfg.MaxOutputTokens < 0 {
+		return nil, errors.New("wicket: Config.MaxOutputTokens must not be negative")
+	}
+	if cfg.MaxOutputTokens == 0 {
+		cfg.MaxOutputTokens = 1_000_000
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -158,7 +171,9 @@ func New(cfg Config) (*Gateway, error) {
 	}
 	g.ledger, g.prices = cfg.Ledger, cfg.Prices
 	if g.ledger == nil {
-		if g.ledger, err = metering.NewMemoryLedger(nil); err != nil {
+		// Reservations live for the longest call the gateway expects; a
+		// stream that outlives it would stop holding its budget.
+		if g.ledger, err = metering.NewMemoryLedger(&metering.MemoryLedgerOptions{TTL: 2 * time.Hour}); err != nil {
 			return nil, fmt.Errorf("wicket: ledger: %w", err)
 		}
 	}

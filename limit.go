@@ -28,13 +28,10 @@ func (g *Gateway) Limit() func(http.Handler) http.Handler {
 				return
 			}
 			s, r := ensureState(r)
-			o := &s.outcome
-			o.RequestID, o.KeyID, o.Owner, o.Start = s.id, rec.ID, rec.Owner, s.start
-			s.rec = rec
-			// One outcome and event per authenticated request, after the
-			// slot is released (deferred calls run last in, first out).
-			s.finishDeferred = true
-			defer g.finishOnExit(r, s)
+			if s.rec == nil { // mounted without the gateway's Authenticate
+				s.begin(rec)
+				defer g.finishOnExit(r, s)
+			}
 			lim := g.limitsFor(rec)
 			permit, err := g.limiter.Admit(r.Context(), rec.ID, lim)
 			defer permit.Release()
@@ -85,22 +82,13 @@ func (g *Gateway) reserveTokens(w http.ResponseWriter, r *http.Request, s *state
 	return true
 }
 
-// settleTokens corrects the token reservation to what the call used: the
-// upstream's count, nothing when no answer was delivered, else the
-// estimate.
+// settleTokens corrects the token reservation to what the call used, as
+// settle worked it out: exact, estimated, or nothing.
 func (g *Gateway) settleTokens(r *http.Request, s *state) {
 	if s.permit == nil {
 		return
 	}
-	o := &s.outcome
-	actual := s.tokenEstimate
-	switch {
-	case o.UsageKnown:
-		actual = o.Usage.Total()
-	case o.FirstByte.IsZero():
-		actual = 0
-	}
-	if err := s.permit.Settle(r.Context(), actual); err != nil && g.cfg.Logger != nil {
+	if err := s.permit.Settle(r.Context(), s.outcome.Usage.Total()); err != nil && g.cfg.Logger != nil {
 		g.cfg.Logger.Warn("wicket: settling tokens failed", slog.String("request_id", s.id), slog.String("error", errorClass(err)))
 	}
 }

@@ -31,6 +31,11 @@ type state struct {
 	inputEstimate int64
 	// reservation is the budget reservation's ID, until settled.
 	reservation string
+	// enforceMaxOutput is an output cap to add upstream (see Reserve).
+	enforceMaxOutput int64
+	// upstreamTook: an upstream accepted the call (answered 2xx) or may
+	// have (the client left while it was working), so it may bill for it.
+	upstreamTook bool
 	// events and bytesWritten count what reached the client.
 	events, bytesWritten int64
 	outcome              Outcome
@@ -86,3 +91,14 @@ func CallFrom(ctx context.Context) (*providers.Request, bool) {
 
 // principal returns the verified key of the request, recorded by Limit.
 func (s *state) principal() (*keys.Record, bool) { return s.rec, s.rec != nil }
+
+// begin records the verified key and makes the caller the owner of the
+// request's end: it must defer finishOnExit, which then runs after every
+// inner step's own deferred work (the concurrency slot's release
+// included), once per authenticated request.
+func (s *state) begin(rec *keys.Record) {
+	o := &s.outcome
+	o.RequestID, o.KeyID, o.Owner, o.Start = s.id, rec.ID, rec.Owner, s.start
+	s.rec = rec
+	s.finishDeferred = true
+}

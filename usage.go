@@ -54,7 +54,7 @@ func (g *Gateway) countUsage(s *state) {
 	if !ok {
 		return
 	}
-	start, _ := keyAccount(rec).Period.Bounds(o.Start)
+	start, _ := keyAccount(rec).Period.Bounds(g.cfg.Now())
 	c, ok := g.usage.cache.Get(o.KeyID)
 	if !ok {
 		c = &keyCount{start: start}
@@ -64,8 +64,8 @@ func (g *Gateway) countUsage(s *state) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if !c.start.Equal(start) {
-		*c = keyCount{start: start}
+	if !c.start.Equal(start) { // a new period: start counting again
+		c.start, c.requests, c.usage = start, 0, metering.Usage{}
 	}
 	c.requests++
 	c.usage = c.usage.Add(o.Usage)

@@ -8,16 +8,21 @@ import (
 	"github.com/wicket-gw/wicket/internal/jsonx"
 )
 
+// MaxChoices is the largest n (answers per chat request) DecodeOpenAI
+// accepts, as OpenAI does.
+const MaxChoices = 128
+
 // DecodeOpenAI picks out of an OpenAI-dialect request body what routing
 // and limits need, without decoding the rest: model, stream,
-// stream_options.include_usage, and the output-token cap (max_tokens or
-// max_completion_tokens for chat, max_output_tokens for responses). It
+// stream_options.include_usage, the output-token cap (max_tokens or
+// max_completion_tokens for chat, max_output_tokens for responses) and,
+// for chat, n. It
 // answers a body that is not a JSON object, whose picked fields have the
 // wrong type, or that repeats one of them (parsers disagree on which copy
 // wins, and the gateway must count what the upstream will act on), with a
 // 400 *Error naming the field, never quoting the body.
 func DecodeOpenAI(endpoint Endpoint, body []byte) (*Request, *Error) {
-	req := &Request{Dialect: DialectOpenAI, Endpoint: endpoint, Body: body}
+	req := &Request{Dialect: DialectOpenAI, Endpoint: endpoint, Body: body, Choices: 1}
 	if !json.Valid(body) {
 		return nil, badRequest("", "invalid_json", "We could not parse the JSON body of your request. The body must be a JSON object.")
 	}
@@ -69,6 +74,16 @@ func DecodeOpenAI(endpoint Endpoint, body []byte) (*Request, *Error) {
 			if perr != nil {
 				return false
 			}
+		case pickChoices:
+			if jsonx.IsNull(m.Value) {
+				break
+			}
+			n, ok := jsonx.Int(m.Value)
+			if !ok || n < 1 || n > MaxChoices {
+				perr = badRequest("n", "invalid_value", "Invalid value for 'n': expected an integer from 1 to 128.")
+				return false
+			}
+			req.Choices = n
 		default: // an output-token cap
 			if jsonx.IsNull(m.Value) {
 				break
@@ -108,12 +123,13 @@ const (
 	pickMaxTokens
 	pickMaxCompletionTokens
 	pickMaxOutputTokens
+	pickChoices
 	numPicked
 )
 
 // pickedNames spells each picked member as the API does, for errors: never
 // the raw key from the body, which may be written with escapes.
-var pickedNames = [numPicked]string{"model", "stream", "stream_options", "max_tokens", "max_completion_tokens", "max_output_tokens"}
+var pickedNames = [numPicked]string{"model", "stream", "stream_options", "max_tokens", "max_completion_tokens", "max_output_tokens", "n"}
 
 func pick(m jsonx.Member, endpoint Endpoint) (picked, bool) {
 	switch {
@@ -129,6 +145,8 @@ func pick(m jsonx.Member, endpoint Endpoint) (picked, bool) {
 		return pickMaxCompletionTokens, true
 	case endpoint == EndpointResponses && m.KeyIs("max_output_tokens"):
 		return pickMaxOutputTokens, true
+	case endpoint == EndpointChat && m.KeyIs("n"):
+		return pickChoices, true
 	}
 	return 0, false
 }

@@ -27,6 +27,9 @@ type Request struct {
 	// MaxOutputTokens is the request's cap on generated tokens (max_tokens,
 	// max_completion_tokens or max_output_tokens); 0 if it set none.
 	MaxOutputTokens int64
+	// Choices is how many answers the request asks for (OpenAI's n); each
+	// may generate up to MaxOutputTokens. At least 1.
+	Choices int64
 	// Body is the request body as the client sent it. Read-only.
 	Body []byte
 	// ModelStart and ModelEnd locate the model value (with its quotes) in
@@ -45,6 +48,10 @@ type Call struct {
 	Deployment *Deployment
 	// UpstreamModel is the model name the upstream expects.
 	UpstreamModel string
+	// EnforceMaxOutput, when positive and the request set no output cap,
+	// is a cap the adapter must add to the upstream request: the gateway
+	// reserved a budget for that many output tokens and no more.
+	EnforceMaxOutput int64
 }
 
 // Provider sends calls to one upstream. Implementations are safe for

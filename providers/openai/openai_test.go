@@ -35,7 +35,7 @@ func TestUpstreamBody(t *testing.T) {
 		{"alias and stream", `{ "stream" : true , "model" : "a" }`, "b", `{ "stream" : true , "model" : "b" ,"stream_options":{"include_usage":true}}`, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, injected := upstreamBody(call(t, providers.EndpointChat, tc.body, tc.upstream))
+			got, injected := upstreamBody(call(t, providers.EndpointChat, tc.body, tc.upstream), "max_completion_tokens")
 			if string(got) != tc.want || injected != tc.injected {
 				t.Errorf("got %s (injected %v); want %s (%v)", got, injected, tc.want, tc.injected)
 			}
@@ -45,7 +45,7 @@ func TestUpstreamBody(t *testing.T) {
 		})
 	}
 	// Responses calls never get stream_options.
-	got, injected := upstreamBody(call(t, providers.EndpointResponses, `{"model":"m","stream":true}`, "m"))
+	got, injected := upstreamBody(call(t, providers.EndpointResponses, `{"model":"m","stream":true}`, "m"), "max_completion_tokens")
 	if string(got) != `{"model":"m","stream":true}` || injected {
 		t.Errorf("responses: %s %v", got, injected)
 	}
@@ -155,4 +155,31 @@ func FuzzUsage(f *testing.F) {
 		}
 		usageFromEvent(data, whole)
 	})
+}
+
+func TestUpstreamBodyEnforcesCap(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		endpoint providers.Endpoint
+		body     string
+		capKey   string
+		want     string
+	}{
+		{"chat no cap", providers.EndpointChat, `{"model":"m"}`, "max_completion_tokens", `{"model":"m","max_completion_tokens":500}`},
+		{"chat older servers", providers.EndpointChat, `{"model":"m"}`, "max_tokens", `{"model":"m","max_tokens":500}`},
+		{"chat null cap", providers.EndpointChat, `{"model":"m","max_completion_tokens":null}`, "max_completion_tokens", `{"model":"m","max_completion_tokens":500}`},
+		{"chat own cap kept", providers.EndpointChat, `{"model":"m","max_tokens":7}`, "max_completion_tokens", `{"model":"m","max_tokens":7}`},
+		{"responses no cap", providers.EndpointResponses, `{"model":"m","input":"x"}`, "", `{"model":"m","input":"x","max_output_tokens":500}`},
+		{"responses null cap", providers.EndpointResponses, `{"model":"m","max_output_tokens":null}`, "", `{"model":"m","max_output_tokens":500}`},
+		{"embeddings untouched", providers.EndpointEmbeddings, `{"model":"m","input":"x"}`, "max_completion_tokens", `{"model":"m","input":"x"}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := call(t, tc.endpoint, tc.body, "m")
+			c.EnforceMaxOutput = 500
+			got, _ := upstreamBody(c, tc.capKey)
+			if string(got) != tc.want {
+				t.Errorf("got %s; want %s", got, tc.want)
+			}
+		})
+	}
 }

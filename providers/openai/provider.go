@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -48,6 +49,11 @@ type Options struct {
 	// IdleTimeout ends a call whose upstream sends nothing for this long
 	// while its body is being read, streams included. Default 2 minutes.
 	IdleTimeout time.Duration
+	// ChatCapParam is the chat completions parameter the adapter adds when
+	// the gateway must cap output (a budgeted key's request that set no
+	// cap). Default "max_completion_tokens", as OpenAI's current models
+	// require; set "max_tokens" for older OpenAI-compatible servers.
+	ChatCapParam string
 }
 
 // Provider is an OpenAI-dialect upstream. It is safe for concurrent use.
@@ -60,6 +66,7 @@ type Provider struct {
 	urlFor func(providers.Endpoint, string) string
 	client *http.Client
 	idle   time.Duration
+	capKey string
 
 	readers sync.Pool // of *sse.Reader
 	bufs    sync.Pool // of *[]byte, copy buffers
@@ -72,7 +79,10 @@ func New(opts *Options) (*Provider, error) {
 		o = *opts
 	}
 	p := &Provider{name: o.Name, base: strings.TrimRight(o.BaseURL, "/"), key: o.APIKey, auth: o.AuthHeader,
-		header: o.Header.Clone(), urlFor: o.EndpointURL, client: o.Client, idle: o.IdleTimeout}
+		header: o.Header.Clone(), urlFor: o.EndpointURL, client: o.Client, idle: o.IdleTimeout, capKey: o.ChatCapParam}
+	if p.capKey == "" {
+		p.capKey = "max_completion_tokens"
+	}
 	if p.name == "" {
 		p.name = "openai"
 	}
@@ -121,7 +131,7 @@ func (p *Provider) Send(ctx context.Context, call *providers.Call) (providers.Re
 	} else {
 		return nil, fmt.Errorf("openai: provider %q: endpoint %s not supported", p.name, call.Endpoint)
 	}
-	body, injected := upstreamBody(call)
+	body, injected := upstreamBody(call, p.capKey)
 
 	ctx, cancel := context.WithCancelCause(ctx)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
@@ -164,30 +174,42 @@ func (p *Provider) Send(ctx context.Context, call *providers.Call) (providers.Re
 var errIdle = errors.New("openai: upstream idle too long")
 
 // upstreamBody returns the body to send: the client's, with the model
-// rewritten and, for a streamed chat completion that did not ask for usage,
-// stream_options.include_usage set. injected reports the latter.
-func upstreamBody(call *providers.Call) (body []byte, injected bool) {
+// rewritten; with an output cap added when the gateway must enforce one
+// (capKey names it for chat); and, for a streamed chat completion that did
+// not ask for usage, stream_options.include_usage set. injected reports
+// the last.
+func upstreamBody(call *providers.Call, capKey string) (body []byte, injected bool) {
 	body = call.Body
 	if call.UpstreamModel != call.Model && call.ModelEnd > call.ModelStart {
 		body = jsonx.Replace(body, call.ModelStart, call.ModelEnd, quote(call.UpstreamModel))
 	}
+	if call.EnforceMaxOutput > 0 && call.MaxOutputTokens == 0 {
+		n := []byte(strconv.FormatInt(call.EnforceMaxOutput, 10))
+		switch call.Endpoint {
+		case providers.EndpointChat:
+			body = setMember(body, capKey, n) // replaces a null cap
+		case providers.EndpointResponses:
+			body = setMember(body, "max_output_tokens", n)
+		}
+	}
 	if call.Stream && call.Endpoint == providers.EndpointChat && !call.IncludeUsage {
 		injected = true
 		if v, start, end, ok := jsonx.Get(body, "stream_options"); ok && !jsonx.IsNull(v) {
-			if iv, s2, e2, ok := jsonx.Get(v, "include_usage"); ok {
-				_ = iv
-				v = jsonx.Replace(v, s2, e2, []byte("true"))
-			} else {
-				v = jsonx.AppendMember(v, "include_usage", []byte("true"))
-			}
-			body = jsonx.Replace(body, start, end, v)
-		} else if ok {
-			body = jsonx.Replace(body, start, end, []byte(`{"include_usage":true}`))
+			body = jsonx.Replace(body, start, end, setMember(v, "include_usage", []byte("true")))
 		} else {
-			body = jsonx.AppendMember(body, "stream_options", []byte(`{"include_usage":true}`))
+			body = setMember(body, "stream_options", []byte(`{"include_usage":true}`))
 		}
 	}
 	return body, injected
+}
+
+// setMember sets the top-level member name of the object in body to value,
+// replacing it or adding it.
+func setMember(body []byte, name string, value []byte) []byte {
+	if _, start, end, ok := jsonx.Get(body, name); ok {
+		return jsonx.Replace(body, start, end, value)
+	}
+	return jsonx.AppendMember(body, name, value)
 }
 
 func quote(s string) []byte {
