@@ -124,6 +124,8 @@ var fixedMessages = map[string]bool{
 	"The parameter 'max_tokens' appears more than once.":                                true,
 	"The parameter 'max_completion_tokens' appears more than once.":                     true,
 	"The parameter 'max_output_tokens' appears more than once.":                         true,
+	"The parameter 'n' appears more than once.":                                         true,
+	"Invalid value for 'n': expected an integer from 1 to 128.":                         true,
 	"Invalid type for 'stream': expected a boolean.":                                    true,
 	"Invalid type for 'stream_options.include_usage': expected a boolean.":              true,
 	"Invalid value for 'max_tokens': expected a non-negative integer.":                  true,
@@ -132,7 +134,7 @@ var fixedMessages = map[string]bool{
 	"You must provide a model parameter.":                                               true,
 }
 
-var fixedParams = []string{"", "model", "stream", "stream_options", "stream_options.include_usage", "max_tokens", "max_completion_tokens", "max_output_tokens"}
+var fixedParams = []string{"", "model", "stream", "stream_options", "stream_options.include_usage", "max_tokens", "max_completion_tokens", "max_output_tokens", "n"}
 
 type refusalCase struct {
 	name     string
@@ -185,6 +187,10 @@ var refusalCases = []refusalCase{
 	{"max_completion_tokens bool", EndpointChat, `{"model":"` + canary + `","max_completion_tokens":true}`, "max_completion_tokens", "invalid_type"},
 	{"max_output_tokens string", EndpointResponses, `{"model":"` + canary + `","max_output_tokens":"10"}`, "max_output_tokens", "invalid_type"},
 	{"max_output_tokens object", EndpointResponses, `{"model":"m","max_output_tokens":{"n":"` + canary + `"}}`, "max_output_tokens", "invalid_type"},
+	{"n zero", EndpointChat, `{"model":"` + canary + `","n":0}`, "n", "invalid_value"},
+	{"n too large", EndpointChat, `{"model":"` + canary + `","n":129}`, "n", "invalid_value"},
+	{"n fraction", EndpointChat, `{"model":"` + canary + `","n":1.5}`, "n", "invalid_value"},
+	{"n duplicate", EndpointChat, `{"model":"` + canary + `","n":1,"n":2}`, "n", "duplicate_parameter"},
 	{"escaped cap key", EndpointChat, `{"model":"` + canary + `","max\u005ftokens":-1}`, "max_tokens", "invalid_type"},
 }
 
@@ -399,4 +405,22 @@ func hasDuplicateKeys(data []byte) bool {
 		n++
 	}
 	return n != len(members)
+}
+
+func TestDecodeOpenAIChoices(t *testing.T) {
+	for _, tc := range []struct {
+		endpoint Endpoint
+		body     string
+		want     int64
+	}{
+		{EndpointChat, `{"model":"m"}`, 1},
+		{EndpointChat, `{"model":"m","n":3}`, 3},
+		{EndpointChat, `{"model":"m","n":null}`, 1},
+		{EndpointResponses, `{"model":"m","n":"not read"}`, 1},
+	} {
+		req, perr := DecodeOpenAI(tc.endpoint, []byte(tc.body))
+		if perr != nil || req.Choices != tc.want {
+			t.Errorf("%s: Choices %v, %v; want %d", tc.body, req, perr, tc.want)
+		}
+	}
 }
