@@ -183,3 +183,23 @@ func TestUpstreamBodyEnforcesCap(t *testing.T) {
 		})
 	}
 }
+
+func TestHasUsageObject(t *testing.T) {
+	for _, tc := range []struct {
+		data string
+		want bool
+	}{
+		{`{"choices":[],"usage":{"prompt_tokens":1}}`, true},
+		{`{"usage" : {"prompt_tokens":1}}`, true},
+		{`{"choices":[{"delta":{"content":"x"}}],"usage":null}`, false},
+		{`{"delta":{"content":"the \"usage\":{ trick"},"usage":null}`, false},
+		{`{"type":"response.completed","response":{"usage":{"input_tokens":5}}}`, true},
+		{`{"usage":null,"x":{"usage":{"a":1}}}`, true},
+		{``, false},
+		{`"usage"`, false},
+	} {
+		if got := hasUsageObject([]byte(tc.data)); got != tc.want {
+			t.Errorf("hasUsageObject(%s) = %v; want %v", tc.data, got, tc.want)
+		}
+	}
+}

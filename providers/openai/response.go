@@ -1,7 +1,6 @@
 package openai
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -145,7 +144,7 @@ func (r *response) relayStream(w http.ResponseWriter) (providers.Result, error) 
 		if err != nil {
 			return res, err
 		}
-		if len(ev.Data) > 0 && bytes.Contains(ev.Data, []byte(`"usage"`)) {
+		if hasUsageObject(ev.Data) {
 			if u, ok := usageFromEvent(ev.Data, responses); ok {
 				res.Usage, res.UsageKnown = u, true
 				if r.injected && isUsageOnlyChunk(ev.Data) {

@@ -102,3 +102,35 @@ func isUsageOnlyChunk(data []byte) bool {
 	v = bytes.TrimSpace(v)
 	return len(v) >= 2 && v[0] == '[' && v[len(v)-1] == ']' && len(bytes.TrimSpace(v[1:len(v)-1])) == 0
 }
+
+// hasUsageObject reports, without parsing, whether data may carry a usage
+// object: a "usage" key whose value is an object rather than null. Chunks
+// of a stream with include_usage carry "usage":null on every event but
+// the last, so this spares the parse of nearly every event. (Inside JSON
+// strings quotes are escaped, so the key cannot come from content.)
+func hasUsageObject(data []byte) bool {
+	const key = `"usage"`
+	for i := bytes.Index(data, []byte(key)); i >= 0; {
+		j := i + len(key)
+		for j < len(data) && isJSONSpace(data[j]) {
+			j++
+		}
+		if j < len(data) && data[j] == ':' {
+			j++
+			for j < len(data) && isJSONSpace(data[j]) {
+				j++
+			}
+			if j < len(data) && data[j] == '{' {
+				return true
+			}
+		}
+		next := bytes.Index(data[i+1:], []byte(key))
+		if next < 0 {
+			break
+		}
+		i += 1 + next
+	}
+	return false
+}
+
+func isJSONSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
