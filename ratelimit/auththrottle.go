@@ -14,37 +14,37 @@ import (
 
 // Defaults of [AuthThrottleOptions].
 const (
-	DefaultMaxFailures = 10
-	DefaultWindow      = time.Minute
-	DefaultCooldown    = 10 * time.Minute
-	DefaultMaxClients  = 100_000
-	DefaultIPv4Prefix  = 32
-	DefaultIPv6Prefix  = 64
+	DefaultAuthMaxFailures = 10
+	DefaultAuthWindow      = time.Minute
+	DefaultAuthCooldown    = 10 * time.Minute
+	DefaultAuthMaxClients  = 100_000
+	DefaultAuthIPv4Prefix  = 32
+	DefaultAuthIPv6Prefix  = 64
 )
 
 // AuthThrottleOptions configures an [AuthThrottle]. The zero value uses the
 // defaults; negative values are invalid.
 type AuthThrottleOptions struct {
 	// MaxFailures is the number of failed authentications from one client
-	// within Window that blocks it. Zero means DefaultMaxFailures (10).
+	// within Window that blocks it. Zero means DefaultAuthMaxFailures (10).
 	MaxFailures int
 	// Window is the period over which failures are counted: a client's count
 	// starts at its first failure and restarts Window later. Zero means
-	// DefaultWindow (1 minute).
+	// DefaultAuthWindow (1 minute).
 	Window time.Duration
 	// Cooldown is how long a client stays blocked. Zero means
-	// DefaultCooldown (10 minutes).
+	// DefaultAuthCooldown (10 minutes).
 	Cooldown time.Duration
 	// MaxClients bounds the number of clients tracked, least recently seen
-	// first out. Zero means DefaultMaxClients (100,000).
+	// first out. Zero means DefaultAuthMaxClients (100,000).
 	MaxClients int
 	// IPv4Prefix is the prefix length by which IPv4 addresses are grouped
-	// into one client. Zero means DefaultIPv4Prefix (32: each address
+	// into one client. Zero means DefaultAuthIPv4Prefix (32: each address
 	// alone).
 	IPv4Prefix int
 	// IPv6Prefix is the prefix length by which IPv6 addresses are grouped
 	// into one client, since one subscriber usually holds a whole /64 and
-	// could otherwise rotate through it. Zero means DefaultIPv6Prefix (64).
+	// could otherwise rotate through it. Zero means DefaultAuthIPv6Prefix (64).
 	IPv6Prefix int
 }
 
@@ -102,12 +102,12 @@ func NewAuthThrottle(opts *AuthThrottleOptions) (*AuthThrottle, error) {
 	if o.MaxFailures > 1<<30 {
 		return nil, errors.New("ratelimit: AuthThrottleOptions.MaxFailures too large")
 	}
-	o.MaxFailures = cmp.Or(o.MaxFailures, DefaultMaxFailures)
-	o.Window = cmp.Or(o.Window, DefaultWindow)
-	o.Cooldown = cmp.Or(o.Cooldown, DefaultCooldown)
-	o.MaxClients = cmp.Or(o.MaxClients, DefaultMaxClients)
-	o.IPv4Prefix = cmp.Or(o.IPv4Prefix, DefaultIPv4Prefix)
-	o.IPv6Prefix = cmp.Or(o.IPv6Prefix, DefaultIPv6Prefix)
+	o.MaxFailures = cmp.Or(o.MaxFailures, DefaultAuthMaxFailures)
+	o.Window = cmp.Or(o.Window, DefaultAuthWindow)
+	o.Cooldown = cmp.Or(o.Cooldown, DefaultAuthCooldown)
+	o.MaxClients = cmp.Or(o.MaxClients, DefaultAuthMaxClients)
+	o.IPv4Prefix = cmp.Or(o.IPv4Prefix, DefaultAuthIPv4Prefix)
+	o.IPv6Prefix = cmp.Or(o.IPv6Prefix, DefaultAuthIPv6Prefix)
 
 	var h maphash.Hash // a random seed for spreading clients over shards
 	n := shardCount(o.MaxClients)

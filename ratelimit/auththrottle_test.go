@@ -194,7 +194,7 @@ func TestAuthThrottleOptionsInvalid(t *testing.T) {
 func TestAuthThrottleBlockedAllocs(t *testing.T) {
 	a := newThrottle(t, nil)
 	blocked := netip.MustParseAddr("2001:db8::1")
-	for range ratelimit.DefaultMaxFailures {
+	for range ratelimit.DefaultAuthMaxFailures {
 		a.Fail(blocked, t0)
 	}
 	unknown := netip.MustParseAddr("192.0.2.1")

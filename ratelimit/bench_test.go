@@ -139,7 +139,7 @@ func BenchmarkAuthThrottleBlocked(b *testing.B) {
 	}
 	now := time.Now()
 	blocked := netip.MustParseAddr("2001:db8::1")
-	for range ratelimit.DefaultMaxFailures {
+	for range ratelimit.DefaultAuthMaxFailures {
 		a.Fail(blocked, now)
 	}
 	for name, ip := range map[string]netip.Addr{"blocked": blocked, "unknown": netip.MustParseAddr("192.0.2.1")} {
