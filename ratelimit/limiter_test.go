@@ -644,3 +644,15 @@ func TestPermitCancelGivesEverythingBack(t *testing.T) {
 	var np *ratelimit.Permit
 	np.Cancel(ctx)
 }
+
+func TestLimitsAboveOnePerNanosecondRefused(t *testing.T) {
+	l, _, _ := newLimiter(t, 0)
+	if _, err := l.Admit(ctx, "s", ratelimit.Limits{TokensPerMinute: ratelimit.MaxPerMinute + 1}); !errors.Is(err, ratelimit.ErrInvalidLimits) {
+		t.Errorf("Admit with TokensPerMinute above MaxPerMinute: %v; want ErrInvalidLimits", err)
+	}
+	p, err := l.Admit(ctx, "s", ratelimit.Limits{TokensPerMinute: ratelimit.MaxPerMinute})
+	if err != nil {
+		t.Fatalf("Admit at MaxPerMinute: %v", err)
+	}
+	p.Release()
+}

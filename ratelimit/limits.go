@@ -23,9 +23,18 @@ type Limits struct {
 	Concurrent int64
 }
 
+// MaxPerMinute is the largest requests- or tokens-per-minute limit: one per
+// nanosecond. Zero, not a huge number, means unlimited.
+const MaxPerMinute = 60_000_000_000
+
 func (l Limits) validate() error {
 	if l.RequestsPerMinute < 0 || l.TokensPerMinute < 0 || l.Concurrent < 0 {
 		return fmt.Errorf("%w: negative limit", ErrInvalidLimits)
+	}
+	// Buckets keep time in nanoseconds: above one per nanosecond a single
+	// request or token would cost no time at all.
+	if l.RequestsPerMinute > MaxPerMinute || l.TokensPerMinute > MaxPerMinute {
+		return fmt.Errorf("%w: a per-minute limit above %d; use zero for unlimited", ErrInvalidLimits, int64(MaxPerMinute))
 	}
 	return nil
 }
