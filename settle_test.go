@@ -87,7 +87,7 @@ func TestClientLeavingBeforeTheAnswerStillPaysThePrompt(t *testing.T) {
 // blockingProvider waits in Send until the caller gives up.
 type blockingProvider struct{ started chan struct{} }
 
-func (p *blockingProvider) Name() string                { return "blocking" }
+func (p *blockingProvider) Name() string               { return "blocking" }
 func (p *blockingProvider) Dialect() providers.Dialect { return providers.DialectOpenAI }
 func (p *blockingProvider) Send(ctx context.Context, _ *providers.Call) (providers.Response, error) {
 	close(p.started)
