@@ -7,9 +7,9 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 MODULES := $(shell find . -name go.mod -not -path './.git/*' -exec dirname {} \; | sort)
 FUZZTIME ?= 3s
 
-.PHONY: test fmt vet staticcheck unit fuzz-smoke fuzz bench
+.PHONY: test fmt vet staticcheck unit fuzz-smoke bench-smoke fuzz bench
 
-test: fmt vet staticcheck unit fuzz-smoke
+test: fmt vet staticcheck unit fuzz-smoke bench-smoke
 
 fmt:
 	@out="$$(gofmt -l .)"; if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -25,6 +25,10 @@ unit:
 
 fuzz-smoke:
 	@FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
+
+# Every benchmark once, so that none rots unnoticed.
+bench-smoke:
+	go test -run='^$$' -bench=. -benchtime=1x ./...
 
 fuzz:
 	@FUZZTIME=60s scripts/fuzz.sh
