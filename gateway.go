@@ -200,6 +200,9 @@ func New(cfg Config) (*Gateway, error) {
 	mux.HandleFunc("GET /v1/models", g.listModels)
 	mux.HandleFunc("GET /v1/models/{model...}", g.getModel)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if s := stateFrom(r.Context()); s != nil {
+			s.outcome.Err = metering.ClassInvalidRequest
+		}
 		fail(w, r, &providers.Error{Status: http.StatusNotFound, Code: "unknown_url", Message: "Unknown request URL or method."})
 	})
 	guard := Guard(GuardOptions{MaxBodyBytes: cfg.MaxBodyBytes, TrustedProxies: cfg.TrustedProxies, Logger: cfg.Logger})

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/wicket-gw/wicket/keys"
+	"github.com/wicket-gw/wicket/metering"
 	"github.com/wicket-gw/wicket/providers"
 )
 
@@ -30,6 +31,7 @@ func (g *Gateway) visibleModels(r *http.Request) []openAIModel {
 }
 
 func (g *Gateway) listModels(w http.ResponseWriter, r *http.Request) {
+	markEndpoint(r, providers.EndpointModels)
 	writeLimitHeaders(w, r)
 	writeJSON(w, struct {
 		Object string        `json:"object"`
@@ -38,6 +40,7 @@ func (g *Gateway) listModels(w http.ResponseWriter, r *http.Request) {
 }
 
 func (g *Gateway) getModel(w http.ResponseWriter, r *http.Request) {
+	markEndpoint(r, providers.EndpointModels)
 	writeLimitHeaders(w, r)
 	id := r.PathValue("model")
 	for _, m := range g.visibleModels(r) {
@@ -46,10 +49,20 @@ func (g *Gateway) getModel(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if st := stateFrom(r.Context()); st != nil {
+		st.outcome.Err = metering.ClassInvalidRequest
+	}
 	fail(w, r, &providers.Error{Status: http.StatusNotFound, Param: "model", Code: "model_not_found", Message: "The requested model does not exist or you do not have access to it."})
 }
 
 func writeJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// markEndpoint names the endpoint in the request's outcome.
+func markEndpoint(r *http.Request, e providers.Endpoint) {
+	if s := stateFrom(r.Context()); s != nil {
+		s.outcome.Endpoint = routeOf(e)
+	}
 }
