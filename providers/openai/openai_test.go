@@ -2,8 +2,13 @@ package openai
 
 import (
 	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/wicket-gw/wicket/metering"
@@ -201,5 +206,46 @@ func TestHasUsageObject(t *testing.T) {
 		if got := hasUsageObject([]byte(tc.data)); got != tc.want {
 			t.Errorf("hasUsageObject(%s) = %v; want %v", tc.data, got, tc.want)
 		}
+	}
+}
+
+func TestIdleTimeoutStartsWithTheBody(t *testing.T) {
+	// The upstream takes longer than the idle timeout to send its status
+	// line (a non-streamed answer is sent whole), then streams slowly but
+	// within the idle timeout between reads, then stalls.
+	stall := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(150 * time.Millisecond) // the upstream "thinking" before its headers
+		w.Header().Set("Content-Type", "text/event-stream")
+		io.WriteString(w, "data: {\"a\":1}\n\n")
+		w.(http.Flusher).Flush()
+		select {
+		case <-r.Context().Done():
+		case <-stall:
+		}
+	}))
+	defer srv.Close()
+	defer close(stall)
+	p, err := New(&Options{BaseURL: srv.URL + "/v1", IdleTimeout: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := call(t, providers.EndpointChat, `{"model":"m","stream":true,"stream_options":{"include_usage":true}}`, "m")
+	resp, err := p.Send(t.Context(), c)
+	if err != nil {
+		t.Fatalf("Send failed while the upstream prepared its headers: %v", err)
+	}
+	w := httptest.NewRecorder()
+	start := time.Now()
+	_, err = resp.Relay(w)
+	var ue *providers.UpstreamError
+	if !errors.As(err, &ue) || !ue.Timeout {
+		t.Fatalf("Relay of a stalled stream: %v; want an upstream time-out", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("the idle timeout fired after %v", d)
+	}
+	if !strings.Contains(w.Body.String(), `{"a":1}`) {
+		t.Errorf("the event before the stall was not relayed: %q", w.Body)
 	}
 }

@@ -47,7 +47,8 @@ type Options struct {
 	// providers.NewTransport(nil), with no overall time-out.
 	Client *http.Client
 	// IdleTimeout ends a call whose upstream sends nothing for this long
-	// while its body is being read, streams included. Default 2 minutes.
+	// once its body has begun, streams included (the wait for the status
+	// line is the transport's ResponseHeaderTimeout). Default 2 minutes.
 	IdleTimeout time.Duration
 	// ChatCapParam is the chat completions parameter the adapter adds when
 	// the gateway must cap output (a budgeted key's request that set no
@@ -159,13 +160,15 @@ func (p *Provider) Send(ctx context.Context, call *providers.Call) (providers.Re
 	if call.RequestID != "" {
 		h.Set("X-Client-Request-Id", call.RequestID)
 	}
-	timer := time.AfterFunc(p.idle, func() { cancel(errIdle) })
+	// The wait for the status line is bounded by the transport's
+	// ResponseHeaderTimeout (long: non-streamed answers come whole); the
+	// idle timer starts with the body.
 	resp, err := p.client.Do(req)
 	if err != nil {
-		timer.Stop()
 		cancel(nil)
 		return nil, providers.NewUpstreamError(p.name, err)
 	}
+	timer := time.AfterFunc(p.idle, func() { cancel(errIdle) })
 	r := &response{p: p, call: call, resp: resp, cancel: cancel, timer: timer, injected: injected}
 	r.header = relayHeaders(resp, call.Stream)
 	return r, nil
