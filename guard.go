@@ -16,12 +16,15 @@ import (
 	"github.com/wicket-gw/wicket/providers"
 )
 
-// GuardOptions configures Guard. Zero fields take the defaults documented
-// on Config.
+// GuardOptions configures Guard.
 type GuardOptions struct {
-	MaxBodyBytes   int64
+	// MaxBodyBytes caps request bodies. Zero means DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For entries
+	// are believed. Empty means the client IP is the TCP peer's.
 	TrustedProxies []netip.Prefix
-	Logger         *slog.Logger
+	// Logger receives recovered panics (their type only). Nil means silent.
+	Logger *slog.Logger
 }
 
 // Guard is the first step of the chain. It caps the request body (413
