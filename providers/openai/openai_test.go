@@ -249,3 +249,19 @@ func TestIdleTimeoutStartsWithTheBody(t *testing.T) {
 		t.Errorf("the event before the stall was not relayed: %q", w.Body)
 	}
 }
+
+func TestWithoutNullUsage(t *testing.T) {
+	r := &response{}
+	for _, tc := range []struct{ raw, data, want string }{
+		{"data: {\"id\":\"c\",\"usage\":null}\n\n", `{"id":"c","usage":null}`, "data: {\"id\":\"c\"}\n\n"},
+		{"data: {\"id\":\"c\",\"usage\":{\"prompt_tokens\":1}}\n\n", `{"id":"c","usage":{"prompt_tokens":1}}`, "data: {\"id\":\"c\",\"usage\":{\"prompt_tokens\":1}}\n\n"},
+		{"data: {\"x\":{\"a\":1,\"usage\":null}}\n\n", `{"x":{"a":1,"usage":null}}`, "data: {\"x\":{\"a\":1,\"usage\":null}}\n\n"},
+		{"event: chunk\ndata: {\"id\":\"c\",\"usage\":null}\n\n", `{"id":"c","usage":null}`, "event: chunk\ndata: {\"id\":\"c\",\"usage\":null}\n\n"},
+		{"data: {\"id\":\"c\",\"usage\":null}\r\n\r\n", `{"id":"c","usage":null}`, "data: {\"id\":\"c\",\"usage\":null}\r\n\r\n"},
+		{"data: [DONE]\n\n", "[DONE]", "data: [DONE]\n\n"},
+	} {
+		if got := string(r.withoutNullUsage([]byte(tc.raw), []byte(tc.data))); got != tc.want {
+			t.Errorf("withoutNullUsage(%q) = %q; want %q", tc.raw, got, tc.want)
+		}
+	}
+}

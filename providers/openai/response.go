@@ -1,6 +1,7 @@
 package openai
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -21,6 +22,7 @@ type response struct {
 	cancel   context.CancelCauseFunc
 	timer    *time.Timer
 	injected bool
+	scratch  []byte // reused for rewritten events
 
 	closeOnce sync.Once
 }
@@ -152,16 +154,42 @@ func (r *response) relayStream(w http.ResponseWriter) (providers.Result, error) 
 				}
 			}
 		}
+		raw := ev.Raw
+		if r.injected {
+			raw = r.withoutNullUsage(ev.Raw, ev.Data)
+		}
 		if res.Events == 0 {
 			res.FirstByte = time.Now()
 		}
-		if _, err := w.Write(ev.Raw); err != nil {
+		if _, err := w.Write(raw); err != nil {
 			return res, err
 		}
 		pending = true
 		res.Events++
-		res.BytesWritten += int64(len(ev.Raw))
+		res.BytesWritten += int64(len(raw))
 	}
+}
+
+// nullUsage is how a chunk ends when include_usage is on and the chunk
+// carries no usage: the member the client, who did not ask for usage,
+// must not see.
+const nullUsage = `,"usage":null}`
+
+// withoutNullUsage returns the event with a trailing "usage":null member
+// removed from its data, as OpenAI sends chunks to clients that did not ask
+// for usage. Only the common framing (one data line) is rewritten; the
+// member is top-level because it directly precedes the object's final
+// brace. Other events are returned as they are.
+func (r *response) withoutNullUsage(raw, data []byte) []byte {
+	const prefix = "data: "
+	if !bytes.HasSuffix(data, []byte(nullUsage)) || len(raw) != len(prefix)+len(data)+2 ||
+		!bytes.HasPrefix(raw, []byte(prefix)) || !bytes.HasSuffix(raw, []byte("\n\n")) {
+		return raw
+	}
+	r.scratch = append(r.scratch[:0], prefix...)
+	r.scratch = append(r.scratch, data[:len(data)-len(nullUsage)]...)
+	r.scratch = append(r.scratch, "}\n\n"...)
+	return r.scratch
 }
 
 // tailBuffer keeps the first tailSize bytes of a body and, past that, a
