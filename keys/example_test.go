@@ -91,3 +91,32 @@ func ExampleNewAdmin() {
 	// Output:
 	// 201 application/json
 }
+
+func ExampleNewHasher() {
+	// Pepper 2 is current; keys stored under pepper 1 still verify and are
+	// rehashed under 2 on first use.
+	h, err := keys.NewHasher(
+		keys.Pepper{Version: 2, Secret: bytes.Repeat([]byte{2}, keys.MinSecretLen)},
+		keys.Pepper{Version: 1, Secret: bytes.Repeat([]byte{1}, keys.MinSecretLen)},
+	)
+	if err != nil {
+		panic(err)
+	}
+	d := h.Digest("wk_example")
+	fmt.Println(h.Version(), d, d == h.Digest("wk_example"))
+	// Output: 2 [digest] true
+}
+
+func ExampleNewMemoryStore() {
+	s := keys.NewMemoryStore()
+	err := s.Create(context.Background(), &keys.Record{ID: "key_1", Owner: "user-1", Role: keys.RoleUser})
+	fmt.Println(err)
+	recs, _ := s.List(context.Background(), keys.ListQuery{Owner: "user-1"})
+	fmt.Println(len(recs), recs[0].ID)
+	_, err = s.Get(context.Background(), "key_2")
+	fmt.Println(err)
+	// Output:
+	// <nil>
+	// 1 key_1
+	// keys: not found
+}
