@@ -56,7 +56,7 @@ func (g *Gateway) clientIPOf(r *http.Request) netip.Addr {
 	if s := stateFrom(r.Context()); s != nil {
 		return s.clientIP
 	}
-	return remoteIP(r)
+	return keys.RemoteIP(r)
 }
 
 func (g *Gateway) authFailed(w http.ResponseWriter, r *http.Request, err error) {

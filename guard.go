@@ -7,12 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/netip"
 	"strings"
 	"time"
 
+	"github.com/wicket-gw/wicket/keys"
 	"github.com/wicket-gw/wicket/providers"
 )
 
@@ -145,20 +145,11 @@ func newRequestID() string {
 	return string(out[:])
 }
 
-func remoteIP(r *http.Request) netip.Addr {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	ip, _ := netip.ParseAddr(host)
-	return ip.Unmap()
-}
-
 // clientIP returns the peer address, unless the peer is a trusted proxy:
 // then the right-most X-Forwarded-For entry that is not itself a trusted
 // proxy (entries left of it are client-supplied and could be forged).
 func clientIP(r *http.Request, trusted []netip.Prefix) netip.Addr {
-	peer := remoteIP(r)
+	peer := keys.RemoteIP(r)
 	if len(trusted) == 0 || !inAny(trusted, peer) {
 		return peer
 	}

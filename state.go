@@ -59,7 +59,7 @@ func ensureState(r *http.Request) (*state, *http.Request) {
 		return s, r
 	}
 	s := &state{id: newRequestID(), dialect: dialectOf(r.URL.Path), start: time.Now()}
-	s.clientIP = remoteIP(r)
+	s.clientIP = keys.RemoteIP(r)
 	return s, r.WithContext(context.WithValue(r.Context(), stateKey{}, s))
 }
 
