@@ -32,7 +32,7 @@ func (g *Gateway) Authorize() func(http.Handler) http.Handler {
 				fail(w, r, modelNotFound())
 				return
 			}
-			s.plan, s.routed = plan, true
+			s.plan = plan
 			next.ServeHTTP(w, r)
 		})
 	}

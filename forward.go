@@ -31,12 +31,12 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	o := &s.outcome
-	if !s.finishDeferred {
+	if s.rec == nil {
 		defer g.finishOnExit(r, s) // else Authenticate finishes, after Limit released the slot
 	}
 
 	plan := s.plan
-	if !s.routed {
+	if plan.Len() == 0 {
 		var err error
 		if plan, err = g.cfg.Router.Route(s.req.Model); err != nil {
 			o.Err = metering.ClassInvalidRequest

@@ -34,7 +34,7 @@ func (g *Gateway) Reserve() func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			s := stateFrom(r.Context())
-			if s == nil || s.req == nil || !s.routed {
+			if s == nil || s.req == nil || s.plan.Len() == 0 {
 				fail(w, r, misconfigured("Reserve needs Decode and Authorize before it"))
 				return
 			}

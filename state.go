@@ -19,8 +19,7 @@ type state struct {
 	dialect  providers.Dialect
 	start    time.Time
 	req      *providers.Request
-	plan     providers.Plan
-	routed   bool // plan is set
+	plan     providers.Plan // set by Authorize; the zero Plan has Len 0
 	// maxOutput is the output-token cap assumed for the call: the
 	// request's own, else the model's maximum.
 	maxOutput     int64
@@ -39,10 +38,8 @@ type state struct {
 	// events and bytesWritten count what reached the client.
 	events, bytesWritten int64
 	outcome              Outcome
-	finished             bool // outcome handed to OnOutcome
-	rec                  *keys.Record
-	// finishDeferred: Limit calls finish, so Forward need not.
-	finishDeferred bool
+	finished             bool         // outcome handed to OnOutcome
+	rec                  *keys.Record // set by begin, whose caller owns finish
 }
 
 type stateKey struct{}
@@ -100,5 +97,4 @@ func (s *state) begin(rec *keys.Record) {
 	o := &s.outcome
 	o.RequestID, o.KeyID, o.Owner, o.Start = s.id, rec.ID, rec.Owner, s.start
 	s.rec = rec
-	s.finishDeferred = true
 }
