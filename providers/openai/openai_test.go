@@ -98,10 +98,10 @@ func TestUsageFromTail(t *testing.T) {
 	for i := 0; i < len(body); i += 1000 {
 		tail.write([]byte(body[i:min(i+1000, len(body))]))
 	}
-	if tail.whole || len(tail.bytes()) > 2*tailSize {
-		t.Fatalf("tail kept %d bytes (whole %v) of %d", len(tail.bytes()), tail.whole, len(body))
+	if tail.whole() || len(tail.bytes()) > 2*tailSize {
+		t.Fatalf("tail kept %d bytes (whole %v) of %d", len(tail.bytes()), tail.whole(), len(body))
 	}
-	u, ok := usageFromTail(tail.bytes(), tail.whole)
+	u, ok := usageFromTail(tail.bytes(), tail.whole())
 	if !ok || u.InputTokens != 4242 {
 		t.Errorf("usage %+v, %v; want 4242 input tokens", u, ok)
 	}

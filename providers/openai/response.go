@@ -95,7 +95,7 @@ func (r *response) relayBody(w http.ResponseWriter) (providers.Result, error) {
 		}
 	}
 	if r.resp.StatusCode < 300 {
-		res.Usage, res.UsageKnown = usageFromTail(tail.bytes(), tail.whole)
+		res.Usage, res.UsageKnown = usageFromTail(tail.bytes(), tail.whole())
 	}
 	return res, nil
 }
@@ -192,24 +192,22 @@ func (r *response) withoutNullUsage(raw, data []byte) []byte {
 	return r.scratch
 }
 
-// tailBuffer keeps the first tailSize bytes of a body and, past that, a
-// sliding window of its last tailSize bytes.
+// tailBuffer keeps a body whole while it is at most 2×tailSize bytes, and
+// past that only its last tailSize bytes (at least).
 type tailBuffer struct {
-	buf   []byte
-	whole bool // buf holds the entire body
-	n     int
+	buf []byte
+	cut bool // the start of the body was dropped
 }
 
 func (t *tailBuffer) write(p []byte) {
-	if t.n == 0 {
-		t.whole = true
-	}
-	t.n += len(p)
 	t.buf = append(t.buf, p...)
 	if len(t.buf) > 2*tailSize {
-		t.whole = false
+		t.cut = true
 		t.buf = append(t.buf[:0], t.buf[len(t.buf)-tailSize:]...)
 	}
 }
 
 func (t *tailBuffer) bytes() []byte { return t.buf }
+
+// whole reports whether bytes holds the entire body.
+func (t *tailBuffer) whole() bool { return !t.cut }

@@ -57,20 +57,27 @@ func usageFromTail(tail []byte, whole bool) (metering.Usage, bool) {
 		}
 		return metering.Usage{}, false
 	}
-	i := bytes.LastIndex(tail, []byte(`"usage"`))
-	for i >= 0 {
-		j := i + len(`"usage"`)
-		for j < len(tail) && (tail[j] == ' ' || tail[j] == '\n' || tail[j] == '\r' || tail[j] == '\t') {
-			j++
+	for i := bytes.LastIndex(tail, []byte(usageKey)); i >= 0; i = bytes.LastIndex(tail[:i], []byte(usageKey)) {
+		if s, e, ok := usageValue(tail, i); ok {
+			return parseUsage(tail[s:e])
 		}
-		if j < len(tail) && tail[j] == ':' {
-			if s, e, ok := jsonx.ValueAt(tail, j+1); ok {
-				return parseUsage(tail[s:e])
-			}
-		}
-		i = bytes.LastIndex(tail[:i], []byte(`"usage"`))
 	}
 	return metering.Usage{}, false
+}
+
+// usageKey is the usage member's key as it stands in JSON text. Inside JSON
+// strings quotes are escaped, so an occurrence followed by a colon can only
+// be a key.
+const usageKey = `"usage"`
+
+// usageValue returns the span of the value of the key usageKey found at
+// data[i], if a colon follows it.
+func usageValue(data []byte, i int) (start, end int, ok bool) {
+	rest := bytes.TrimLeft(data[i+len(usageKey):], " \t\r\n")
+	if len(rest) == 0 || rest[0] != ':' {
+		return 0, 0, false
+	}
+	return jsonx.ValueAt(data, len(data)-len(rest)+1)
 }
 
 // usageFromEvent reads usage from one streamed event's data: a Chat
@@ -103,34 +110,20 @@ func isUsageOnlyChunk(data []byte) bool {
 	return len(v) >= 2 && v[0] == '[' && v[len(v)-1] == ']' && len(bytes.TrimSpace(v[1:len(v)-1])) == 0
 }
 
-// hasUsageObject reports, without parsing, whether data may carry a usage
-// object: a "usage" key whose value is an object rather than null. Chunks
-// of a stream with include_usage carry "usage":null on every event but
-// the last, so this spares the parse of nearly every event. (Inside JSON
-// strings quotes are escaped, so the key cannot come from content.)
+// hasUsageObject reports, without parsing the event, whether data may
+// carry a usage object: a "usage" key whose value is an object rather than
+// null. Chunks of a stream with include_usage carry "usage":null on every
+// event but the last, so this spares the parse of nearly every event.
 func hasUsageObject(data []byte) bool {
-	const key = `"usage"`
-	for i := bytes.Index(data, []byte(key)); i >= 0; {
-		j := i + len(key)
-		for j < len(data) && isJSONSpace(data[j]) {
-			j++
+	for i := 0; i < len(data); {
+		j := bytes.Index(data[i:], []byte(usageKey))
+		if j < 0 {
+			return false
 		}
-		if j < len(data) && data[j] == ':' {
-			j++
-			for j < len(data) && isJSONSpace(data[j]) {
-				j++
-			}
-			if j < len(data) && data[j] == '{' {
-				return true
-			}
+		if s, _, ok := usageValue(data, i+j); ok && data[s] == '{' {
+			return true
 		}
-		next := bytes.Index(data[i+1:], []byte(key))
-		if next < 0 {
-			break
-		}
-		i += 1 + next
+		i += j + 1
 	}
 	return false
 }
-
-func isJSONSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
