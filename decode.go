@@ -35,7 +35,7 @@ func (g *Gateway) Decode(endpoint providers.Endpoint) func(http.Handler) http.Ha
 			s.outcome.Err = ""
 			req.RequestID = s.id
 			s.req = req
-			s.outcome.Model, s.outcome.Endpoint, s.outcome.Stream = req.Model, routeOf(endpoint), req.Stream
+			s.outcome.Model, s.outcome.Stream = req.Model, req.Stream
 			next.ServeHTTP(w, r)
 		})
 	}

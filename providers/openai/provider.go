@@ -170,7 +170,7 @@ func (p *Provider) Send(ctx context.Context, call *providers.Call) (providers.Re
 	}
 	timer := time.AfterFunc(p.idle, func() { cancel(errIdle) })
 	r := &response{p: p, call: call, resp: resp, cancel: cancel, timer: timer, injected: injected}
-	r.header = relayHeaders(resp, call.Stream)
+	r.header = relayHeaders(resp)
 	return r, nil
 }
 
@@ -234,19 +234,18 @@ func quote(s string) []byte {
 }
 
 // relayHeaders picks the upstream response headers fit for the client.
-func relayHeaders(resp *http.Response, stream bool) http.Header {
+func relayHeaders(resp *http.Response) http.Header {
 	h := make(http.Header, 4)
 	if ct := resp.Header.Get("Content-Type"); ct != "" {
 		h.Set("Content-Type", ct)
 	}
-	if !isEventStream(resp) && resp.ContentLength >= 0 && !resp.Uncompressed {
-		h.Set("Content-Length", fmt.Sprint(resp.ContentLength))
+	if isEventStream(resp) {
+		sse.SetHeaders(h)
+	} else if resp.ContentLength >= 0 && !resp.Uncompressed {
+		h.Set("Content-Length", strconv.FormatInt(resp.ContentLength, 10))
 	}
 	if v := resp.Header.Get("Openai-Processing-Ms"); v != "" {
 		h.Set("Openai-Processing-Ms", v)
-	}
-	if isEventStream(resp) {
-		sse.SetHeaders(h)
 	}
 	return h
 }
