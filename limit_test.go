@@ -15,28 +15,11 @@ import (
 
 	"github.com/wicket-gw/wicket"
 	"github.com/wicket-gw/wicket/keys"
+	"github.com/wicket-gw/wicket/metering/meteringtest"
 	"github.com/wicket-gw/wicket/ratelimit"
 )
 
-// testClock is a settable clock shared by the limiter and the gateway.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-func withLimits(clk *testClock, l ratelimit.Limits) func(*wicket.Config) {
+func withLimits(clk *meteringtest.Clock, l ratelimit.Limits) func(*wicket.Config) {
 	return func(c *wicket.Config) {
 		lim, err := ratelimit.New(&ratelimit.Options{Now: clk.Now})
 		if err != nil {
@@ -67,7 +50,7 @@ func decodeErr(t *testing.T, body string) oaiErr {
 }
 
 func TestRequestsPerMinute(t *testing.T) {
-	clk := &testClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clk := meteringtest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	up := newUpstream(t, okUpstream)
 	e := newEnv(t, single("m", up.provider(t, "openai"), ""), withLimits(clk, ratelimit.Limits{RequestsPerMinute: 3}))
 	// Header spelling variants are one key, so one bucket.
@@ -120,7 +103,7 @@ func TestRequestsPerMinute(t *testing.T) {
 }
 
 func TestTokensPerMinuteAndNoQuotaOnRefusal(t *testing.T) {
-	clk := &testClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clk := meteringtest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	up := newUpstream(t, okUpstream) // usage: 17 tokens
 	e := newEnv(t, single("m", up.provider(t, "openai"), ""), withLimits(clk, ratelimit.Limits{RequestsPerMinute: 100, TokensPerMinute: 1000}))
 	// Too large for the bucket at all: 429 tokens, x-should-retry false.
@@ -148,7 +131,7 @@ func TestTokensPerMinuteAndNoQuotaOnRefusal(t *testing.T) {
 }
 
 func TestConcurrencySlotsReturnedOnEveryPath(t *testing.T) {
-	clk := &testClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clk := meteringtest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	release := make(chan struct{})
 	arrived := make(chan struct{}, 10)
 	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request, body []byte) {
@@ -231,7 +214,7 @@ func drain(c chan wicket.Outcome) {
 }
 
 func TestFailedAuthThrottle(t *testing.T) {
-	clk := &testClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clk := meteringtest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	store := &countingStore{MemoryStore: keys.NewMemoryStore()}
 	h, _ := keys.NewHasher(keys.Pepper{Version: 1, Secret: []byte(strings.Repeat("s", 32))})
 	km, _ := keys.NewManager(store, h, nil)

@@ -12,12 +12,13 @@ import (
 	"github.com/wicket-gw/wicket"
 	"github.com/wicket-gw/wicket/keys"
 	"github.com/wicket-gw/wicket/metering"
+	"github.com/wicket-gw/wicket/metering/meteringtest"
 	"github.com/wicket-gw/wicket/providers"
 	"github.com/wicket-gw/wicket/ratelimit"
 )
 
 func TestUsageCountersRollOver(t *testing.T) {
-	clk := &testClock{t: time.Date(2028, 2, 29, 23, 59, 59, 0, time.UTC)}
+	clk := meteringtest.NewClock(time.Date(2028, 2, 29, 23, 59, 59, 0, time.UTC))
 	p := &scripted{}
 	e := newEnv(t, scriptedModels(p), func(c *wicket.Config) { c.Prices, c.Now = perOutputToken(t), clk.Now })
 	key, rec, _ := e.km.Issue(t.Context(), keys.Spec{Owner: "d", Budget: keys.Budget{LimitMicros: 1000, Period: keys.PeriodDaily}})
@@ -38,7 +39,7 @@ func TestUsageCountersRollOver(t *testing.T) {
 }
 
 func TestUpstreamErrorCostsNoTokens(t *testing.T) {
-	clk := &testClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clk := meteringtest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	p := &scripted{}
 	e := newEnv(t, scriptedModels(p), withLimits(clk, ratelimit.Limits{TokensPerMinute: 30_000}))
 	for range 5 {
