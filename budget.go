@@ -112,7 +112,7 @@ func (g *Gateway) reserveBudget(w http.ResponseWriter, r *http.Request, s *state
 		fail(w, r, &providers.Error{Status: http.StatusServiceUnavailable, Code: "service_unavailable", Message: "The budget service is unavailable; try again shortly."})
 		return false
 	}
-	s.reservation = id
+	s.reservation, s.reserved, s.capped = id, worst, capped
 	return true
 }
 
@@ -132,6 +132,10 @@ func (g *Gateway) settle(ctx context.Context, s *state) {
 		if o.Stream {
 			out = s.events // about one token per streamed chunk
 		}
+		// An estimate stays within what was reserved: the output cap.
+		if s.maxOutput > 0 {
+			out = min(out, s.maxOutput)
+		}
 		o.Usage = metering.Usage{InputTokens: s.inputEstimate, OutputTokens: out}
 		o.UsageEstimated = true
 	}
@@ -141,6 +145,13 @@ func (g *Gateway) settle(ctx context.Context, s *state) {
 	}
 	if s.reservation == "" {
 		return
+	}
+	if s.capped && o.CostMicros > s.reserved {
+		// The upstream reported more than the worst case allows (it
+		// inflated its usage, or a bound was wrong): a budget is never
+		// overspent, so the charge stops at what was reserved.
+		g.logError(s, "wicket: usage exceeded the reserved worst case; charge capped", errUsageOverBound)
+		o.CostMicros = s.reserved
 	}
 	var err error
 	if o.CostMicros > 0 {
@@ -153,6 +164,8 @@ func (g *Gateway) settle(ctx context.Context, s *state) {
 	}
 	s.reservation = ""
 }
+
+var errUsageOverBound = errors.New("wicket: usage over the reserved bound")
 
 func (g *Gateway) logError(s *state, msg string, err error) {
 	if g.cfg.Logger != nil {

@@ -35,7 +35,8 @@ func (g *Gateway) Decode(endpoint providers.Endpoint) func(http.Handler) http.Ha
 			s.outcome.Err = ""
 			req.RequestID = s.id
 			s.req = req
-			s.outcome.Model, s.outcome.Stream = req.Model, req.Stream
+			// The model name is the client's text: bound it as events do.
+			s.outcome.Model, s.outcome.Stream = metering.CutID(req.Model), req.Stream
 			next.ServeHTTP(w, r)
 		})
 	}

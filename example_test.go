@@ -46,19 +46,22 @@ func ExampleNew() {
 
 func ExampleGuard() {
 	h := wicket.Guard(wicket.GuardOptions{MaxBodyBytes: 16})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprintln(w, "request id:", wicket.RequestID(r.Context()))
+		id := wicket.RequestID(r.Context())
+		fmt.Fprintln(w, "gateway's own request id:", strings.HasPrefix(id, "req_"))
 	}))
 	r := httptest.NewRequest("POST", "/v1/chat/completions", strings.NewReader(`{}`))
-	r.Header.Set("X-Request-Id", "abc-123")
+	r.Header.Set("X-Request-Id", "abc-123") // the client's: echoed, never adopted
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, r)
 	fmt.Print(w.Body)
+	fmt.Println("client's request id:", w.Header().Get("X-Client-Request-Id"))
 
 	r = httptest.NewRequest("POST", "/v1/chat/completions", strings.NewReader(strings.Repeat("x", 100)))
 	w = httptest.NewRecorder()
 	h.ServeHTTP(w, r)
 	fmt.Println(w.Code)
 	// Output:
-	// request id: abc-123
+	// gateway's own request id: true
+	// client's request id: abc-123
 	// 413
 }

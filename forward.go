@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"reflect"
+	"slices"
 	"time"
 
 	"github.com/wicket-gw/wicket/metering"
@@ -45,9 +47,13 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	var lastErr error
-	var last providers.Response
+	var held *heldAnswer // the last retryable answer, kept while others are tried
+	var refused []providers.Provider
 	for i := 0; i < plan.Len(); i++ {
 		d := plan.At(i)
+		if slices.ContainsFunc(refused, func(p providers.Provider) bool { return sameProvider(p, d.Provider) }) {
+			continue // its credential was refused: never retried
+		}
 		// Going back to deployments that failed this request: pause first.
 		if round := i / plan.Deployments(); round > 0 && i%plan.Deployments() == 0 {
 			if !sleep(ctx, g.cfg.RetryBackoff<<(round-1)) {
@@ -55,12 +61,12 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		o.Attempts++
-		o.Provider, o.Deployment, o.UpstreamModel = d.Provider.Name(), d.Name, plan.UpstreamModel(d)
+		o.Provider, o.Deployment, o.UpstreamModel = d.Provider.Name(), d.Name, metering.CutID(plan.UpstreamModel(d))
 		if d.Provider.Dialect() != s.req.Dialect {
 			lastErr = errDialect
 			continue
 		}
-		call := &providers.Call{Request: s.req, Deployment: d, UpstreamModel: o.UpstreamModel, EnforceMaxOutput: s.enforceMaxOutput}
+		call := &providers.Call{Request: s.req, Deployment: d, UpstreamModel: plan.UpstreamModel(d), EnforceMaxOutput: s.enforceMaxOutput}
 		resp, err := d.Provider.Send(ctx, call)
 		if err != nil {
 			lastErr = err
@@ -71,26 +77,44 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request) {
 			g.logUpstream(s, d, err)
 			continue
 		}
-		if providers.Retryable(resp.StatusCode()) && i+1 < plan.Len() {
-			if last != nil {
-				last.Close()
-			}
-			last = resp
-			lastErr = nil
+		status := resp.StatusCode()
+		if status == http.StatusUnauthorized || status == http.StatusForbidden {
+			// The operator's credential, not the caller's key, was refused:
+			// the caller must not see the upstream's answer (it may quote a
+			// masked key), and the credential is not tried again.
+			resp.Close()
+			refused = append(refused, d.Provider)
+			lastErr = errCredentialRefused
+			g.credentialRefused(ctx, s, d, status)
 			continue
 		}
-		if last != nil {
-			last.Close()
+		if providers.Retryable(status) && i+1 < plan.Len() {
+			// Keep it, buffered, in case every other attempt fails too.
+			if h, ok := holdAnswer(resp, *o); ok {
+				held, lastErr = h, nil
+			}
+			continue
 		}
-		last = nil
-		g.relay(w, r, s, resp)
-		return
+		err = g.relay(w, r, s, resp)
+		if err == nil {
+			return
+		}
+		// Relay failed before the first body byte reached the client: the
+		// status is still unsent, so this is a failed attempt like any other.
+		lastErr = err
+		if ctx.Err() != nil {
+			break
+		}
+		g.logUpstream(s, d, err)
 	}
-	// Every attempt failed. Relay the last upstream answer if there was
-	// one (its error body is the upstream's own, for the client only).
-	if last != nil {
-		g.relay(w, r, s, last)
-		return
+	// Every attempt failed. Relay the last retryable upstream answer if
+	// there was one (its error body is the upstream's own, for the client
+	// only), as the deployment that gave it.
+	if held != nil && ctx.Err() == nil {
+		o.Provider, o.Deployment, o.UpstreamModel = held.o.Provider, held.o.Deployment, held.o.UpstreamModel
+		if err := g.relay(w, r, s, held); err == nil {
+			return
+		}
 	}
 	switch {
 	case ctx.Err() != nil:
@@ -98,33 +122,62 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(lastErr, errDialect):
 		o.Err = metering.ClassInvalidRequest
 		fail(w, r, &providers.Error{Status: http.StatusNotImplemented, Code: "dialect_not_supported", Message: "No deployment of this model speaks the request's API dialect."})
+	case errors.Is(lastErr, errCredentialRefused):
+		o.Err = metering.ClassUpstreamError
+		fail(w, r, &providers.Error{Status: http.StatusBadGateway, Code: "upstream_unavailable",
+			Message: "The upstream model provider refused the gateway's request. This is not a problem with your API key; try again later."})
 	default:
-		var ue *providers.UpstreamError
-		if !errors.As(lastErr, &ue) {
+		ue, ok := errors.AsType[*providers.UpstreamError](lastErr)
+		if !ok {
 			ue = providers.NewUpstreamError(o.Provider, lastErr)
 		}
-		o.Err = metering.ClassUpstreamError
-		if ue.Timeout {
-			o.Err = metering.ClassTimeout
-		}
+		o.Err = errClassOf(ue)
 		fail(w, r, ue.ClientError())
 	}
 }
 
-var errDialect = errors.New("wicket: no translation between dialects")
+var (
+	errDialect           = errors.New("wicket: no translation between dialects")
+	errCredentialRefused = errors.New("wicket: the upstream refused the gateway's credential")
+)
 
-// relay writes an upstream response to the client.
-func (g *Gateway) relay(w http.ResponseWriter, r *http.Request, s *state, resp providers.Response) {
+// errClassOf classifies an upstream failure for the outcome.
+func errClassOf(err error) metering.ErrorClass {
+	ue, ok := errors.AsType[*providers.UpstreamError](err)
+	switch {
+	case ok && ue.Timeout:
+		return metering.ClassTimeout
+	case errors.Is(err, providers.ErrIncomplete):
+		return metering.ClassIncomplete
+	}
+	return metering.ClassUpstreamError
+}
+
+// sameProvider reports whether a and b are the same provider, without
+// panicking on provider types that cannot be compared.
+func sameProvider(a, b providers.Provider) bool {
+	ta := reflect.TypeOf(a)
+	return ta == reflect.TypeOf(b) && ta.Comparable() && a == b
+}
+
+// relay writes an upstream response to the client. The status line and
+// the upstream's headers are held back until the first body byte (or the
+// end of an empty body), so that an upstream that fails before sending
+// any (stalls after its headers, sends an event too large) is a failed
+// attempt, answered 502/504 or retried elsewhere: relay then returns the
+// error with nothing written. A failure after the first byte aborts the
+// connection, so the client cannot take a truncated answer for a whole one.
+func (g *Gateway) relay(w http.ResponseWriter, r *http.Request, s *state, resp providers.Response) error {
 	defer resp.Close()
 	o := &s.outcome
-	h := w.Header()
-	for k, vs := range resp.Header() {
-		h[k] = vs
+	cw := &commitWriter{ResponseWriter: w, status: resp.StatusCode(), header: resp.Header()}
+	res, err := resp.Relay(cw)
+	if err != nil && !cw.committed {
+		return err
 	}
-	o.Status = resp.StatusCode()
+	cw.commit()
+	o.Status = cw.status
 	s.upstreamTook = o.Status < 400
-	w.WriteHeader(o.Status)
-	res, err := resp.Relay(w)
 	o.Usage, o.UsageKnown, o.FirstByte = res.Usage, res.UsageKnown, res.FirstByte
 	s.events, s.bytesWritten = res.Events, res.BytesWritten
 	if err == nil {
@@ -136,16 +189,15 @@ func (g *Gateway) relay(w http.ResponseWriter, r *http.Request, s *state, resp p
 		case o.Status >= 400:
 			o.Err = metering.ClassInvalidRequest
 		}
-		return
+		return nil
 	}
 	if r.Context().Err() != nil {
 		o.Err = metering.ClassClientDisconnect
-		return
+		return nil
 	}
-	o.Err = metering.ClassUpstreamError
+	o.Err = errClassOf(err)
 	g.logUpstream(s, nil, err)
-	// The status is sent: abort, so the client cannot take a truncated
-	// answer for a whole one. The deferred finish still runs.
+	// The status is sent: abort. The deferred finish still runs.
 	panic(http.ErrAbortHandler)
 }
 
@@ -235,8 +287,88 @@ func errorClass(err error) string {
 		return "canceled"
 	case errors.Is(err, context.DeadlineExceeded):
 		return "deadline exceeded"
-	case errors.Is(err, errDialect):
+	case errors.Is(err, errDialect), errors.Is(err, errCredentialRefused), errors.Is(err, errUsageOverBound):
 		return err.Error()
 	}
 	return fmt.Sprintf("%T", err)
+}
+
+// commitWriter holds back an upstream answer's status line and headers
+// until its first body byte is written (or commit is called), so that a
+// Relay that fails before writing anything leaves the client's response
+// untouched. Flushes before that are no-ops: flushing would send the status.
+type commitWriter struct {
+	http.ResponseWriter
+	status    int
+	header    http.Header // the upstream's, added at commit
+	committed bool
+}
+
+func (c *commitWriter) commit() {
+	if c.committed {
+		return
+	}
+	c.committed = true
+	h := c.ResponseWriter.Header()
+	for k, vs := range c.header {
+		h[k] = vs
+	}
+	c.ResponseWriter.WriteHeader(c.status)
+}
+
+// WriteHeader is ignored: the status is the upstream's, written at commit.
+func (c *commitWriter) WriteHeader(int) {}
+
+func (c *commitWriter) Write(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	c.commit()
+	return c.ResponseWriter.Write(p)
+}
+
+// FlushError flushes what was written, once something was.
+func (c *commitWriter) FlushError() error {
+	if !c.committed {
+		return nil
+	}
+	return http.NewResponseController(c.ResponseWriter).Flush()
+}
+
+// Flush implements http.Flusher for adapters that assert it.
+func (c *commitWriter) Flush() { _ = c.FlushError() }
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (c *commitWriter) Unwrap() http.ResponseWriter { return c.ResponseWriter }
+
+// UpstreamRefusal describes an upstream's refusal of the gateway's own
+// credential (HTTP 401 or 403), which Config.OnUpstreamRefusal receives.
+// It carries identifiers only, never the upstream's message, which may
+// quote a masked credential.
+type UpstreamRefusal struct {
+	RequestID  string
+	Provider   string
+	Deployment string
+	Status     int
+}
+
+// credentialRefused tells the application that an upstream refused the
+// operator's credential: a log line with identifiers and the hook.
+func (g *Gateway) credentialRefused(ctx context.Context, s *state, d *providers.Deployment, status int) {
+	ev := UpstreamRefusal{RequestID: s.id, Provider: d.Provider.Name(), Deployment: d.Name, Status: status}
+	if g.cfg.Logger != nil {
+		g.cfg.Logger.Error("wicket: upstream refused the gateway's credential",
+			slog.String("request_id", ev.RequestID), slog.String("provider", ev.Provider),
+			slog.String("deployment", ev.Deployment), slog.Int("status", status))
+	}
+	if g.cfg.OnUpstreamRefusal != nil {
+		func() {
+			defer func() {
+				if p := recover(); p != nil && g.cfg.Logger != nil {
+					g.cfg.Logger.Error("wicket: OnUpstreamRefusal panicked", slog.String("request_id", s.id), slog.String("panic_type", fmt.Sprintf("%T", p)))
+				}
+			}()
+			g.cfg.OnUpstreamRefusal(ctx, ev)
+		}()
+	}
 }

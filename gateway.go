@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"path"
 	"time"
 
 	"github.com/wicket-gw/wicket/keys"
@@ -88,6 +89,14 @@ type Config struct {
 	// request's goroutine: keep it quick. A panic in it is recovered and
 	// logged.
 	OnOutcome func(ctx context.Context, o Outcome)
+	// OnUpstreamRefusal, if set, is called when an upstream refuses the
+	// gateway's own credential (401 or 403): the caller's key was fine, so
+	// the caller gets 502 with a generic message, the refusing provider is
+	// not tried again for that request (other deployments still are), and
+	// the operator must fix or rotate the credential. It runs on the
+	// request's goroutine; a panic in it is recovered and logged. The event
+	// is also logged at error level.
+	OnUpstreamRefusal func(ctx context.Context, r UpstreamRefusal)
 	// Logger receives operational events (upstream failures, panics) with
 	// identifiers only. Nil means silent.
 	Logger *slog.Logger
@@ -199,14 +208,24 @@ func New(cfg Config) (*Gateway, error) {
 	mux.Handle("POST /v1/responses", call(providers.EndpointResponses))
 	mux.HandleFunc("GET /v1/models", g.listModels)
 	mux.HandleFunc("GET /v1/models/{model...}", g.getModel)
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+	notFound := func(w http.ResponseWriter, r *http.Request) {
 		if s := stateFrom(r.Context()); s != nil {
 			s.outcome.Err = metering.ClassInvalidRequest
 		}
 		fail(w, r, &providers.Error{Status: http.StatusNotFound, Code: "unknown_url", Message: "Unknown request URL or method."})
+	}
+	mux.HandleFunc("/", notFound)
+	// An API never redirects: ServeMux would answer a path that is not in
+	// canonical form (//v1//chat/completions, /v1/../x) with a 307.
+	routes := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !isCleanPath(r.URL.Path) {
+			notFound(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
 	})
 	guard := Guard(GuardOptions{MaxBodyBytes: cfg.MaxBodyBytes, TrustedProxies: cfg.TrustedProxies, Logger: cfg.Logger})
-	g.handler = guard(g.Authenticate()(g.Limit()(mux)))
+	g.handler = guard(g.Authenticate()(g.Limit()(routes)))
 	return g, nil
 }
 
@@ -222,4 +241,17 @@ func (g *Gateway) Close(ctx context.Context) error {
 		return nil
 	}
 	return g.meter.Close(ctx)
+}
+
+// isCleanPath reports whether p is in the canonical form ServeMux serves
+// without redirecting: rooted, no empty, "." or ".." elements.
+func isCleanPath(p string) bool {
+	if p == "" || p[0] != '/' {
+		return false
+	}
+	c := path.Clean(p)
+	if p[len(p)-1] == '/' && c != "/" {
+		c += "/"
+	}
+	return c == p
 }

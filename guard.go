@@ -29,8 +29,8 @@ type GuardOptions struct {
 
 // Guard is the first step of the chain. It caps the request body (413
 // without reading past the cap, for declared and chunked lengths alike),
-// assigns a request ID (keeping a well-formed incoming X-Request-Id) and
-// echoes it, determines the client IP (RemoteAddr, or behind trusted
+// assigns the request a new, unique ID and returns it in X-Request-Id
+// (an ID the client sent is kept apart, see clientRequestID), determines the client IP (RemoteAddr, or behind trusted
 // proxies the right-most untrusted X-Forwarded-For entry), and recovers
 // from panics with a 500 that dumps nothing.
 func Guard(opts GuardOptions) func(http.Handler) http.Handler {
@@ -39,12 +39,12 @@ func Guard(opts GuardOptions) func(http.Handler) http.Handler {
 	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			s := &state{dialect: dialectOf(r.URL.Path), start: time.Now()}
-			s.id = r.Header.Get("X-Request-Id")
-			if !validRequestID(s.id) {
-				s.id = newRequestID()
-			}
+			s := &state{id: newRequestID(), dialect: dialectOf(r.URL.Path), start: time.Now()}
 			w.Header().Set("X-Request-Id", s.id)
+			if id := clientRequestID(r); id != "" {
+				s.outcome.ClientRequestID = id
+				w.Header().Set("X-Client-Request-Id", id)
+			}
 			s.clientIP = clientIP(r, opts.TrustedProxies)
 			r = r.WithContext(context.WithValue(r.Context(), stateKey{}, s))
 
@@ -119,6 +119,22 @@ func (w *trackingWriter) Flush() {
 
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (w *trackingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// clientRequestID returns the request ID the client sent, in
+// X-Client-Request-Id (as OpenAI's SDKs send it) or X-Request-Id, when it
+// is well formed; else "". It is echoed in X-Client-Request-Id and kept in
+// the outcome's ClientRequestID, never used as the request's own ID: two
+// requests that send the same one are still two requests, billed twice.
+func clientRequestID(r *http.Request) string {
+	id := r.Header.Get("X-Client-Request-Id")
+	if id == "" {
+		id = r.Header.Get("X-Request-Id")
+	}
+	if !validRequestID(id) {
+		return ""
+	}
+	return id
+}
 
 // validRequestID accepts 1 to 128 characters of letters, digits, '-',
 // '_', '.' and ':', so that an incoming ID cannot smuggle anything into

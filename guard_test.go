@@ -80,15 +80,18 @@ func TestRequestID(t *testing.T) {
 	h := wicket.Guard(wicket.GuardOptions{})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		seen = wicket.RequestID(r.Context())
 	}))
-	for _, tc := range []struct{ in, want string }{
-		{"abc-123_X.y:z", "abc-123_X.y:z"},
-		{"", ""},
-		{"bad id\r\nX-Evil: 1", ""},
-		{strings.Repeat("a", 129), ""},
+	ids := map[string]bool{}
+	for _, tc := range []struct{ header, in, client string }{
+		{"X-Request-Id", "abc-123_X.y:z", "abc-123_X.y:z"},
+		{"X-Client-Request-Id", "abc-123_X.y:z", "abc-123_X.y:z"},
+		{"X-Request-Id", "", ""},
+		{"X-Request-Id", "bad id\r\nX-Evil: 1", ""},
+		{"X-Client-Request-Id", strings.Repeat("a", 129), ""},
+		{"X-Request-Id", "req_000000000000000000000000", "req_000000000000000000000000"},
 	} {
 		r := httptest.NewRequest("GET", "/", nil)
 		if tc.in != "" {
-			r.Header.Set("X-Request-Id", tc.in)
+			r.Header.Set(tc.header, tc.in)
 		}
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, r)
@@ -96,11 +99,13 @@ func TestRequestID(t *testing.T) {
 		if got != seen {
 			t.Errorf("echoed %q but context had %q", got, seen)
 		}
-		if tc.want != "" && got != tc.want {
-			t.Errorf("in %q: got %q; want it kept", tc.in, got)
+		// The request's own ID is always the gateway's, never the client's.
+		if !strings.HasPrefix(got, "req_") || len(got) != 28 || got == tc.in || ids[got] {
+			t.Errorf("%s %q: got request ID %q; want a new generated req_ ID", tc.header, tc.in, got)
 		}
-		if tc.want == "" && (!strings.HasPrefix(got, "req_") || len(got) != 28) {
-			t.Errorf("in %q: got %q; want a generated req_ ID", tc.in, got)
+		ids[got] = true
+		if c := w.Header().Get("X-Client-Request-Id"); c != tc.client {
+			t.Errorf("%s %q: X-Client-Request-Id = %q; want %q", tc.header, tc.in, c, tc.client)
 		}
 	}
 }

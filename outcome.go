@@ -11,7 +11,11 @@ import (
 // never content. Config.OnOutcome receives one per authenticated request,
 // and the metering.Event recorded for it is made from it.
 type Outcome struct {
+	// RequestID is the gateway's ID for the request, unique per request.
 	RequestID string
+	// ClientRequestID is the well-formed request ID the client sent, if any
+	// (see metering.Event.ClientRequestID); it is not unique.
+	ClientRequestID string
 	KeyID     string
 	Owner     string
 	// Model is the public model name the client asked for.

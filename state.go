@@ -28,8 +28,11 @@ type state struct {
 	// inputEstimate is the prompt's estimated tokens, for budgets and for
 	// usage when the upstream reports none.
 	inputEstimate int64
-	// reservation is the budget reservation's ID, until settled.
+	// reservation is the budget reservation's ID, until settled; reserved
+	// its amount, and capped whether any account charged has a limit.
 	reservation string
+	reserved    int64
+	capped      bool
 	// enforceMaxOutput is an output cap to add upstream (see Reserve).
 	enforceMaxOutput int64
 	// upstreamTook: an upstream accepted the call (answered 2xx) or may

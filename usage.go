@@ -14,7 +14,7 @@ import (
 // and counts, never content.
 func eventOf(o *Outcome) metering.Event {
 	e := metering.Event{
-		RequestID: o.RequestID, KeyID: o.KeyID, Owner: o.Owner, Model: o.Model, ServedModel: o.UpstreamModel,
+		RequestID: o.RequestID, ClientRequestID: o.ClientRequestID, KeyID: o.KeyID, Owner: o.Owner, Model: o.Model, ServedModel: o.UpstreamModel,
 		Provider: o.Provider, Endpoint: o.Endpoint, Stream: o.Stream, Usage: o.Usage, CostMicros: o.CostMicros,
 		Status: o.Status, ErrorClass: o.Err, Start: o.Start, Latency: o.End.Sub(o.Start),
 		UsageEstimated: o.UsageEstimated, PriceUnknown: o.PriceUnknown,

@@ -22,8 +22,14 @@ import (
 // The zero Event is valid and describes nothing. Event is a plain value: copy
 // it freely.
 type Event struct {
-	// RequestID is the gateway's ID for the request.
+	// RequestID is the gateway's ID for the request, unique per request
+	// whatever the client sends: recorders deduplicate on it.
 	RequestID string `json:"request_id"`
+	// ClientRequestID is the request ID the client sent (X-Client-Request-Id
+	// or X-Request-Id), if it was well formed: at most 128 letters, digits
+	// and "-_.:". It is the client's to choose, so it identifies nothing on
+	// its own and two events may share it.
+	ClientRequestID string `json:"client_request_id,omitempty"`
 	// KeyID is the public ID of the API key that made the request, never
 	// the key itself.
 	KeyID string `json:"key_id,omitempty"`
@@ -73,19 +79,22 @@ const MaxIDLen = 256
 // string so that the queue does not keep a large backing array alive.
 func (e *Event) limitIDs() {
 	for _, s := range [...]*string{
-		&e.RequestID, &e.KeyID, &e.Owner, &e.Model,
+		&e.RequestID, &e.ClientRequestID, &e.KeyID, &e.Owner, &e.Model,
 		&e.ServedModel, &e.Provider, &e.Endpoint,
 	} {
-		if len(*s) > MaxIDLen {
-			*s = cutID(*s)
-		}
+		*s = CutID(*s)
 	}
-	if len(e.ErrorClass) > MaxIDLen {
-		e.ErrorClass = ErrorClass(cutID(string(e.ErrorClass)))
-	}
+	e.ErrorClass = ErrorClass(CutID(string(e.ErrorClass)))
 }
 
-func cutID(s string) string {
+// CutID returns s cut to at most MaxIDLen bytes at a UTF-8 boundary, as
+// Meter.Record cuts an Event's identifiers; a cut string is a copy, so that
+// it does not keep a large backing array alive. Apply it wherever else an
+// identifier that a client chose (a model name) is kept.
+func CutID(s string) string {
+	if len(s) <= MaxIDLen {
+		return s
+	}
 	n := MaxIDLen
 	for n > 0 && !utf8.RuneStart(s[n]) {
 		n--
@@ -104,6 +113,7 @@ const (
 	ClassUpstreamError    ErrorClass = "upstream_error"    // the upstream failed or answered 5xx
 	ClassTimeout          ErrorClass = "timeout"           // the upstream did not answer in time
 	ClassClientDisconnect ErrorClass = "client_disconnect" // the client went away mid-request
+	ClassIncomplete       ErrorClass = "incomplete"        // the upstream's answer ended before it was complete
 	ClassRateLimited      ErrorClass = "rate_limited"      // a rate or concurrency limit refused it
 	ClassBudgetExceeded   ErrorClass = "budget_exceeded"   // the budget could not cover the worst case
 	ClassInvalidRequest   ErrorClass = "invalid_request"   // the request was malformed or not allowed

@@ -12,14 +12,15 @@ import (
 // names and IDs, never text a client or a model wrote. Add a field here only
 // if it can hold nothing else.
 var identifierFields = map[string]bool{
-	"Event.RequestID":   true,
-	"Event.KeyID":       true,
-	"Event.Owner":       true,
-	"Event.Model":       true,
-	"Event.ServedModel": true,
-	"Event.Provider":    true,
-	"Event.Endpoint":    true,
-	"Event.ErrorClass":  true,
+	"Event.RequestID":       true,
+	"Event.ClientRequestID": true,
+	"Event.KeyID":           true,
+	"Event.Owner":           true,
+	"Event.Model":           true,
+	"Event.ServedModel":     true,
+	"Event.Provider":        true,
+	"Event.Endpoint":        true,
+	"Event.ErrorClass":      true,
 }
 
 // TestEventHoldsNoContent guards the zero-retention invariant: every field

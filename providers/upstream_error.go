@@ -20,10 +20,19 @@ type UpstreamError struct {
 	Err error
 }
 
+// ErrIncomplete is wrapped by the *UpstreamError an adapter's Relay
+// returns when the upstream's answer ended without its dialect's end (a
+// stream closed before its terminal event): the answer is truncated, and
+// the gateway aborts the client's connection rather than end it cleanly.
+var ErrIncomplete = errors.New("providers: upstream answer incomplete")
+
 // Error implements error.
 func (e *UpstreamError) Error() string {
-	if e.Timeout {
+	switch {
+	case e.Timeout:
 		return "providers: " + e.Provider + ": upstream timed out"
+	case errors.Is(e.Err, ErrIncomplete):
+		return "providers: " + e.Provider + ": upstream answer incomplete"
 	}
 	return "providers: " + e.Provider + ": upstream unreachable"
 }
@@ -43,6 +52,9 @@ func NewUpstreamError(provider string, err error) *UpstreamError {
 func (e *UpstreamError) ClientError() *Error {
 	if e.Timeout {
 		return &Error{Status: http.StatusGatewayTimeout, Code: "upstream_timeout", Message: "The upstream model provider did not answer in time."}
+	}
+	if errors.Is(e.Err, ErrIncomplete) {
+		return &Error{Status: http.StatusBadGateway, Code: "upstream_incomplete", Message: "The upstream model provider's answer ended before it was complete."}
 	}
 	return &Error{Status: http.StatusBadGateway, Code: "upstream_unavailable", Message: "The upstream model provider could not be reached."}
 }
