@@ -16,8 +16,8 @@ type Outcome struct {
 	// ClientRequestID is the well-formed request ID the client sent, if any
 	// (see metering.Event.ClientRequestID); it is not unique.
 	ClientRequestID string
-	KeyID     string
-	Owner     string
+	KeyID           string
+	Owner           string
 	// Model is the public model name the client asked for.
 	Model string
 	// Provider, Deployment and UpstreamModel describe the deployment that
