@@ -2,7 +2,6 @@ package ratelimit
 
 import (
 	"cmp"
-	"encoding/binary"
 	"errors"
 	"hash/maphash"
 	"net/netip"
@@ -61,15 +60,20 @@ type AuthThrottleOptions struct {
 // State is bounded by an LRU of MaxClients clients. An attacker with more
 // addresses than that can push clients out, and with them their counts and
 // blocks; size MaxClients well above the number of attacking prefixes
-// expected. AuthThrottle never starts a goroutine. Use [NewAuthThrottle]; the
-// zero AuthThrottle is not usable. It is safe for concurrent use.
+// expected. Clients are spread over up to 16 shards, each with its own lock
+// and an equal share of MaxClients, by a hash of the whole client address
+// seeded per process, so the LRU order is per shard: a client is pushed out
+// by about MaxClients others (by chance a few percent fewer), however alike
+// their addresses. AuthThrottle never starts a goroutine. Use
+// [NewAuthThrottle]; the zero AuthThrottle is not usable. It is safe for
+// concurrent use.
 type AuthThrottle struct {
 	maxFailures int32
 	window      time.Duration
 	cooldown    time.Duration
 	v4bits      int
 	v6bits      int
-	seed        uint64
+	seed        maphash.Seed
 	mask        uint64
 	shards      []authShard
 }
@@ -109,7 +113,6 @@ func NewAuthThrottle(opts *AuthThrottleOptions) (*AuthThrottle, error) {
 	o.IPv4Prefix = cmp.Or(o.IPv4Prefix, DefaultAuthIPv4Prefix)
 	o.IPv6Prefix = cmp.Or(o.IPv6Prefix, DefaultAuthIPv6Prefix)
 
-	var h maphash.Hash // a random seed for spreading clients over shards
 	n := shardCount(o.MaxClients)
 	a := &AuthThrottle{
 		maxFailures: int32(o.MaxFailures),
@@ -117,7 +120,7 @@ func NewAuthThrottle(opts *AuthThrottleOptions) (*AuthThrottle, error) {
 		cooldown:    o.Cooldown,
 		v4bits:      o.IPv4Prefix,
 		v6bits:      o.IPv6Prefix,
-		seed:        h.Sum64(),
+		seed:        maphash.MakeSeed(),
 		mask:        uint64(n - 1),
 		shards:      make([]authShard, n),
 	}
@@ -139,11 +142,11 @@ func (a *AuthThrottle) client(ip netip.Addr) (netip.Addr, *authShard) {
 	}
 	p, _ := ip.Prefix(bits) // cannot fail: bits is within range, no zone
 	key := p.Addr()
+	// A seeded hash of every byte, so that no range of addresses (one /8,
+	// the last octet across /24s, the /64s of a /48) crowds into one shard,
+	// where its clients would push each other out long before MaxClients.
 	b := key.As16()
-	x := (binary.LittleEndian.Uint64(b[:8]) ^ a.seed) * 0x9e3779b97f4a7c15
-	x = (x ^ binary.LittleEndian.Uint64(b[8:]) ^ uint64(key.BitLen())) * 0xff51afd7ed558ccd
-	x ^= x >> 32
-	return key, &a.shards[x&a.mask]
+	return key, &a.shards[maphash.Bytes(a.seed, b[:])&a.mask]
 }
 
 // Blocked reports whether ip's client is blocked at now and, if so, the time

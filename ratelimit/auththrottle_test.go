@@ -210,3 +210,81 @@ func TestAuthThrottleBlockedAllocs(t *testing.T) {
 		t.Fatalf("Blocked allocates %v times; want 0", allocs)
 	}
 }
+
+// capacityCases are clients whose addresses differ only in bits an attacker
+// can vary: IPv4 addresses of one /8, and consecutive IPv6 /64s.
+var capacityCases = []struct {
+	name   string
+	victim netip.Addr
+	other  func(i int) netip.Addr // the i-th other client, never the victim's
+}{
+	{
+		name:   "IPv4 one /8",
+		victim: netip.MustParseAddr("10.200.0.1"),
+		other: func(i int) netip.Addr {
+			return netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}) // below 10.4.0.0 for i < 262,144
+		},
+	},
+	{
+		name:   "IPv6 consecutive /64s",
+		victim: netip.MustParseAddr("2001:db8:0:ffff::1"),
+		other: func(i int) netip.Addr {
+			if i >= 0xffff {
+				i++ // skip the victim's /64
+			}
+			// The /64s of 2001:db8::/48, then of the /48s after it.
+			return netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 5: byte(i >> 16), 6: byte(i >> 8), 7: byte(i), 15: 1})
+		},
+	},
+}
+
+// TestAuthThrottleCapacity: a blocked client stays blocked while well under
+// MaxClients other clients fail, however alike their addresses.
+func TestAuthThrottleCapacity(t *testing.T) {
+	const others = 90_000 // of DefaultAuthMaxClients (100,000)
+	for _, tt := range capacityCases {
+		t.Run(tt.name, func(t *testing.T) {
+			a := newThrottle(t, nil)
+			for range ratelimit.DefaultAuthMaxFailures {
+				a.Fail(tt.victim, t0)
+			}
+			now := t0
+			for i := range others {
+				now = now.Add(time.Microsecond) // all within one Window
+				if _, blocked := a.Fail(tt.other(i), now); blocked {
+					t.Fatalf("other client %d blocked by one failure", i)
+				}
+			}
+			ra, blocked := a.Blocked(tt.victim, now)
+			if want := ratelimit.DefaultAuthCooldown - others*time.Microsecond; !blocked || ra != want {
+				t.Errorf("after %d other failing clients, Blocked(%v) = %v, %v; want %v, true", others, tt.victim, ra, blocked, want)
+			}
+			if n := a.Len(); n != others+1 {
+				t.Errorf("Len = %d; want %d", n, others+1)
+			}
+		})
+	}
+}
+
+// TestAuthThrottleCapacityBound: the bound is real. After twice MaxClients
+// other clients fail, the throttle holds exactly MaxClients clients (every
+// shard full) and the blocked client, least recently seen, is gone.
+func TestAuthThrottleCapacityBound(t *testing.T) {
+	const others = 2 * ratelimit.DefaultAuthMaxClients
+	tt := capacityCases[0]
+	a := newThrottle(t, nil)
+	for range ratelimit.DefaultAuthMaxFailures {
+		a.Fail(tt.victim, t0)
+	}
+	now := t0
+	for i := range others {
+		now = now.Add(time.Microsecond)
+		a.Fail(tt.other(i), now)
+	}
+	if ra, blocked := a.Blocked(tt.victim, now); blocked {
+		t.Errorf("after %d other failing clients, Blocked(%v) = %v, true; want evicted", others, tt.victim, ra)
+	}
+	if n := a.Len(); n != ratelimit.DefaultAuthMaxClients {
+		t.Errorf("Len = %d; want %d", n, ratelimit.DefaultAuthMaxClients)
+	}
+}

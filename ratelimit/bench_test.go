@@ -151,3 +151,33 @@ func BenchmarkAuthThrottleBlocked(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkAuthThrottleFail records a failed authentication from an address
+// already tracked, and from a new address each time (evicting the least
+// recently seen client once the throttle is full).
+func BenchmarkAuthThrottleFail(b *testing.B) {
+	now := time.Now()
+	b.Run("known", func(b *testing.B) {
+		a, err := ratelimit.NewAuthThrottle(&ratelimit.AuthThrottleOptions{MaxFailures: 1 << 30})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ip := netip.MustParseAddr("192.0.2.1")
+		b.ReportAllocs()
+		for b.Loop() {
+			a.Fail(ip, now)
+		}
+	})
+	b.Run("new", func(b *testing.B) {
+		a, err := ratelimit.NewAuthThrottle(nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		i := 0
+		b.ReportAllocs()
+		for b.Loop() {
+			a.Fail(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), now)
+			i++
+		}
+	})
+}
