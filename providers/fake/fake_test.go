@@ -928,6 +928,43 @@ func TestProviderStreamWithoutUsage(t *testing.T) {
 	}
 }
 
+// TestProviderStreamsEnd: every stream the fake sends ends with its
+// terminal event, [DONE], so the adapter relays it as whole; a stream
+// without one is an error (see the openai package's tests).
+func TestProviderStreamsEnd(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		opts  *fake.Options
+		extra string
+	}{
+		{"plain", nil, `,"stream":true`},
+		{"with usage", nil, `,"stream":true,"stream_options":{"include_usage":true}`},
+		{"no words", nil, `,"stream":true,"max_tokens":0`},
+		{"no words with usage", nil, `,"stream":true,"max_completion_tokens":0,"stream_options":{"include_usage":true}`},
+		{"Chunks", &fake.Options{Chunks: 40}, `,"stream":true`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := fake.NewProvider(tc.opts)
+			resp, err := p.Send(context.Background(), decodeCall(t, p, providers.EndpointChat, userChat("fake-echo", "end me", tc.extra), ""))
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec := httptest.NewRecorder()
+			res, err := resp.Relay(rec)
+			if err != nil {
+				t.Fatalf("Relay: %v", err)
+			}
+			events := sseEvents(t, rec.Body.Bytes())
+			if len(events) == 0 || events[len(events)-1] != "[DONE]" {
+				t.Errorf("relayed stream does not end with [DONE]: %q", rec.Body)
+			}
+			if res.Events != int64(len(events)) {
+				t.Errorf("Events = %d; want %d", res.Events, len(events))
+			}
+		})
+	}
+}
+
 func TestProviderUpstreamModel(t *testing.T) {
 	p := fake.NewProvider(nil)
 	for _, tc := range []struct {

@@ -1,6 +1,7 @@
 package openai
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
@@ -72,6 +73,12 @@ func TestParseUsage(t *testing.T) {
 		{"empty", `{}`, metering.Usage{}, false},
 		{"negative ignored", `{"prompt_tokens":-5}`, metering.Usage{}, false},
 		{"not an object", `[1]`, metering.Usage{}, false},
+		// A broken object yields nothing, not the counts before the fault.
+		{"bad number after a count", `{"input_tokens":1A}`, metering.Usage{}, false},
+		{"cut after a count", `{"prompt_tokens":10,"completion_tokens":4`, metering.Usage{}, false},
+		{"bad member after counts", `{"prompt_tokens":10,"completion_tokens":4,"x":tru}`, metering.Usage{}, false},
+		{"bad array after counts", `{"prompt_tokens":10,"completion_tokens":4,"x":[1 2]}`, metering.Usage{}, false},
+		{"bad number in details", `{"prompt_tokens":10,"prompt_tokens_details":{"cached_tokens":1.2.3}}`, metering.Usage{}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, ok := parseUsage([]byte(tc.in))
@@ -116,6 +123,14 @@ func TestUsageFromTail(t *testing.T) {
 	if !ok || u != (metering.Usage{InputTokens: 3, OutputTokens: 1}) {
 		t.Errorf("partial tail usage %+v, %v", u, ok)
 	}
+	// A broken usage object counts nothing (FuzzUsage found this one).
+	for _, tail := range []string{`"usage":{"input_tokens":1A}`, `{"usage":{"input_tokens":1A}}`} {
+		for _, whole := range []bool{false, true} {
+			if u, ok := usageFromTail([]byte(tail), whole); ok || u != (metering.Usage{}) {
+				t.Errorf("usageFromTail(%s, %v) = %+v, %v; want nothing", tail, whole, u, ok)
+			}
+		}
+	}
 }
 
 func TestUsageOnlyChunk(t *testing.T) {
@@ -134,31 +149,106 @@ func TestUsageOnlyChunk(t *testing.T) {
 	}
 }
 
+// refUsage is parseUsage's rule written over encoding/json, as an oracle:
+// the last valid count of either spelling wins; in a details object, the
+// first member of the name counts (as jsonx.Get finds it); a count is a
+// non-negative JSON integer that fits an int64. It reports false for
+// anything but a valid JSON object holding at least one count.
+func refUsage(data []byte) (metering.Usage, bool) {
+	var u metering.Usage
+	found := false
+	num := func(v json.RawMessage, dst *int64) {
+		var n int64
+		if string(v) != "null" && json.Unmarshal(v, &n) == nil && n >= 0 {
+			*dst, found = n, true
+		}
+	}
+	detail := func(v json.RawMessage, name string, dst *int64) {
+		for _, m := range refMembers(v) {
+			if m.key == name {
+				num(m.value, dst)
+				return
+			}
+		}
+	}
+	if !json.Valid(data) {
+		return metering.Usage{}, false
+	}
+	for _, m := range refMembers(data) {
+		switch m.key {
+		case "prompt_tokens", "input_tokens":
+			num(m.value, &u.InputTokens)
+		case "completion_tokens", "output_tokens":
+			num(m.value, &u.OutputTokens)
+		case "prompt_tokens_details", "input_tokens_details":
+			detail(m.value, "cached_tokens", &u.CachedInputTokens)
+		case "completion_tokens_details", "output_tokens_details":
+			detail(m.value, "reasoning_tokens", &u.ReasoningTokens)
+		}
+	}
+	if !found {
+		return metering.Usage{}, false
+	}
+	return u, true
+}
+
+type refMember struct {
+	key   string
+	value json.RawMessage
+}
+
+// refMembers returns the members of the valid JSON object in data, in
+// order and with duplicates, or nil if data holds another value.
+func refMembers(data []byte) []refMember {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil
+	}
+	var out []refMember
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil
+		}
+		var m refMember
+		m.key, _ = tok.(string)
+		if err := dec.Decode(&m.value); err != nil {
+			return nil
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
 func FuzzUsage(f *testing.F) {
 	f.Add([]byte(`{"prompt_tokens":10,"completion_tokens":4,"prompt_tokens_details":{"cached_tokens":6}}`), true)
 	f.Add([]byte(`{"id":"x","choices":[],"usage":{"input_tokens":7}}`), false)
 	f.Add([]byte(`"usage": {"a":`), false)
+	f.Add([]byte(`{"type":"response.completed","response":{"usage":{"input_tokens":7,"output_tokens":2}}}`), true)
+	f.Add([]byte(`{"choices":[],"usage":{"prompt_tokens":5,"completion_tokens":1}}`), false)
 	f.Fuzz(func(t *testing.T, data []byte, whole bool) {
+		// A reader that fails returns nothing; one that succeeds returns
+		// no negative count.
+		check := func(name string, u metering.Usage, ok bool) {
+			t.Helper()
+			if !ok && u != (metering.Usage{}) {
+				t.Fatalf("%s: usage %+v without ok", name, u)
+			}
+			if u.InputTokens < 0 || u.OutputTokens < 0 || u.CachedInputTokens < 0 || u.ReasoningTokens < 0 {
+				t.Fatalf("%s: negative usage %+v", name, u)
+			}
+		}
 		u, ok := usageFromTail(data, whole)
-		if !ok && u != (metering.Usage{}) {
-			t.Fatalf("usage %+v without ok", u)
+		check("usageFromTail", u, ok)
+		u, ok = usageFromEvent(data, whole)
+		check("usageFromEvent", u, ok)
+		u, ok = parseUsage(data)
+		check("parseUsage", u, ok)
+		// A usage object parsed directly agrees with encoding/json.
+		ru, rok := refUsage(data)
+		if diff := cmp.Diff(ru, u); diff != "" || rok != ok {
+			t.Fatalf("parseUsage(%q) = %v; encoding/json says %v (-json +ours):\n%s", data, ok, rok, diff)
 		}
-		if u.InputTokens < 0 || u.OutputTokens < 0 || u.CachedInputTokens < 0 || u.ReasoningTokens < 0 {
-			t.Fatalf("negative usage %+v", u)
-		}
-		if pu, pok := parseUsage(data); pok {
-			// A usage object parsed directly agrees with encoding/json.
-			var std struct {
-				Prompt     *int64 `json:"prompt_tokens"`
-				Completion *int64 `json:"completion_tokens"`
-			}
-			if json.Unmarshal(data, &std) == nil && std.Prompt != nil && *std.Prompt >= 0 && !strings.Contains(string(data), "input_tokens") && strings.Count(string(data), "prompt_tokens\"") == 1 {
-				if diff := cmp.Diff(*std.Prompt, pu.InputTokens); diff != "" {
-					t.Fatalf("prompt_tokens (-std +ours):\n%s", diff)
-				}
-			}
-		}
-		usageFromEvent(data, whole)
 	})
 }
 

@@ -3,12 +3,15 @@ package openai
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"sync"
 	"time"
 
+	"github.com/wicket-gw/wicket/internal/jsonx"
 	"github.com/wicket-gw/wicket/internal/sse"
 	"github.com/wicket-gw/wicket/providers"
 )
@@ -40,16 +43,24 @@ func (r *response) Close() error {
 }
 
 // read reads from the upstream body, pushing the idle deadline forward.
+// A failure other than io.EOF is returned as a *providers.UpstreamError,
+// a time-out if the idle timer ended the call.
 func (r *response) read(p []byte) (int, error) {
 	n, err := r.resp.Body.Read(p)
 	r.timer.Reset(r.p.idle)
 	if err != nil && err != io.EOF {
 		if errors.Is(context.Cause(r.resp.Request.Context()), errIdle) {
-			return n, providers.NewUpstreamError(r.p.name, context.DeadlineExceeded)
+			err = context.DeadlineExceeded
 		}
+		return n, providers.NewUpstreamError(r.p.name, err)
 	}
 	return n, err
 }
+
+// errTruncated is the cause of the error Relay returns for a stream that
+// ended without its terminal event: the client must not take the events
+// it got for a whole answer.
+var errTruncated = fmt.Errorf("openai: stream ended without its terminal event: %w", providers.ErrIncomplete)
 
 type readerFunc func([]byte) (int, error)
 
@@ -67,7 +78,8 @@ func (r *response) Relay(w http.ResponseWriter) (providers.Result, error) {
 // OpenAI puts usage at the end of every JSON answer.
 const tailSize = 16 << 10
 
-// relayBody copies a JSON (or error) body and reads usage from it.
+// relayBody copies a JSON (or error) body and reads usage from it. Nothing
+// is written to w before the first body byte.
 func (r *response) relayBody(w http.ResponseWriter) (providers.Result, error) {
 	var res providers.Result
 	bp := r.p.bufs.Get().(*[]byte)
@@ -103,19 +115,31 @@ func (r *response) relayBody(w http.ResponseWriter) (providers.Result, error) {
 // relayStream forwards SSE events one by one and reads usage from the
 // events that carry it. Writes are flushed whenever the reader is about to
 // wait for the upstream, so every event reaches the client as soon as it
-// arrived, while events that arrived together leave in one write.
+// arrived, while events that arrived together leave in one write. Nothing
+// is written to w, not even a flush, before the first event.
+//
+// A stream that ends without its dialect's terminal event (see
+// isTerminal), whether cut mid-event or between events, is an error: the
+// events before it are still flushed, and the caller aborts the answer.
+// Every failure on the upstream's side is a *providers.UpstreamError.
 func (r *response) relayStream(w http.ResponseWriter) (providers.Result, error) {
 	var res providers.Result
 	rc := http.NewResponseController(w)
 	pending := false
 	var werr error
+	flush := func() error {
+		if !pending {
+			return nil
+		}
+		pending = false
+		if err := rc.Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
+			return err
+		}
+		return nil
+	}
 	src := readerFunc(func(p []byte) (int, error) {
-		if pending {
-			pending = false
-			if err := rc.Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
-				werr = err
-				return 0, err
-			}
+		if werr = flush(); werr != nil {
+			return 0, werr
 		}
 		return r.read(p)
 	})
@@ -130,21 +154,27 @@ func (r *response) relayStream(w http.ResponseWriter) (providers.Result, error) 
 		r.p.readers.Put(rd)
 	}()
 	responses := r.call.Endpoint == providers.EndpointResponses
+	ended := false // the terminal event was seen
 	for {
 		ev, err := rd.Next()
-		if err == io.EOF {
-			if pending {
-				if err := rc.Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
-					return res, err
-				}
-			}
-			return res, nil
-		}
 		if werr != nil {
 			return res, werr
 		}
 		if err != nil {
-			return res, err
+			ferr := flush() // the events before reach the client either way
+			switch {
+			case err != io.EOF:
+				if ue, ok := errors.AsType[*providers.UpstreamError](err); ok {
+					return res, ue
+				}
+				return res, providers.NewUpstreamError(r.p.name, err) // sse.ErrEventTooLarge
+			case !ended:
+				return res, providers.NewUpstreamError(r.p.name, errTruncated)
+			}
+			return res, ferr
+		}
+		if !ended && isTerminal(ev.Data, responses) {
+			ended = true
 		}
 		if hasUsageObject(ev.Data) {
 			if u, ok := usageFromEvent(ev.Data, responses); ok {
@@ -168,6 +198,40 @@ func (r *response) relayStream(w http.ResponseWriter) (providers.Result, error) 
 		res.Events++
 		res.BytesWritten += int64(len(raw))
 	}
+}
+
+// Quoted values of the "type" member of the Responses stream events that
+// end a stream, as the official SDK names them.
+const (
+	typeCompleted  = `"response.completed"`
+	typeIncomplete = `"response.incomplete"`
+	typeFailed     = `"response.failed"`
+	typeError      = `"error"`
+)
+
+// isTerminal reports whether an event's data ends its stream. A Chat
+// Completions stream ends with "data: [DONE]". A Responses stream has no
+// [DONE]: it ends with an event, a valid JSON object, whose type is
+// response.completed, response.incomplete, response.failed or error. The
+// substring test spares the parse of nearly every event: the type's value
+// must appear, quotes included, for the member to hold it.
+func isTerminal(data []byte, responses bool) bool {
+	if !responses {
+		return sse.IsDone(data)
+	}
+	if !bytes.Contains(data, []byte(typeCompleted)) && !bytes.Contains(data, []byte(typeIncomplete)) &&
+		!bytes.Contains(data, []byte(typeFailed)) && !bytes.Contains(data, []byte(typeError)) {
+		return false
+	}
+	v, _, _, ok := jsonx.Get(data, "type")
+	if !ok {
+		return false
+	}
+	switch string(v) {
+	case typeCompleted, typeIncomplete, typeFailed, typeError:
+		return json.Valid(data)
+	}
+	return false
 }
 
 // nullUsage is how a chunk ends when include_usage is on and the chunk

@@ -2,6 +2,7 @@ package openai
 
 import (
 	"bytes"
+	"encoding/json"
 
 	"github.com/wicket-gw/wicket/internal/jsonx"
 	"github.com/wicket-gw/wicket/metering"
@@ -12,7 +13,9 @@ import (
 // prompt_tokens_details.cached_tokens,
 // completion_tokens_details.reasoning_tokens) or the Responses spelling
 // (input_tokens, output_tokens, input_tokens_details.cached_tokens,
-// output_tokens_details.reasoning_tokens).
+// output_tokens_details.reasoning_tokens). An object that is not valid
+// JSON yields the zero Usage and false, whatever it held before the fault:
+// a count read from a broken object is not a count.
 func parseUsage(obj []byte) (metering.Usage, bool) {
 	var u metering.Usage
 	found := false
@@ -38,7 +41,10 @@ func parseUsage(obj []byte) (metering.Usage, bool) {
 		}
 		return true
 	})
-	return u, err == nil && found
+	if err != nil || !found || !json.Valid(obj) {
+		return metering.Usage{}, false
+	}
+	return u, true
 }
 
 // usageFromTail finds the usage in a JSON body: exactly when whole holds
