@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strconv"
+	"time"
 
 	"github.com/wicket-gw/wicket/keys"
 	"github.com/wicket-gw/wicket/providers"
@@ -19,55 +20,72 @@ import (
 // expired key, 403 for a client IP or endpoint the key does not allow, 503
 // when the key store fails.
 //
-// With the failed-auth throttle on (Config.AuthThrottle), a client IP
-// blocked after repeated failures gets 429 before any key is hashed or
-// looked up, and every 401 other than a missing key counts as a failure.
+// With the failed-auth throttle on (Config.AuthThrottle), every 401 other
+// than a missing key counts as a failure of the client address, and an
+// address with too many failures is blocked for a cool-down. While it is
+// blocked, keys this process has already verified and cached keep working
+// (so one client's failures do not lock out everyone behind the same NAT
+// or proxy), and every other key gets 429 with retry-after before any
+// store lookup.
 func (g *Gateway) Authenticate() func(http.Handler) http.Handler {
-	verify := g.cfg.Keys.Middleware(&keys.MiddlewareOptions{
-		ClientIP:     g.clientIPOf,
-		ErrorHandler: g.authFailed,
-	})
+	opts := &keys.MiddlewareOptions{ClientIP: g.clientIPOf, ErrorHandler: g.authFailed}
+	if g.throttle != nil {
+		opts.Throttle = g.throttle
+	}
+	verify := g.cfg.Keys.Middleware(opts)
 	return func(next http.Handler) http.Handler {
 		// Once the key is verified, this step owns the request's end: one
 		// outcome and one metering event per authenticated request.
-		inner := verify(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		return verify(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			rec, _ := keys.PrincipalFrom(r.Context())
 			s, r := ensureState(r)
 			s.begin(rec)
 			defer g.finishOnExit(r, s)
 			next.ServeHTTP(w, r)
 		}))
-		if g.throttle == nil {
-			return inner
-		}
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if retry, blocked := g.throttle.Blocked(g.clientIPOf(r), g.cfg.Now()); blocked {
-				w.Header().Set("Retry-After", strconv.FormatInt(int64(math.Ceil(retry.Seconds())), 10))
-				fail(w, keys.StripQueryKey(r), &providers.Error{Status: http.StatusTooManyRequests, Code: "too_many_failed_authentications",
-					Message: "Too many failed authentication attempts from this address. Try again later."})
-				return
-			}
-			inner.ServeHTTP(w, r)
-		})
 	}
 }
 
+// Admin returns the key admin API (keys.NewAdmin) wired to the gateway:
+// GET /keys/{id}/usage served by KeyUsage, callers' addresses found as
+// Config.TrustedProxies say, and the gateway's failed-auth throttle, so
+// that the admin API is protected from key guessing as the model routes
+// are. opts may be nil; the fields it leaves empty are filled in.
+func (g *Gateway) Admin(opts *keys.AdminOptions) http.Handler {
+	var o keys.AdminOptions
+	if opts != nil {
+		o = *opts
+	}
+	if o.Usage == nil {
+		o.Usage = g
+	}
+	if o.ClientIP == nil {
+		o.ClientIP = g.clientIPOf
+	}
+	if o.Throttle == nil && g.throttle != nil {
+		o.Throttle = g.throttle
+	}
+	return keys.NewAdmin(g.cfg.Keys, &o)
+}
+
+// clientIPOf returns the client address Guard found, or, for handlers
+// mounted without Guard, the one Config.TrustedProxies give.
 func (g *Gateway) clientIPOf(r *http.Request) netip.Addr {
 	if s := stateFrom(r.Context()); s != nil {
 		return s.clientIP
 	}
-	return keys.RemoteIP(r)
+	return clientIP(r, g.cfg.TrustedProxies)
 }
 
 func (g *Gateway) authFailed(w http.ResponseWriter, r *http.Request, err error) {
-	if g.throttle != nil && keys.StatusCode(err) == http.StatusUnauthorized && !errors.Is(err, keys.ErrMissing) {
-		g.throttle.Fail(g.clientIPOf(r), g.cfg.Now())
-	}
 	status := keys.StatusCode(err)
 	if status == http.StatusServiceUnavailable && g.cfg.Logger != nil {
 		g.cfg.Logger.Error("wicket: key store failed", slog.String("request_id", RequestID(r.Context())))
 	}
 	e := &providers.Error{Status: status, Code: keys.ErrorCode(err), Message: keys.PublicMessage(err)}
+	if te, ok := errors.AsType[*keys.ThrottledError](err); ok {
+		w.Header().Set("Retry-After", strconv.FormatInt(int64(math.Ceil(max(te.RetryAfter, time.Second).Seconds())), 10))
+	}
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="wicket"`)
 	}

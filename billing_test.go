@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/wicket-gw/wicket"
 	"github.com/wicket-gw/wicket/keys"
@@ -143,6 +144,46 @@ func TestNoRedirects(t *testing.T) {
 		body := readAll(t, resp)
 		if resp.StatusCode != 404 || resp.Header.Get("Location") != "" || !strings.Contains(body, `"code":"unknown_url"`) {
 			t.Errorf("%s: %d (Location %q) %s; want 404 unknown_url", p, resp.StatusCode, resp.Header.Get("Location"), body)
+		}
+	}
+}
+
+// A rotated key's successor shares its budget and usage: rotation neither
+// resets the spend nor doubles the budget during the grace period.
+func TestRotationKeepsTheBudget(t *testing.T) {
+	ledger, _ := metering.NewMemoryLedger(nil)
+	e := newEnv(t, scriptedModels(&scripted{}), func(c *wicket.Config) { c.Ledger, c.Prices = ledger, perOutputToken(t) })
+	old, rec, _ := e.km.Issue(t.Context(), keys.Spec{Owner: "o", Budget: keys.Budget{LimitMicros: 30, Period: keys.PeriodTotal}})
+	const call = `{"model":"ok","max_tokens":10}` // 10 µ$ each: 3 calls fit
+	if w := serve(e.gw, old, call); w.Code != 200 {
+		t.Fatalf("first call: %d %s", w.Code, w.Body)
+	}
+	next, nrec, _, err := e.km.Rotate(t.Context(), rec.ID, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admitted := 1
+	for i := range 6 {
+		key := old
+		if i%2 == 0 {
+			key = next
+		}
+		if w := serve(e.gw, key, call); w.Code == 200 {
+			admitted++
+		} else if w.Code != 429 {
+			t.Fatalf("call %d: %d %s", i, w.Code, w.Body)
+		}
+	}
+	if admitted != 3 {
+		t.Errorf("calls admitted across the key and its successor: %d; want 3 (30 µ$ budget)", admitted)
+	}
+	for _, r := range []*keys.Record{rec, nrec} {
+		u, err := e.gw.KeyUsage(t.Context(), r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u.SpentMicros != 30 || u.RemainingMicros == nil || *u.RemainingMicros != 0 || u.Requests != 7 {
+			t.Errorf("usage of %s: spent %d remaining %v requests %d; want 30, 0, 7 (shared)", r.ID, u.SpentMicros, u.RemainingMicros, u.Requests)
 		}
 	}
 }

@@ -31,9 +31,11 @@ func periodOf(p keys.Period) metering.Period {
 }
 
 // keyAccount is the ledger account of a key: its budget, or an uncapped
-// account that only tracks spend.
+// account that only tracks spend. Its ID is the key's account
+// (keys.Record.Account), which a rotated key's successor shares, so that
+// rotating a key neither resets its spend nor doubles its budget.
 func keyAccount(rec *keys.Record) metering.Account {
-	a := metering.Account{Kind: metering.AccountKey, ID: rec.ID, Period: trackingPeriod}
+	a := metering.Account{Kind: metering.AccountKey, ID: rec.Account(), Period: trackingPeriod}
 	if rec.Budget.LimitMicros > 0 {
 		a.Limit, a.Period = rec.Budget.LimitMicros, periodOf(rec.Budget.Period)
 	}

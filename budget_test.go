@@ -346,7 +346,7 @@ func TestOwnerBudgetAndUsageView(t *testing.T) {
 	if w := serve(e.gw, k2, `{"model":"ok","max_tokens":10}`); w.Code != 429 || !strings.Contains(w.Body.String(), "owner") {
 		t.Errorf("second key past the owner's budget: %d %s; want 429 naming the owner budget", w.Code, w.Body)
 	}
-	admin := httptest.NewServer(keys.NewAdmin(e.km, &keys.AdminOptions{Usage: e.gw}))
+	admin := httptest.NewServer(e.gw.Admin(nil))
 	defer admin.Close()
 	req, _ := http.NewRequest("GET", admin.URL+"/keys/"+r1.ID+"/usage", nil)
 	req.Header.Set("Authorization", "Bearer "+k1)

@@ -51,8 +51,9 @@ type Config struct {
 	// ones are refused with 400, so that no estimate or worst-case cost
 	// can overflow. Default 1,000,000.
 	MaxOutputTokens int64
-	// Now returns the current time, for the failed-auth throttle, budget
-	// retry-after and the per-key usage counts. Default time.Now.
+	// Now returns the current time, for budget retry-after and the per-key
+	// usage counts. Default time.Now. (The failed-auth throttle and key
+	// expiry take theirs from Keys, keys.Options.Now.)
 	Now func() time.Time
 	// Recorder receives one metering.Event per authenticated request,
 	// streams and client disconnects included, through an asynchronous

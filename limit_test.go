@@ -169,6 +169,11 @@ func TestConcurrencySlotsReturnedOnEveryPath(t *testing.T) {
 	for range 3 {
 		readAll(t, e.post(t, "/v1/chat/completions", `{"model":"m","messages":[],"x":"fail"}`))
 	}
+	// Every request so far has ended (2 held, 1 refused, 3 failed), so
+	// the next outcomes are the disconnects'.
+	for range 6 {
+		<-e.outcome
+	}
 	// A client disconnect returns the slot.
 	for range 3 {
 		resp := e.post(t, "/v1/chat/completions", `{"model":"m","stream":true}`)
@@ -217,21 +222,24 @@ func TestFailedAuthThrottle(t *testing.T) {
 	clk := meteringtest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	store := &countingStore{MemoryStore: keys.NewMemoryStore()}
 	h, _ := keys.NewHasher(keys.Pepper{Version: 1, Secret: []byte(strings.Repeat("s", 32))})
-	km, _ := keys.NewManager(store, h, nil)
+	km, _ := keys.NewManager(store, h, &keys.Options{Now: clk.Now, CacheTTL: time.Hour})
 	up := newUpstream(t, okUpstream)
 	e := newEnv(t, single("m", up.provider(t, "openai"), ""), func(c *wicket.Config) {
 		c.Keys, c.Now = km, clk.Now
 		c.AuthThrottle, _ = ratelimit.NewAuthThrottle(&ratelimit.AuthThrottleOptions{MaxFailures: 5, Window: time.Minute, Cooldown: 10 * time.Minute})
 	})
 	good, _, _ := km.Issue(t.Context(), keys.Spec{Owner: "alice"})
-	attack := func(ip string, key string) int {
-		r := httptest.NewRequest("POST", "/v1/chat/completions", strings.NewReader(chat("m")))
+	colleague, _, _ := km.Issue(t.Context(), keys.Spec{Owner: "bob"})
+	admin := e.gw.Admin(nil)
+	send := func(h http.Handler, method, path, ip, key string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest(method, path, strings.NewReader(chat("m")))
 		r.RemoteAddr = ip + ":5555"
 		r.Header.Set("Authorization", "Bearer "+key)
 		w := httptest.NewRecorder()
-		e.gw.ServeHTTP(w, r)
-		return w.Code
+		h.ServeHTTP(w, r)
+		return w
 	}
+	attack := func(ip string, key string) int { return send(e.gw, "POST", "/v1/chat/completions", ip, key).Code }
 	statuses := map[int]int{}
 	for range 1000 {
 		k, _ := km.Format().Generate(nil) // well formed, unknown: each would need a lookup
@@ -246,11 +254,33 @@ func TestFailedAuthThrottle(t *testing.T) {
 	if code := attack("203.0.113.9", good); code != 200 {
 		t.Errorf("another IP with a good key: %d; want 200", code)
 	}
-	if code := attack("198.51.100.7", good); code != 429 {
-		t.Errorf("the blocked IP, even with a good key: %d; want 429", code)
+	// Behind the same address (a NAT), a key this process has verified
+	// keeps working; a key it has not seen is refused without a lookup.
+	before := store.lookups.Load()
+	if code := attack("198.51.100.7", good); code != 200 {
+		t.Errorf("the blocked IP with a verified, cached key: %d; want 200", code)
+	}
+	w := send(e.gw, "POST", "/v1/chat/completions", "198.51.100.7", colleague)
+	if w.Code != 429 || w.Header().Get("Retry-After") != "600" || !strings.Contains(w.Body.String(), "too_many_failed_authentications") {
+		t.Errorf("the blocked IP with a key not yet verified here: %d %q %s; want 429 retry-after 600", w.Code, w.Header().Get("Retry-After"), w.Body)
+	}
+	if n := store.lookups.Load(); n != before {
+		t.Errorf("store lookups while blocked: %d; want none", n-before)
+	}
+	// The admin API shares the throttle: blocked there too, and failures
+	// there count.
+	if w := send(admin, "GET", "/keys", "198.51.100.7", colleague); w.Code != 429 {
+		t.Errorf("admin API from the blocked IP: %d; want 429", w.Code)
+	}
+	for range 5 {
+		k, _ := km.Format().Generate(nil)
+		send(admin, "GET", "/keys", "192.0.2.44", k)
+	}
+	if w := send(admin, "GET", "/keys", "192.0.2.44", colleague); w.Code != 429 {
+		t.Errorf("admin API after 5 failures from one IP: %d; want 429", w.Code)
 	}
 	clk.Advance(10 * time.Minute)
-	if code := attack("198.51.100.7", good); code != 200 {
+	if code := attack("198.51.100.7", colleague); code != 200 {
 		t.Errorf("after the cool-down: %d; want 200", code)
 	}
 }

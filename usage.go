@@ -25,7 +25,7 @@ func eventOf(o *Outcome) metering.Event {
 	return e
 }
 
-// usageCounters keeps per-key request and token counts for the current
+// usageCounters keeps per-key-account request and token counts for the current
 // period, in this process, for the admin API's usage view. It is bounded:
 // the least recently used keys are forgotten first.
 type usageCounters struct {
@@ -54,11 +54,12 @@ func (g *Gateway) countUsage(s *state) {
 	if !ok {
 		return
 	}
-	start, _ := keyAccount(rec).Period.Bounds(g.cfg.Now())
-	c, ok := g.usage.cache.Get(o.KeyID)
+	acct := keyAccount(rec)
+	start, _ := acct.Period.Bounds(g.cfg.Now())
+	c, ok := g.usage.cache.Get(acct.ID)
 	if !ok {
 		c = &keyCount{start: start}
-		if prev, found, _ := g.usage.cache.PeekOrAdd(o.KeyID, c); found {
+		if prev, found, _ := g.usage.cache.PeekOrAdd(acct.ID, c); found {
 			c = prev
 		}
 	}
@@ -73,7 +74,9 @@ func (g *Gateway) countUsage(s *state) {
 
 // KeyUsage implements keys.UsageSource: a key's spend and remaining budget
 // for the current period from the Ledger (shared by every replica that
-// shares it), and its request and token counts from this process.
+// shares it), and its request and token counts from this process. A
+// rotated key and its successors share one account (keys.Record.Account),
+// so they show the same usage.
 func (g *Gateway) KeyUsage(ctx context.Context, rec *keys.Record) (keys.Usage, error) {
 	acct := keyAccount(rec)
 	bal, err := g.ledger.Balance(ctx, acct)
@@ -91,7 +94,7 @@ func (g *Gateway) KeyUsage(ctx context.Context, rec *keys.Record) (keys.Usage, e
 		rem := bal.Remaining()
 		u.RemainingMicros = &rem
 	}
-	if c, ok := g.usage.cache.Get(rec.ID); ok {
+	if c, ok := g.usage.cache.Get(acct.ID); ok {
 		start, _ := acct.Period.Bounds(g.cfg.Now())
 		c.mu.Lock()
 		if c.start.Equal(start) {

@@ -13,7 +13,8 @@ import (
 // AdminOptions configures NewAdmin. A nil *AdminOptions means all defaults.
 type AdminOptions struct {
 	// MiddlewareOptions configure how the admin API authenticates its
-	// callers (client IP, error answers).
+	// callers (client IP, error answers, failed-auth throttle). Without a
+	// Throttle, nothing limits failed authentications on the admin API.
 	MiddlewareOptions
 	// MaxBodyBytes caps request bodies. Default 64 KiB.
 	MaxBodyBytes int64
@@ -41,6 +42,10 @@ type AdminOptions struct {
 // is left unchanged, and the other routes answer 403. The plaintext key
 // appears only in the create and rotate responses; no response carries a
 // digest.
+//
+// Without AdminOptions.Throttle the admin API has no failed-auth
+// protection: pass one (a *ratelimit.AuthThrottle, ideally the gateway's
+// own, so that failures on either count against the same address).
 func NewAdmin(m *Manager, opts *AdminOptions) http.Handler {
 	var o AdminOptions
 	if opts != nil {

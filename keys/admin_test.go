@@ -199,6 +199,17 @@ func TestAdminRotateAndDelete(t *testing.T) {
 	if strings.Contains(string(body), c.Key) {
 		t.Error("rotate response contains the old key")
 	}
+	// The successor is charged to the same account, and the JSON says so.
+	if c.Record.AccountID != c.Record.ID {
+		t.Errorf("created record: got account_id %q; want its ID %q", c.Record.AccountID, c.Record.ID)
+	}
+	if rot.Record.AccountID != c.Record.ID || rot.Previous.AccountID != c.Record.ID {
+		t.Errorf("rotate response: got account_id %q and previous %q; want %q for both: %s",
+			rot.Record.AccountID, rot.Previous.AccountID, c.Record.ID, body)
+	}
+	if n := strings.Count(string(body), `"account_id":"`+c.Record.ID+`"`); n != 2 {
+		t.Errorf("rotate response: got %d account_id members; want 2: %s", n, body)
+	}
 	if status, body = e.call(t, e.adminKey, "DELETE", "/keys/"+rot.Record.ID, ""); status != 204 {
 		t.Fatalf("delete: %d %s", status, body)
 	}

@@ -26,8 +26,16 @@
 // Manager.Middleware authenticates HTTP requests from the Authorization
 // (Bearer), x-api-key or x-goog-api-key header or Gemini's "key" query
 // parameter (removed from the request before anything else sees it), and
-// puts the verified record in the context for PrincipalFrom. NewAdmin serves
-// a JSON admin API with per-owner isolation for user-role keys.
+// puts the verified record in the context for PrincipalFrom. With a
+// Throttle (MiddlewareOptions.Throttle) it counts failed authentications per
+// client address; a blocked address is refused with 429 without a store
+// lookup, except for keys this process has already verified and cached.
+// NewAdmin serves a JSON admin API with per-owner isolation for user-role
+// keys, behind the same middleware.
+//
+// Spend and budgets are charged to a key's account (Record.Account), not to
+// the key itself: Manager.Rotate gives the successor its predecessor's
+// account, so rotating a key does not reset its budget.
 //
 // Store is the seam for the application's own storage: MemoryStore is the
 // default, and package keystest is the conformance suite every Store must

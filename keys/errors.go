@@ -30,12 +30,17 @@ var (
 	ErrExists = errors.New("keys: already exists")
 	// ErrInvalid means an argument, such as a Spec field, failed validation.
 	ErrInvalid = errors.New("keys: invalid argument")
+	// ErrThrottled means the client address failed to authenticate too
+	// often and is blocked for a while (see Throttle). The middleware
+	// returns it wrapped in a *ThrottledError, which says for how long.
+	ErrThrottled = errors.New("keys: too many failed authentications")
 )
 
 // StatusCode returns the HTTP status that fits an error from Verify or the
 // middleware: 401 for a missing, malformed, unknown, revoked or expired key,
-// 403 for a forbidden use, 400 for an invalid argument, 404 for not found and
-// 503 for anything else (a store failure, say).
+// 403 for a forbidden use, 429 for a throttled client address, 400 for an
+// invalid argument, 404 for not found and 503 for anything else (a store
+// failure, say).
 func StatusCode(err error) int {
 	switch {
 	case err == nil:
@@ -45,6 +50,8 @@ func StatusCode(err error) int {
 		return http.StatusUnauthorized
 	case errors.Is(err, ErrForbidden):
 		return http.StatusForbidden
+	case errors.Is(err, ErrThrottled):
+		return http.StatusTooManyRequests
 	case errors.Is(err, ErrInvalid):
 		return http.StatusBadRequest
 	case errors.Is(err, ErrNotFound):

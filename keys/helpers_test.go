@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -45,6 +48,23 @@ type spyStore struct {
 	// waits on block before returning what it read.
 	block   chan struct{}
 	entered chan struct{}
+	// gates hold Lookups one by one (see holdLookup).
+	gates []*gate
+	// failRehash makes Update fail when it would change a digest.
+	failRehash atomic.Bool
+}
+
+// gate holds one Lookup: it closes entered once the Lookup has read the
+// record, then waits for release.
+type gate struct{ entered, release chan struct{} }
+
+// holdLookup returns a gate for the next Lookup that no earlier gate holds.
+func (s *spyStore) holdLookup() *gate {
+	g := &gate{entered: make(chan struct{}), release: make(chan struct{})}
+	s.mu.Lock()
+	s.gates = append(s.gates, g)
+	s.mu.Unlock()
+	return g
 }
 
 func newSpyStore() *spyStore {
@@ -66,15 +86,29 @@ func (s *spyStore) Create(ctx context.Context, r *keys.Record) error {
 
 func (s *spyStore) Update(ctx context.Context, id string, fn func(*keys.Record) error) (*keys.Record, error) {
 	return s.MemoryStore.Update(ctx, id, func(r *keys.Record) error {
+		before := r.Digest
 		err := fn(r)
 		s.remember(r)
+		if err == nil && s.failRehash.Load() && r.Digest != before {
+			return errors.New("spy: rehash refused")
+		}
 		return err
 	})
 }
 
 func (s *spyStore) Lookup(ctx context.Context, d keys.Digest) (*keys.Record, error) {
 	s.lookups.Add(1)
+	var g *gate
+	s.mu.Lock()
+	if len(s.gates) > 0 {
+		g, s.gates = s.gates[0], s.gates[1:]
+	}
+	s.mu.Unlock()
 	r, err := s.MemoryStore.Lookup(ctx, d)
+	if g != nil {
+		close(g.entered)
+		<-g.release
+	}
 	if s.block != nil {
 		select {
 		case s.entered <- struct{}{}:
@@ -97,6 +131,70 @@ func (s *spyStore) sawSecret(key string) bool {
 		}
 	}
 	return false
+}
+
+// waitSignal is a context that closes waiting the first time its Done
+// channel is asked for. Manager.Verify asks only once it has chosen the
+// lookup it waits for, which tells a test that the choice is made.
+type waitSignal struct {
+	context.Context
+	once    sync.Once
+	waiting chan struct{}
+}
+
+func newWaitSignal(ctx context.Context) *waitSignal {
+	return &waitSignal{Context: ctx, waiting: make(chan struct{})}
+}
+
+func (c *waitSignal) Done() <-chan struct{} {
+	c.once.Do(func() { close(c.waiting) })
+	return c.Context.Done()
+}
+
+// fakeThrottle is a Throttle whose blocks the test sets; it records Fail
+// calls.
+type fakeThrottle struct {
+	mu      sync.Mutex
+	blocked map[netip.Addr]time.Duration
+	asked   []time.Time // the now of each Blocked call
+	fails   []failure
+}
+
+type failure struct {
+	ip  netip.Addr
+	now time.Time
+}
+
+func newFakeThrottle() *fakeThrottle {
+	return &fakeThrottle{blocked: map[netip.Addr]time.Duration{}}
+}
+
+func (f *fakeThrottle) block(ip netip.Addr, retry time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.blocked[ip] = retry
+}
+
+func (f *fakeThrottle) Blocked(ip netip.Addr, now time.Time) (time.Duration, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.asked = append(f.asked, now)
+	retry, ok := f.blocked[ip]
+	return retry, ok
+}
+
+func (f *fakeThrottle) Fail(ip netip.Addr, now time.Time) (time.Duration, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.fails = append(f.fails, failure{ip, now})
+	retry, ok := f.blocked[ip]
+	return retry, ok
+}
+
+func (f *fakeThrottle) failures() []failure {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.fails)
 }
 
 func testSecret(b byte) []byte { return bytes.Repeat([]byte{b}, keys.MinSecretLen) }

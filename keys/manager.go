@@ -1,6 +1,7 @@
 package keys
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -43,8 +44,10 @@ type Options struct {
 // Manager issues, verifies, rotates and revokes API keys against a Store,
 // keeping a bounded cache of verified keys. It is safe for concurrent use.
 // Revoke, Rotate, Delete and DeleteOwner drop the affected keys from this
-// process's cache before they return; other processes drop them when their
-// CacheTTL passes or when Invalidate is called (a revocation broadcast).
+// process's cache before they return, and no Verify that starts after they
+// return is answered with anything read from the Store before; other
+// processes drop them when their CacheTTL passes or when Invalidate is
+// called (a revocation broadcast).
 type Manager struct {
 	store  Store
 	hasher *Hasher
@@ -57,6 +60,7 @@ type Manager struct {
 	epoch uint64
 	cache *lru.Cache[Digest, cacheEntry]
 
+	// flightMu guards flights; load takes it before mu, never after.
 	flightMu sync.Mutex
 	flights  map[Digest]*flight
 }
@@ -66,10 +70,15 @@ type cacheEntry struct {
 	expires time.Time
 }
 
+// flight is one Store lookup shared by concurrent cache misses for a key.
 type flight struct {
 	done chan struct{}
-	rec  *Record
-	err  error
+	// epoch is the invalidation epoch when the flight was created: a caller
+	// that finds a flight older than the current epoch must not join it,
+	// since it may have read the store before the invalidation.
+	epoch uint64
+	rec   *Record
+	err   error
 }
 
 // NewManager returns a Manager over store, hashing keys with hasher.
@@ -120,8 +129,15 @@ func (m *Manager) Format() Format { return m.format }
 func (m *Manager) Store() Store { return m.store }
 
 // Issue creates a key from spec and returns its plaintext, which exists
-// nowhere else and cannot be recovered later, together with its record.
+// nowhere else and cannot be recovered later, together with its record. The
+// record's AccountID is its own ID.
 func (m *Manager) Issue(ctx context.Context, spec Spec) (string, *Record, error) {
+	return m.issue(ctx, spec, "")
+}
+
+// issue is Issue charging the key to account; an empty account means the
+// key's own ID.
+func (m *Manager) issue(ctx context.Context, spec Spec, account string) (string, *Record, error) {
 	if err := spec.Validate(); err != nil {
 		return "", nil, err
 	}
@@ -142,7 +158,7 @@ func (m *Manager) Issue(ctx context.Context, spec Spec) (string, *Record, error)
 			return "", nil, err
 		}
 		r := &Record{
-			ID: id, Digest: m.hasher.Digest(key), PepperVersion: m.hasher.Version(), Hint: m.format.Hint(key),
+			ID: id, AccountID: cmp.Or(account, id), Digest: m.hasher.Digest(key), PepperVersion: m.hasher.Version(), Hint: m.format.Hint(key),
 			Owner: s.Owner, Name: s.Name, Role: s.Role, Scopes: s.Scopes, AllowedIPs: s.AllowedIPs,
 			ExpiresAt: s.ExpiresAt, Limits: s.Limits, Budget: s.Budget, Metadata: s.Metadata,
 			CreatedAt: m.opts.Now().UTC(),
@@ -205,8 +221,10 @@ func (m *Manager) Revoke(ctx context.Context, id string) (*Record, error) {
 
 // Rotate issues a successor to the key with the same attributes and keeps
 // the old key working until now+grace (or its own earlier expiry); a grace
-// of zero or less ends it at once. It returns the successor's plaintext and
-// record and the old key's updated record. A revoked key cannot be rotated.
+// of zero or less ends it at once. The successor is charged to the old key's
+// account (Record.Account), so that it keeps its spend and budget. It
+// returns the successor's plaintext and record and the old key's updated
+// record. A revoked key cannot be rotated.
 func (m *Manager) Rotate(ctx context.Context, id string, grace time.Duration) (string, *Record, *Record, error) {
 	old, err := m.store.Get(ctx, id)
 	if err != nil {
@@ -216,7 +234,7 @@ func (m *Manager) Rotate(ctx context.Context, id string, grace time.Duration) (s
 	if err := old.check(now); err != nil {
 		return "", nil, nil, fmt.Errorf("%w: cannot rotate a revoked or expired key", ErrInvalid)
 	}
-	key, next, err := m.Issue(ctx, old.Spec())
+	key, next, err := m.issue(ctx, old.Spec(), old.Account())
 	if err != nil {
 		return "", nil, nil, err
 	}
@@ -276,8 +294,9 @@ func (m *Manager) DeleteOwner(ctx context.Context, owner string) (int, error) {
 }
 
 // Invalidate drops keys from this process's cache, so that their next
-// verification reads the Store. A revocation broadcast (from another
-// replica) calls it.
+// verification reads the Store: a Verify that starts after Invalidate
+// returns neither hits the old entries nor joins a Store lookup that began
+// before. A revocation broadcast (from another replica) calls it.
 func (m *Manager) Invalidate(digests ...Digest) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -287,8 +306,9 @@ func (m *Manager) Invalidate(digests ...Digest) {
 	}
 }
 
-// InvalidateID drops the key with the given ID from this process's cache.
-// It scans the cache, which is fine for the rare event it serves.
+// InvalidateID drops the key with the given ID from this process's cache,
+// with the same guarantee as Invalidate. It scans the cache, which is fine
+// for the rare event it serves.
 func (m *Manager) InvalidateID(id string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()

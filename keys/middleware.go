@@ -8,21 +8,28 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // MiddlewareOptions configures Manager.Middleware. A nil *MiddlewareOptions
 // means all defaults.
 type MiddlewareOptions struct {
 	// ClientIP returns the client address checked against a key's IP
-	// allowlist. Nil means the host of Request.RemoteAddr; behind proxies,
-	// supply the gateway's trusted-proxy logic.
+	// allowlist and counted by Throttle. Nil means the host of
+	// Request.RemoteAddr; behind proxies, supply the gateway's trusted-proxy
+	// logic.
 	ClientIP func(*http.Request) netip.Addr
 	// ErrorHandler answers a refused request. err wraps one of ErrMissing,
-	// ErrMalformed, ErrUnknown, ErrRevoked, ErrExpired, ErrForbidden, or a
-	// store failure; StatusCode and PublicMessage turn it into a status and
-	// a safe message. Nil means WriteError (an OpenAI-style JSON body).
+	// ErrMalformed, ErrUnknown, ErrRevoked, ErrExpired, ErrForbidden,
+	// ErrThrottled (as a *ThrottledError), or a store failure; StatusCode
+	// and PublicMessage turn it into a status and a safe message. Nil means
+	// WriteError (an OpenAI-style JSON body).
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
+	// Throttle, if set, counts failed authentications per client address
+	// and blocks addresses that fail too often. Nil means no throttling.
+	Throttle Throttle
 }
 
 // Middleware authenticates requests: it extracts the key (ExtractKey),
@@ -30,6 +37,13 @@ type MiddlewareOptions struct {
 // the request path, and calls next with the record in the request context
 // (PrincipalFrom). A Gemini-style "key" query parameter is removed from the
 // request that next and ErrorHandler see, so that no later log can print it.
+//
+// With a Throttle, every refusal with status 401 other than a missing key
+// counts as a failure of the client address. While an address is blocked,
+// keys already verified and cached by this process keep working, so that
+// one misbehaving client does not lock out everyone behind the same address;
+// unknown keys are refused with 429 (a *ThrottledError) without a store
+// lookup, and are not counted. The Manager's Options.Now gives the time.
 func (m *Manager) Middleware(opts *MiddlewareOptions) func(http.Handler) http.Handler {
 	var o MiddlewareOptions
 	if opts != nil {
@@ -45,14 +59,28 @@ func (m *Manager) Middleware(opts *MiddlewareOptions) func(http.Handler) http.Ha
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			key, _, err := ExtractKey(r)
 			r = StripQueryKey(r)
-			if err != nil {
-				o.ErrorHandler(w, r, err)
-				return
-			}
-			rec, err := m.Verify(r.Context(), key, o.ClientIP(r))
-			if err != nil {
-				o.ErrorHandler(w, r, err)
-				return
+			ip := o.ClientIP(r)
+			var rec *Record
+			if retry, blocked := m.blocked(o.Throttle, ip); blocked {
+				var ok bool
+				if err == nil {
+					rec, ok = m.verifyCached(key, ip)
+				}
+				if !ok {
+					o.ErrorHandler(w, r, &ThrottledError{RetryAfter: retry})
+					return
+				}
+			} else {
+				if err == nil {
+					rec, err = m.Verify(r.Context(), key, ip)
+				}
+				if err != nil {
+					if o.Throttle != nil && StatusCode(err) == http.StatusUnauthorized && !errors.Is(err, ErrMissing) {
+						o.Throttle.Fail(ip, m.opts.Now())
+					}
+					o.ErrorHandler(w, r, err)
+					return
+				}
 			}
 			if !rec.Scopes.AllowsEndpoint(r.URL.Path) {
 				o.ErrorHandler(w, r, fmt.Errorf("%w: endpoint not allowed for this key", ErrForbidden))
@@ -61,6 +89,14 @@ func (m *Manager) Middleware(opts *MiddlewareOptions) func(http.Handler) http.Ha
 			next.ServeHTTP(w, r.WithContext(WithPrincipal(r.Context(), rec)))
 		})
 	}
+}
+
+// blocked asks t, if set, whether ip is blocked now.
+func (m *Manager) blocked(t Throttle, ip netip.Addr) (time.Duration, bool) {
+	if t == nil {
+		return 0, false
+	}
+	return t.Blocked(ip, m.opts.Now())
 }
 
 // StripQueryKey returns r, or a shallow copy of r without the "key" query
@@ -109,6 +145,8 @@ func PublicMessage(err error) string {
 		return "This API key has been revoked."
 	case errors.Is(err, ErrExpired):
 		return "This API key has expired."
+	case errors.Is(err, ErrThrottled):
+		return "Too many failed authentication attempts from this address. Try again later."
 	case errors.Is(err, ErrForbidden):
 		msg := strings.TrimPrefix(err.Error(), ErrForbidden.Error()+": ")
 		if msg == err.Error() {
@@ -135,6 +173,8 @@ func ErrorCode(err error) string {
 		return "api_key_expired"
 	case errors.Is(err, ErrForbidden):
 		return "permission_denied"
+	case errors.Is(err, ErrThrottled):
+		return "too_many_failed_authentications"
 	case errors.Is(err, ErrNotFound):
 		return "not_found"
 	case errors.Is(err, ErrInvalid):
@@ -146,13 +186,16 @@ func ErrorCode(err error) string {
 }
 
 // WriteError answers with StatusCode(err) and an OpenAI-style body:
-// {"error":{"message":…,"type":…,"param":null,"code":…}}.
+// {"error":{"message":…,"type":…,"param":null,"code":…}}. For a
+// *ThrottledError it sets Retry-After, in whole seconds rounded up.
 func WriteError(w http.ResponseWriter, _ *http.Request, err error) {
 	status := StatusCode(err)
 	typ := "invalid_request_error"
 	switch status {
 	case http.StatusForbidden:
 		typ = "permission_error"
+	case http.StatusTooManyRequests:
+		typ = "rate_limit_error"
 	case http.StatusServiceUnavailable:
 		typ = "server_error"
 	}
@@ -169,6 +212,9 @@ func WriteError(w http.ResponseWriter, _ *http.Request, err error) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="wicket"`)
+	}
+	if te, ok := errors.AsType[*ThrottledError](err); ok {
+		w.Header().Set("Retry-After", strconv.FormatInt(retryAfterSeconds(te.RetryAfter), 10))
 	}
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(body)

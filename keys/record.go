@@ -1,6 +1,7 @@
 package keys
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"net/netip"
@@ -219,7 +220,15 @@ type Record struct {
 	RevokedAt  time.Time `json:"revoked_at,omitzero"`
 	// ReplacedBy is the ID of the key that a rotation issued in its place.
 	ReplacedBy string `json:"replaced_by,omitempty"`
+	// AccountID names the budget and usage account the key is charged to.
+	// Issue sets it to the key's own ID; Rotate gives the successor its
+	// predecessor's, so that a rotated key keeps its spend and budget.
+	AccountID string `json:"account_id,omitempty"`
 }
+
+// Account returns the account the key is charged to: AccountID, or ID for
+// a record stored before AccountID existed.
+func (r *Record) Account() string { return cmp.Or(r.AccountID, r.ID) }
 
 // Clone returns a deep copy of r.
 func (r *Record) Clone() *Record {

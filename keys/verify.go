@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"time"
 )
 
 // Verify checks a presented key and returns its record: the format first
@@ -23,41 +24,80 @@ func (m *Manager) Verify(ctx context.Context, key string, clientIP netip.Addr) (
 	}
 	d := m.hasher.Digest(key)
 	now := m.opts.Now()
-	var rec *Record
-	if e, ok := m.cache.Get(d); ok && now.Before(e.expires) {
-		rec = e.rec
-	} else {
+	rec, ok := m.cached(d, now)
+	if !ok {
 		var err error
 		if rec, err = m.load(ctx, d, key); err != nil {
 			return nil, err
 		}
 	}
-	if !rec.Digest.Equal(d) {
-		return nil, ErrUnknown
-	}
-	if err := rec.check(now); err != nil {
+	if err := admit(rec, d, now, clientIP); err != nil {
 		return nil, err
-	}
-	if !rec.AllowsIP(clientIP) {
-		return nil, fmt.Errorf("%w: client IP not allowed for this key", ErrForbidden)
 	}
 	return rec, nil
 }
 
+// verifyCached is Verify without the Store: it reports whether key is well
+// formed, held in this process's cache and would pass Verify's checks. It
+// never touches the Store, so it costs nothing that a client could abuse.
+func (m *Manager) verifyCached(key string, clientIP netip.Addr) (*Record, bool) {
+	if m.format.Parse(key) != nil {
+		return nil, false
+	}
+	d := m.hasher.Digest(key)
+	now := m.opts.Now()
+	rec, ok := m.cached(d, now)
+	if !ok || admit(rec, d, now, clientIP) != nil {
+		return nil, false
+	}
+	return rec, true
+}
+
+// cached returns the cached record for digest d, if it is fresh at now.
+func (m *Manager) cached(d Digest, now time.Time) (*Record, bool) {
+	e, ok := m.cache.Get(d)
+	if !ok || !now.Before(e.expires) {
+		return nil, false
+	}
+	return e.rec, true
+}
+
+// admit refuses a record that does not belong to digest d, is revoked or
+// expired at now, or does not allow the client IP.
+func admit(rec *Record, d Digest, now time.Time, clientIP netip.Addr) error {
+	if !rec.Digest.Equal(d) {
+		return ErrUnknown
+	}
+	if err := rec.check(now); err != nil {
+		return err
+	}
+	if !rec.AllowsIP(clientIP) {
+		return fmt.Errorf("%w: client IP not allowed for this key", ErrForbidden)
+	}
+	return nil
+}
+
 // load fetches the record for digest d, sharing one Store lookup among
-// concurrent callers, and caches it.
+// concurrent callers, and caches it. A caller joins a flight only if no
+// invalidation happened since the flight began; otherwise it starts a new
+// one, so that nothing read before a Revoke (say) answers a Verify that
+// started after it returned.
 func (m *Manager) load(ctx context.Context, d Digest, key string) (*Record, error) {
 	m.flightMu.Lock()
+	m.mu.Lock()
+	epoch := m.epoch
+	m.mu.Unlock()
 	f, ok := m.flights[d]
-	if !ok {
+	if !ok || f.epoch < epoch {
 		// A flight that ended between the caller's cache miss and now has
-		// filled the cache (it fills before it leaves the map).
-		if e, hit := m.cache.Get(d); hit && m.opts.Now().Before(e.expires) {
+		// filled the cache (it fills before it leaves the map), unless an
+		// invalidation came between.
+		if rec, hit := m.cached(d, m.opts.Now()); hit {
 			m.flightMu.Unlock()
-			return e.rec, nil
+			return rec, nil
 		}
-		f = &flight{done: make(chan struct{})}
-		m.flights[d] = f
+		f = &flight{done: make(chan struct{}), epoch: epoch}
+		m.flights[d] = f // replaces a stale flight, which then leaves the map alone
 		m.flightMu.Unlock()
 		go m.fetch(context.WithoutCancel(ctx), f, d, key)
 	} else {
@@ -76,20 +116,19 @@ func (m *Manager) load(ctx context.Context, d Digest, key string) (*Record, erro
 func (m *Manager) fetch(ctx context.Context, f *flight, d Digest, key string) {
 	defer func() {
 		m.flightMu.Lock()
-		delete(m.flights, d)
+		if m.flights[d] == f { // a newer flight may have replaced this one
+			delete(m.flights, d)
+		}
 		m.flightMu.Unlock()
 		close(f.done)
 	}()
 	ctx, cancel := context.WithTimeout(ctx, m.opts.LookupTimeout)
 	defer cancel()
 
-	m.mu.Lock()
-	epoch := m.epoch
-	m.mu.Unlock()
-
+	cacheable := true
 	rec, err := m.store.Lookup(ctx, d)
 	if errors.Is(err, ErrNotFound) {
-		rec, err = m.lookupPrevious(ctx, d, key)
+		rec, cacheable, err = m.lookupPrevious(ctx, d, key)
 	}
 	if err != nil {
 		if errors.Is(err, ErrNotFound) {
@@ -103,20 +142,26 @@ func (m *Manager) fetch(ctx context.Context, f *flight, d Digest, key string) {
 	now := m.opts.Now()
 	if m.opts.TouchInterval > 0 && now.Sub(rec.LastUsedAt) > m.opts.TouchInterval && rec.check(now) == nil {
 		if r, err := m.store.Update(ctx, rec.ID, func(r *Record) error { r.LastUsedAt = now.UTC(); return nil }); err == nil {
+			r.Digest = rec.Digest // after a failed rehash, the store still has the old one
 			rec = r
 		}
 	}
 	f.rec = rec
 	m.mu.Lock()
-	if m.epoch == epoch {
+	// Fill only if no invalidation came since the flight began: the record
+	// may have been read before it.
+	if cacheable && m.epoch == f.epoch {
 		m.cache.Add(d, cacheEntry{rec: rec, expires: now.Add(m.opts.CacheTTL)})
 	}
 	m.mu.Unlock()
 }
 
 // lookupPrevious tries the previous peppers and, on a hit, rehashes the
-// record under the current pepper so the next lookup is direct.
-func (m *Manager) lookupPrevious(ctx context.Context, d Digest, key string) (*Record, error) {
+// record under the current pepper so the next lookup is direct. cacheable
+// is false when the rehash failed: the store then still indexes the record
+// by its old digest, which is what a revocation would invalidate, so a
+// record cached under the new digest would outlive it.
+func (m *Manager) lookupPrevious(ctx context.Context, d Digest, key string) (rec *Record, cacheable bool, err error) {
 	for _, p := range m.hasher.previous {
 		old := p.digest(key)
 		rec, err := m.store.Lookup(ctx, old)
@@ -124,7 +169,7 @@ func (m *Manager) lookupPrevious(ctx context.Context, d Digest, key string) (*Re
 			continue
 		}
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		if !rec.Digest.Equal(old) {
 			continue
@@ -139,10 +184,10 @@ func (m *Manager) lookupPrevious(ctx context.Context, d Digest, key string) (*Re
 			m.logError("keys: rehash failed", slog.String("key_id", rec.ID), slog.String("error", err.Error()))
 			// The key is valid; serve it under the current digest anyway.
 			rec.Digest = d
-			return rec, nil
+			return rec, false, nil
 		}
 		// The cache is keyed by current digests only, so nothing to drop.
-		return updated, nil
+		return updated, true, nil
 	}
-	return nil, ErrNotFound
+	return nil, false, ErrNotFound
 }

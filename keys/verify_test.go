@@ -133,6 +133,136 @@ func TestRevokeDuringInFlightLookup(t *testing.T) {
 	}
 }
 
+func TestVerifyAfterInvalidationStartsItsOwnLookup(t *testing.T) {
+	// A Verify that starts after an invalidation returns must not join a
+	// store lookup that began before it (a slow store shows it), nor be
+	// served with what that lookup read.
+	for _, tc := range []struct {
+		name       string
+		invalidate func(t *testing.T, fx, other *fixture, rec *keys.Record)
+		want       error
+	}{
+		{"Revoke", func(t *testing.T, fx, _ *fixture, rec *keys.Record) {
+			if _, err := fx.m.Revoke(t.Context(), rec.ID); err != nil {
+				t.Fatal(err)
+			}
+		}, keys.ErrRevoked},
+		{"Delete", func(t *testing.T, fx, _ *fixture, rec *keys.Record) {
+			if err := fx.m.Delete(t.Context(), rec.ID); err != nil {
+				t.Fatal(err)
+			}
+		}, keys.ErrUnknown},
+		{"DeleteOwner", func(t *testing.T, fx, _ *fixture, rec *keys.Record) {
+			if _, err := fx.m.DeleteOwner(t.Context(), rec.Owner); err != nil {
+				t.Fatal(err)
+			}
+		}, keys.ErrUnknown},
+		{"Invalidate", func(t *testing.T, fx, other *fixture, rec *keys.Record) {
+			if _, err := other.m.Revoke(t.Context(), rec.ID); err != nil {
+				t.Fatal(err)
+			}
+			fx.m.Invalidate(rec.Digest) // a revocation broadcast from the other replica
+		}, keys.ErrRevoked},
+		{"InvalidateID", func(t *testing.T, fx, other *fixture, rec *keys.Record) {
+			if _, err := other.m.Revoke(t.Context(), rec.ID); err != nil {
+				t.Fatal(err)
+			}
+			fx.m.InvalidateID(rec.ID)
+		}, keys.ErrRevoked},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			store := newSpyStore()
+			h, _ := keys.NewHasher(keys.Pepper{Version: 1, Secret: testSecret('a')})
+			fx := newFixtureWith(t, store, h, &keys.Options{TouchInterval: -1})
+			other := newFixtureWith(t, store, h, nil) // another replica on the same store
+			key, rec := fx.issue(t, keys.Spec{})
+
+			held := store.holdLookup()
+			doneA := make(chan error, 1)
+			go func() {
+				_, err := fx.m.Verify(context.Background(), key, noIP)
+				doneA <- err
+			}()
+			<-held.entered // A's lookup has read the record as it was
+			tc.invalidate(t, fx, other, rec)
+
+			ctxB := newWaitSignal(context.Background())
+			doneB := make(chan error, 1)
+			go func() {
+				_, err := fx.m.Verify(ctxB, key, noIP)
+				doneB <- err
+			}()
+			<-ctxB.waiting // B has chosen the lookup it waits for
+			close(held.release)
+			<-doneA // A began before the invalidation: served or not, either is right
+			if err := <-doneB; !errors.Is(err, tc.want) {
+				t.Errorf("Verify B, started after %s returned: got %v; want %v", tc.name, err, tc.want)
+			}
+			if got := store.lookups.Load(); got != 2 {
+				t.Errorf("store lookups: got %d; want 2 (B must not join A's)", got)
+			}
+			if _, err := fx.m.Verify(t.Context(), key, noIP); !errors.Is(err, tc.want) {
+				t.Errorf("a later Verify: got %v; want %v", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestStaleLookupLeavesTheNewerOneShared(t *testing.T) {
+	// A lookup that an invalidation made stale ends after its replacement
+	// began; it must not remove the replacement, which later misses share.
+	fx := newFixture(t, &keys.Options{TouchInterval: -1})
+	key, rec := fx.issue(t, keys.Spec{})
+	heldA, heldB := fx.store.holdLookup(), fx.store.holdLookup()
+	doneA, doneB, doneC := make(chan error, 1), make(chan error, 1), make(chan error, 1)
+	go func() { _, err := fx.m.Verify(context.Background(), key, noIP); doneA <- err }()
+	<-heldA.entered
+	fx.m.InvalidateID(rec.ID)
+	ctxB := newWaitSignal(context.Background())
+	go func() { _, err := fx.m.Verify(ctxB, key, noIP); doneB <- err }()
+	<-ctxB.waiting // B's lookup is in the map
+	close(heldA.release)
+	select {
+	case <-heldB.entered:
+	case err := <-doneB:
+		t.Fatalf("Verify B joined the stale lookup (got %v); want a lookup of its own", err)
+	}
+	<-doneA // A's lookup has ended and left the map
+	ctxC := newWaitSignal(context.Background())
+	go func() { _, err := fx.m.Verify(ctxC, key, noIP); doneC <- err }()
+	<-ctxC.waiting
+	close(heldB.release)
+	for name, done := range map[string]chan error{"B": doneB, "C": doneC} {
+		if err := <-done; err != nil {
+			t.Errorf("Verify %s: %v", name, err)
+		}
+	}
+	if got := fx.store.lookups.Load(); got != 2 {
+		t.Errorf("store lookups: got %d; want 2 (C shares B's)", got)
+	}
+}
+
+func TestFailedRehashIsNotCached(t *testing.T) {
+	// When rehashing under the current pepper fails, the store still
+	// indexes the key by its old digest, which a revocation invalidates; a
+	// record cached under the new digest would then outlive the revocation.
+	store := newSpyStore()
+	h1, _ := keys.NewHasher(keys.Pepper{Version: 1, Secret: testSecret('a')})
+	key, rec := newFixtureWith(t, store, h1, nil).issue(t, keys.Spec{})
+	h2, _ := keys.NewHasher(keys.Pepper{Version: 2, Secret: testSecret('b')}, keys.Pepper{Version: 1, Secret: testSecret('a')})
+	fx := newFixtureWith(t, store, h2, nil)
+	store.failRehash.Store(true)
+	if _, err := fx.m.Verify(t.Context(), key, noIP); err != nil {
+		t.Fatalf("Verify with a failing rehash: got %v; want the key served", err)
+	}
+	if _, err := fx.m.Revoke(t.Context(), rec.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fx.m.Verify(t.Context(), key, noIP); !errors.Is(err, keys.ErrRevoked) {
+		t.Errorf("Verify after Revoke: got %v; want ErrRevoked", err)
+	}
+}
+
 func TestConcurrentMissesShareOneLookup(t *testing.T) {
 	fx := newFixture(t, nil)
 	key, _ := fx.issue(t, keys.Spec{})
@@ -226,15 +356,20 @@ func TestRotationGrace(t *testing.T) {
 	if prev.ReplacedBy != next.ID || !prev.ExpiresAt.Equal(fx.clock.Now().Add(time.Hour)) {
 		t.Errorf("old record: replaced_by %q, expires %v; want %q and now+1h", prev.ReplacedBy, prev.ExpiresAt, next.ID)
 	}
-	fx.clock.Advance(59 * time.Minute)
+	fx.clock.Advance(time.Hour - time.Nanosecond)
 	for _, k := range []string{oldKey, newKey} {
 		if _, err := fx.m.Verify(t.Context(), k, noIP); err != nil {
 			t.Fatalf("within grace: %v", err)
 		}
 	}
-	fx.clock.Advance(time.Minute)
+	// The cache is warm: the end of the grace is checked on every hit.
+	before := fx.store.lookups.Load()
+	fx.clock.Advance(time.Nanosecond)
 	if _, err := fx.m.Verify(t.Context(), oldKey, noIP); !errors.Is(err, keys.ErrExpired) {
-		t.Errorf("old key after grace: got %v; want ErrExpired", err)
+		t.Errorf("old key at the end of grace (warm cache): got %v; want ErrExpired", err)
+	}
+	if n := fx.store.lookups.Load() - before; n != 0 {
+		t.Errorf("lookups at the end of grace: got %d; want 0 (answered from the cache)", n)
 	}
 	if _, err := fx.m.Verify(t.Context(), newKey, noIP); err != nil {
 		t.Errorf("new key after grace: %v", err)
@@ -255,6 +390,49 @@ func TestRotationGrace(t *testing.T) {
 		t.Errorf("rotation moved an earlier expiry: %v, %v", p4.ExpiresAt, err)
 	}
 	_ = k4
+}
+
+func TestAccount(t *testing.T) {
+	fx := newFixture(t, nil)
+	_, first := fx.issue(t, keys.Spec{Budget: keys.Budget{LimitMicros: 3}})
+	if first.AccountID != first.ID || first.Account() != first.ID {
+		t.Fatalf("issued key: AccountID %q, Account() %q; want its ID %q", first.AccountID, first.Account(), first.ID)
+	}
+	_, second, _, err := fx.m.Rotate(t.Context(), first.ID, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, third, _, err := fx.m.Rotate(t.Context(), second.ID, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		rec  *keys.Record
+	}{
+		{"successor", second},
+		{"successor's successor", third},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.rec.Account(); got != first.ID {
+				t.Errorf("Rotate result: got account %q; want the original key's %q", got, first.ID)
+			}
+			stored, err := fx.m.Get(t.Context(), tc.rec.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := stored.Account(); got != first.ID {
+				t.Errorf("stored: got account %q; want %q", got, first.ID)
+			}
+			if got := tc.rec.Clone().AccountID; got != first.ID {
+				t.Errorf("Clone: got AccountID %q; want %q", got, first.ID)
+			}
+		})
+	}
+	// A record stored before AccountID existed is its own account.
+	if got := (&keys.Record{ID: "key_old"}).Account(); got != "key_old" {
+		t.Errorf("Account() without AccountID: got %q; want the ID", got)
+	}
 }
 
 func TestIPAllowlist(t *testing.T) {

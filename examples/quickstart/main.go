@@ -100,7 +100,7 @@ func run(ctx context.Context, addr string, out io.Writer, logger *slog.Logger, o
 	}
 
 	mux := http.NewServeMux()
-	mux.Handle("/admin/", http.StripPrefix("/admin", keys.NewAdmin(km, &keys.AdminOptions{Usage: gw})))
+	mux.Handle("/admin/", http.StripPrefix("/admin", gw.Admin(nil)))
 	mux.Handle("/", gw)
 	srv := &http.Server{
 		Handler:           mux,

@@ -40,6 +40,7 @@ func Run(t *testing.T, newStore func(t *testing.T) keys.Store) {
 		{"DeleteOwner", testDeleteOwner},
 		{"ConcurrentUpdates", testConcurrentUpdates},
 		{"CanceledContext", testCanceled},
+		{"AccountID", testAccountID},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore(t)) })
@@ -66,6 +67,7 @@ func record(n int, owner string) *keys.Record {
 		Budget:        keys.Budget{LimitMicros: 5_000_000, Period: keys.PeriodMonthly},
 		Metadata:      map[string]string{"team": "x"},
 		CreatedAt:     created,
+		AccountID:     fmt.Sprintf("acct_%04d", n),
 	}
 }
 
@@ -335,4 +337,51 @@ func testCanceled(t *testing.T, s keys.Store) {
 	if err := s.Create(c, record(2, "alice")); err == nil {
 		t.Errorf("Create with a canceled context: got nil error; want one")
 	}
+}
+
+// testAccountID checks that AccountID, which carries a rotated key's spend
+// and budget over to its successor, survives every operation.
+func testAccountID(t *testing.T, s keys.Store) {
+	r := record(1, "alice")
+	r.AccountID = "key_0000" // a predecessor's ID
+	mustCreate(t, s, r)
+	check := func(op string, got *keys.Record, want string) {
+		t.Helper()
+		if got.AccountID != want {
+			t.Errorf("%s: got AccountID %q; want %q", op, got.AccountID, want)
+		}
+	}
+	got, err := s.Get(ctx(t), r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("Get", got, "key_0000")
+	if got, err = s.Lookup(ctx(t), r.Digest); err != nil {
+		t.Fatal(err)
+	}
+	check("Lookup", got, "key_0000")
+	if got, err = s.Update(ctx(t), r.ID, func(r *keys.Record) error { r.Name = "renamed"; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	check("Update result, another field changed", got, "key_0000")
+	if got, err = s.Get(ctx(t), r.ID); err != nil {
+		t.Fatal(err)
+	}
+	check("Get after Update", got, "key_0000")
+	if got, err = s.Update(ctx(t), r.ID, func(r *keys.Record) error { r.AccountID = "key_other"; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	check("Update result, AccountID changed", got, "key_other")
+	if got, err = s.Lookup(ctx(t), r.Digest); err != nil {
+		t.Fatal(err)
+	}
+	check("Lookup after Update", got, "key_other")
+	list, err := s.List(ctx(t), keys.ListQuery{Owner: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 1 {
+		t.Fatalf("List: got %d records; want 1", len(list))
+	}
+	check("List", list[0], "key_other")
 }
