@@ -187,3 +187,57 @@ func TestRotationKeepsTheBudget(t *testing.T) {
 		}
 	}
 }
+
+// Images are bounded per part at their model's ceiling, not by their
+// bytes, and inputs whose cost cannot be bounded are refused for budgeted
+// keys. The reported case: 195 bytes with one image_url, 2,841 prompt
+// tokens billed by gpt-4o-mini.
+func TestImagesAndUnboundedInputsUnderBudgets(t *testing.T) {
+	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request, _ []byte) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"id":"c","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"a cat"}}],"usage":{"prompt_tokens":2841,"completion_tokens":3}}`)
+	})
+	ledger, _ := metering.NewMemoryLedger(nil)
+	pt := metering.DefaultPrices()
+	pt.Set("no-ceiling", metering.Price{Rates: metering.Rates{Input: 150_000, Output: 600_000}})
+	e := newEnv(t, []providers.Model{
+		{Name: "gpt-4o-mini", Deployments: []providers.Deployment{{Provider: up.provider(t, "openai")}}},
+		{Name: "no-ceiling", Deployments: []providers.Deployment{{Provider: up.provider(t, "openai")}}},
+	}, func(c *wicket.Config) { c.Ledger, c.Prices = ledger, pt })
+	image := `{"model":"gpt-4o-mini","max_tokens":10,"messages":[{"role":"user","content":[{"type":"text","text":"What is this?"},{"type":"image_url","image_url":{"url":"https://example.com/cat.png"}}]}]}`
+	small, srec, _ := e.km.Issue(t.Context(), keys.Spec{Owner: "o", Budget: keys.Budget{LimitMicros: 1_000}})
+	if w := serve(e.gw, small, image); w.Code != 429 || !strings.Contains(w.Body.String(), "insufficient_quota") {
+		t.Errorf("image against a 1,000 µ$ budget: %d %s; want 429 insufficient_quota (an image may cost up to its ceiling)", w.Code, w.Body)
+	}
+	big, brec, _ := e.km.Issue(t.Context(), keys.Spec{Owner: "o", Budget: keys.Budget{LimitMicros: 20_000}})
+	if w := serve(e.gw, big, image); w.Code != 200 {
+		t.Fatalf("image against a 20,000 µ$ budget: %d %s; want 200", w.Code, w.Body)
+	}
+	for _, tc := range []struct{ rec *keys.Record }{{srec}, {brec}} {
+		bal, _ := ledger.Balance(t.Context(), metering.Account{Kind: metering.AccountKey, ID: tc.rec.ID, Period: metering.PeriodTotal})
+		if bal.Spent > tc.rec.Budget.LimitMicros || bal.Reserved != 0 {
+			t.Errorf("key %s: spent %d of %d, reserved %d", tc.rec.ID, bal.Spent, tc.rec.Budget.LimitMicros, bal.Reserved)
+		}
+	}
+	bal, _ := ledger.Balance(t.Context(), metering.Account{Kind: metering.AccountKey, ID: brec.ID, Period: metering.PeriodTotal})
+	if want, _ := pt.Cost("gpt-4o-mini", metering.Usage{InputTokens: 2841, OutputTokens: 3}); bal.Spent != want {
+		t.Errorf("spent %d; want the exact cost %d", bal.Spent, want)
+	}
+	// A model without an image ceiling, and inputs the gateway cannot see
+	// the cost of, are refused for budgeted keys, naming the parameter.
+	for _, tc := range []struct{ body, param string }{
+		{strings.Replace(image, "gpt-4o-mini", "no-ceiling", 1), "model"},
+		{`{"model":"gpt-4o-mini","max_tokens":5,"messages":[{"role":"user","content":[{"type":"input_audio","input_audio":{"data":"AAAA","format":"wav"}}]}]}`, "input_audio"},
+		{`{"model":"gpt-4o-mini","max_tokens":5,"messages":[{"role":"user","content":[{"type":"file","file":{"file_id":"file-1"}}]}]}`, "file"},
+		{`{"model":"gpt-4o-mini","max_tokens":5,"web_search_options":{},"messages":[]}`, "web_search_options"},
+	} {
+		w := serve(e.gw, big, tc.body)
+		if w.Code != 400 || !strings.Contains(w.Body.String(), `"param":"`+tc.param+`"`) || !strings.Contains(w.Body.String(), "unsupported_with_budget") {
+			t.Errorf("%s: %d %s; want 400 unsupported_with_budget naming %s", tc.body, w.Code, w.Body, tc.param)
+		}
+	}
+	// Keys without a budget are not refused.
+	if w := serve(e.gw, e.key, strings.Replace(image, "gpt-4o-mini", "no-ceiling", 1)); w.Code != 200 {
+		t.Errorf("unbudgeted key, image on a model without a ceiling: %d %s; want 200", w.Code, w.Body)
+	}
+}

@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"math"
 	"net/http"
 	"strconv"
 
-	"github.com/wicket-gw/wicket/internal/jsonx"
 	"github.com/wicket-gw/wicket/keys"
 	"github.com/wicket-gw/wicket/metering"
 	"github.com/wicket-gw/wicket/providers"
@@ -65,35 +65,42 @@ func (g *Gateway) reserveBudget(w http.ResponseWriter, r *http.Request, s *state
 		if s.req.MaxOutputTokens == 0 {
 			s.enforceMaxOutput = s.maxOutput / max(s.req.Choices, 1)
 		}
-		if s.req.Endpoint == providers.EndpointResponses {
-			for _, p := range [...]string{"previous_response_id", "conversation"} {
-				if v, _, _, ok := jsonx.Get(s.req.Body, p); ok && !jsonx.IsNull(v) {
-					s.outcome.Err = metering.ClassInvalidRequest
-					fail(w, r, &providers.Error{Status: http.StatusBadRequest, Param: p, Code: "unsupported_with_budget",
-						Message: "This API key has a budget, and '" + p + "' brings in stored context whose cost the gateway cannot bound. Send the input in full."})
-					return false
-				}
-			}
+		if p := s.req.Unbounded; p != "" {
+			s.outcome.Err = metering.ClassInvalidRequest
+			fail(w, r, &providers.Error{Status: http.StatusBadRequest, Param: p, Code: "unsupported_with_budget",
+				Message: "This API key has a budget, and '" + p + "' brings in input or charges whose cost the gateway cannot bound. Send the input in full, as text or images."})
+			return false
 		}
 	}
-	// The worst case over every deployment the call may fall back to,
-	// counting each body byte as an input token: no tokenizer makes more
-	// tokens than bytes.
+	// The worst case over every deployment the call may fall back to:
+	// each body byte counted as an input token (no tokenizer makes more
+	// tokens than bytes), plus each image at its model's ceiling.
 	inputWorst := int64(len(s.req.Body))
 	var worst int64
-	priced := true
+	priced, imagesBounded := true, true
 	for i := range s.plan.Deployments() {
-		m := s.plan.UpstreamModel(s.plan.At(i))
-		c, known := g.prices.MaxCost(m, inputWorst, s.maxOutput)
-		if !known && g.prices.CheckPriced(m) != nil {
+		p, ok := g.priceOf(s.plan.UpstreamModel(s.plan.At(i)))
+		if !ok {
 			priced = false
+			continue
 		}
-		worst = max(worst, c)
+		img, ok := p.MaxImageTokens(s.req.Images)
+		if !ok {
+			imagesBounded = false
+			continue
+		}
+		worst = max(worst, p.MaxCost(inputWorst+min(img, math.MaxInt64-inputWorst), s.maxOutput))
 	}
 	if capped && !priced {
 		s.outcome.Err = metering.ClassInvalidRequest
 		fail(w, r, &providers.Error{Status: http.StatusForbidden, Type: "permission_error", Param: "model", Code: "model_not_priced",
 			Message: "This API key has a budget, and the requested model has no price, so its cost cannot be counted."})
+		return false
+	}
+	if capped && !imagesBounded {
+		s.outcome.Err = metering.ClassInvalidRequest
+		fail(w, r, &providers.Error{Status: http.StatusBadRequest, Param: "model", Code: "unsupported_with_budget",
+			Message: "This API key has a budget, and the requested model has no image ceiling in the gateway's price table, so the cost of image inputs cannot be bounded."})
 		return false
 	}
 	id, err := g.ledger.Reserve(ctx, accounts, worst)
@@ -138,7 +145,13 @@ func (g *Gateway) settle(ctx context.Context, s *state) {
 		if s.maxOutput > 0 {
 			out = min(out, s.maxOutput)
 		}
-		o.Usage = metering.Usage{InputTokens: s.inputEstimate, OutputTokens: out}
+		in := s.inputEstimate
+		if p, ok := g.priceOf(o.UpstreamModel); ok {
+			// The upstream read the images too: at most their ceiling each.
+			img, _ := p.MaxImageTokens(s.req.Images)
+			in += min(img, math.MaxInt64-in)
+		}
+		o.Usage = metering.Usage{InputTokens: in, OutputTokens: out}
 		o.UsageEstimated = true
 	}
 	if o.Usage != (metering.Usage{}) {
@@ -168,6 +181,15 @@ func (g *Gateway) settle(ctx context.Context, s *state) {
 }
 
 var errUsageOverBound = errors.New("wicket: usage over the reserved bound")
+
+// priceOf returns the price a call to model is charged at: its own, else
+// the table's fallback; ok is false when it has neither.
+func (g *Gateway) priceOf(model string) (metering.Price, bool) {
+	if p, ok := g.prices.Lookup(model); ok {
+		return p, true
+	}
+	return g.prices.Fallback()
+}
 
 func (g *Gateway) logError(s *state, msg string, err error) {
 	if g.cfg.Logger != nil {

@@ -23,8 +23,9 @@ type Rates struct {
 	CacheWrite int64 `json:"cache_write,omitempty"`
 }
 
-// Price is what one model costs. The zero Price makes every call free.
-// Price is a plain value: its methods are safe for concurrent use.
+// Price is what one model costs. The zero Price makes every call free and
+// accepts no images (see ImageInputTokens). Price is a plain value: its
+// methods are safe for concurrent use.
 //
 // Some models cost more per token when the prompt is long (Gemini 2.5 Pro,
 // Claude Sonnet 4 beyond 200,000 input tokens). For them LongContextAbove is
@@ -38,10 +39,38 @@ type Price struct {
 	LongContextAbove int64 `json:"long_context_above,omitempty"`
 	// LongContext holds the rates for long prompts.
 	LongContext Rates `json:"long_context,omitzero"`
+	// ImageInputTokens is the most input tokens one image can be billed as
+	// for this model, at the most expensive detail or resolution setting
+	// the API allows. A request's bytes bound its text tokens but not its
+	// images (a 200-byte image URL can cost thousands of tokens), so a
+	// gateway adds this ceiling per image to its worst case. Zero means
+	// images cannot be bounded for this model: a budgeted call with images
+	// must be refused.
+	ImageInputTokens int64 `json:"image_input_tokens,omitempty"`
 }
 
-// validate reports a negative rate or threshold.
+// MaxImageTokens returns the most input tokens that images images can be
+// billed as: images × ImageInputTokens, saturating at math.MaxInt64. ok is
+// false when there are images and the price has no ceiling for them; no
+// images (images ≤ 0) cost nothing.
+func (p Price) MaxImageTokens(images int64) (tokens int64, ok bool) {
+	if images <= 0 {
+		return 0, true
+	}
+	if p.ImageInputTokens <= 0 {
+		return 0, false
+	}
+	if images > math.MaxInt64/p.ImageInputTokens {
+		return math.MaxInt64, true
+	}
+	return images * p.ImageInputTokens, true
+}
+
+// validate reports a negative rate, threshold or image ceiling.
 func (p Price) validate() error {
+	if p.ImageInputTokens < 0 {
+		return errors.New("metering: negative image_input_tokens")
+	}
 	for _, v := range [...]int64{
 		p.Input, p.Output, p.CachedInput, p.CacheWrite, p.LongContextAbove,
 		p.LongContext.Input, p.LongContext.Output, p.LongContext.CachedInput, p.LongContext.CacheWrite,

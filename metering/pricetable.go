@@ -63,6 +63,9 @@ type priceFile struct {
 	AsOf   string `json:"as_of"`
 	Source string `json:"source"`
 	Unit   string `json:"unit"`
+	// Notes document the table's derivations for people; they are not
+	// read.
+	Notes  []string `json:"notes"`
 	Models []struct {
 		Model    string `json:"model"`
 		Provider string `json:"provider"`
@@ -87,14 +90,18 @@ func DefaultPrices() *PriceTable {
 // prices.json:
 //
 //	{"as_of": "2025-11-01", "source": "...", "models": [
-//	  {"model": "gpt-4o", "input": 2500000, "output": 10000000, "cached_input": 1250000},
+//	  {"model": "gpt-4o", "input": 2500000, "output": 10000000, "cached_input": 1250000,
+//	   "image_input_tokens": 1445},
 //	  {"model": "claude-sonnet-4-5", "input": 3000000, "output": 15000000,
 //	   "cached_input": 300000, "cache_write": 3750000,
 //	   "long_context_above": 200000, "long_context": {"input": 6000000, "output": 22500000}}]}
 //
-// Prices are integer micro-dollars per million tokens. It returns an error
-// for unknown fields, a missing or malformed as_of date, an entry without a
-// model, input or output, a negative price, or a model listed twice.
+// Prices are integer micro-dollars per million tokens; image_input_tokens
+// is the per-image ceiling of Price.ImageInputTokens (absent: images cannot
+// be bounded), and an optional top-level "notes" array of strings documents
+// the table. It returns an error for unknown fields, a missing or malformed
+// as_of date, an entry without a model, input or output, a negative price
+// or image ceiling, or a model listed twice.
 func ParsePriceTable(data []byte) (*PriceTable, error) {
 	var f priceFile
 	dec := json.NewDecoder(bytes.NewReader(data))

@@ -12,6 +12,9 @@ func FuzzParsePriceTable(f *testing.F) {
 	f.Add([]byte(`{"as_of":"2025-13-01","models":[]}`))
 	f.Add([]byte(`{"as_of":"2025-11-01","models":[{"model":"m","input":-1,"output":2}]}`))
 	f.Add([]byte(`{"models":[{"model":"a","input":1,"output":1}],"models":[{"model":"b"}],"as_of":"2025-01-01"}`))
+	f.Add([]byte(`{"as_of":"2025-11-01","notes":["n"],"models":[{"model":"m","input":1,"output":2,"image_input_tokens":48169}]}`))
+	f.Add([]byte(`{"as_of":"2025-11-01","models":[{"model":"m","input":1,"output":2,"image_input_tokens":9223372036854775807}]}`))
+	f.Add([]byte(`{"as_of":"2025-11-01","models":[{"model":"m","input":1,"output":2,"image_input_tokens":-5}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		pt, err := metering.ParsePriceTable(data)
 		if err != nil {
@@ -29,6 +32,21 @@ func FuzzParsePriceTable(f *testing.F) {
 			max, _ := pt.MaxCost(m, u.InputTokens, u.OutputTokens)
 			if max < cost {
 				t.Fatalf("model %q: worst case %d below the cost %d of the same call", m, max, cost)
+			}
+			p, _ := pt.Lookup(m)
+			if p.ImageInputTokens < 0 {
+				t.Fatalf("model %q: accepted a negative image ceiling %d", m, p.ImageInputTokens)
+			}
+			for _, n := range []int64{-1, 0, 1, 7, 1 << 40} {
+				tokens, ok := p.MaxImageTokens(n)
+				switch {
+				case n <= 0 && (tokens != 0 || !ok):
+					t.Fatalf("model %q: MaxImageTokens(%d) = %d, %v; want 0, true", m, n, tokens, ok)
+				case n > 0 && ok != (p.ImageInputTokens > 0):
+					t.Fatalf("model %q: MaxImageTokens(%d) ok = %v with ceiling %d", m, n, ok, p.ImageInputTokens)
+				case n > 0 && ok && (tokens < p.ImageInputTokens || tokens/n > p.ImageInputTokens):
+					t.Fatalf("model %q: MaxImageTokens(%d) = %d with ceiling %d", m, n, tokens, p.ImageInputTokens)
+				}
 			}
 		}
 	})

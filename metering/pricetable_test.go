@@ -223,6 +223,7 @@ func TestParsePriceTable(t *testing.T) {
 		"no input":       head + `{"model": "m", "output": 1}]}`,
 		"no output":      head + `{"model": "m", "input": 1}]}`,
 		"negative":       head + `{"model": "m", "input": -1, "output": 1}]}`,
+		"negative image": head + `{"model": "m", "input": 1, "output": 1, "image_input_tokens": -1}]}`,
 		"fractional":     head + `{"model": "m", "input": 2.5, "output": 1}]}`,
 		"listed twice":   head + `{"model": "m", "input": 1, "output": 1}, {"model": "m", "input": 2, "output": 2}]}`,
 		"string price":   head + `{"model": "m", "input": "1", "output": 1}]}`,

@@ -3,6 +3,7 @@ package providers
 import (
 	"bytes"
 	"encoding/json"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,6 +18,9 @@ type decoded struct {
 	Stream          bool
 	IncludeUsage    bool
 	MaxOutputTokens int64
+	// Images and Unbounded are zero for every text-only case.
+	Images    int64
+	Unbounded string
 }
 
 type decodeCase struct {
@@ -82,7 +86,7 @@ func TestDecodeOpenAI(t *testing.T) {
 			if perr != nil {
 				t.Fatalf("DecodeOpenAI: %v", perr)
 			}
-			got := decoded{req.Model, req.Stream, req.IncludeUsage, req.MaxOutputTokens}
+			got := decoded{req.Model, req.Stream, req.IncludeUsage, req.MaxOutputTokens, req.Images, req.Unbounded}
 			if diff := cmp.Diff(tc.want, got); diff != "" {
 				t.Errorf("decoded (-want +got):\n%s", diff)
 			}
@@ -250,6 +254,9 @@ func FuzzDecodeOpenAI(f *testing.F) {
 	for _, tc := range refusalCases {
 		f.Add(uint8(slices.Index(endpoints, tc.endpoint)), []byte(tc.body))
 	}
+	for _, tc := range inputCases {
+		f.Add(uint8(slices.Index(endpoints, tc.endpoint)), []byte(tc.body))
+	}
 	f.Fuzz(func(t *testing.T, ep uint8, body []byte) {
 		endpoint := endpoints[int(ep)%len(endpoints)]
 		in := slices.Clone(body)
@@ -262,6 +269,7 @@ func FuzzDecodeOpenAI(f *testing.F) {
 			return
 		}
 		checkDecoded(t, endpoint, body, req)
+		checkInputs(t, endpoint, body, req)
 	})
 }
 
@@ -421,6 +429,487 @@ func TestDecodeOpenAIChoices(t *testing.T) {
 		req, perr := DecodeOpenAI(tc.endpoint, []byte(tc.body))
 		if perr != nil || req.Choices != tc.want {
 			t.Errorf("%s: Choices %v, %v; want %d", tc.body, req, perr, tc.want)
+		}
+	}
+}
+
+// benchBody returns a chat (or responses) body of about size bytes: a
+// system prompt, alternating turns of prose, and one user turn with parts
+// (text and an image by URL), as a typical multi-turn vision request.
+func benchBody(endpoint Endpoint, size int) []byte {
+	prose := strings.Repeat(`The quick brown fox jumps over the lazy dog; \"quoted\" text\n and more. `, 8)
+	var b strings.Builder
+	msgs, textPart, imagePart := "messages", "text", `{"type":"image_url","image_url":{"url":"https://example.com/cat.png","detail":"high"}}`
+	if endpoint == EndpointResponses {
+		msgs, textPart, imagePart = "input", "input_text", `{"type":"input_image","image_url":"https://example.com/cat.png","detail":"high"}`
+	}
+	b.WriteString(`{"model":"gpt-4o-mini","stream":true,"max_tokens":512,"` + msgs + `":[{"role":"system","content":"You are terse."}`)
+	for i := 0; b.Len() < size-1000; i++ {
+		role := []string{"user", "assistant"}[i%2]
+		b.WriteString(`,{"role":"` + role + `","content":"` + prose + `"}`)
+	}
+	b.WriteString(`,{"role":"user","content":[{"type":"` + textPart + `","text":"` + prose + `"},` + imagePart + `]}]}`)
+	return []byte(b.String())
+}
+
+func BenchmarkDecodeOpenAI(b *testing.B) {
+	for _, endpoint := range []Endpoint{EndpointChat, EndpointResponses} {
+		body := benchBody(endpoint, 20_000)
+		if !json.Valid(body) {
+			b.Fatalf("invalid benchmark body")
+		}
+		b.Run(string(endpoint)+"-20KB", func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(body)))
+			for b.Loop() {
+				if _, perr := DecodeOpenAI(endpoint, body); perr != nil {
+					b.Fatal(perr)
+				}
+			}
+		})
+	}
+}
+
+type inputCase struct {
+	name      string
+	endpoint  Endpoint
+	body      string
+	images    int64
+	unbounded string
+}
+
+// chatImage is a chat content part holding an image by URL.
+const chatImage = `{"type":"image_url","image_url":{"url":"https://example.com/a.png","detail":"high"}}`
+
+// respImage is a responses content part holding an image by URL.
+const respImage = `{"type":"input_image","image_url":"https://example.com/a.png","detail":"high"}`
+
+var inputCases = []inputCase{
+	// Chat: text only.
+	{"chat string content", EndpointChat, `{"model":"m","messages":[{"role":"user","content":"hi [image_url] \"type\":\"file\""}]}`, 0, ""},
+	{"chat text parts", EndpointChat, `{"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"a"},{"type":"text","text":"b"}]}]}`, 0, ""},
+	{"chat refusal part", EndpointChat, `{"model":"m","messages":[{"role":"assistant","content":[{"type":"refusal","refusal":"no"}]}]}`, 0, ""},
+	{"chat string parts", EndpointChat, `{"model":"m","messages":[{"role":"user","content":["a","b"]}]}`, 0, ""},
+	{"chat function tools", EndpointChat, `{"model":"m","tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object"}}},{"type":"custom","custom":{"name":"c"}}],"messages":[]}`, 0, ""},
+	{"chat tools with tool messages", EndpointChat, `{"model":"m","messages":[{"role":"assistant","tool_calls":[{"id":"1","type":"function","function":{"name":"f","arguments":"{}"}}]},{"role":"tool","tool_call_id":"1","content":[{"type":"text","text":"42"}]}]}`, 0, ""},
+	{"chat standard tiers", EndpointChat, `{"model":"m","service_tier":"flex","messages":[{"role":"user","content":"x"}],"modalities":["text"],"audio":null,"web_search_options":null}`, 0, ""},
+	{"chat prediction and moderation", EndpointChat, `{"model":"m","prediction":{"type":"content","content":"x"},"moderation":{"model":"omni-moderation-latest"},"messages":[]}`, 0, ""},
+
+	// Chat: images.
+	{"chat one image", EndpointChat, `{"model":"gpt-4o-mini","messages":[{"role":"user","content":[{"type":"text","text":"what is this?"},` + chatImage + `]}]}`, 1, ""},
+	{"chat images across messages", EndpointChat, `{"model":"m","messages":[{"role":"user","content":[` + chatImage + `,` + chatImage + `]},{"role":"assistant","content":"ok"},{"role":"user","content":[` + chatImage + `]}]}`, 3, ""},
+	{"chat image in any role", EndpointChat, `{"model":"m","messages":[{"role":"system","content":[` + chatImage + `]},{"role":"tool","content":[` + chatImage + `]}]}`, 2, ""},
+	{"chat messages repeated: both counted", EndpointChat, `{"model":"m","messages":[{"role":"user","content":[` + chatImage + `]}],"messages":[{"role":"user","content":[` + chatImage + `]}]}`, 2, ""},
+	{"chat content repeated: both counted", EndpointChat, `{"model":"m","messages":[{"role":"user","content":[` + chatImage + `],"content":[` + chatImage + `]}]}`, 2, ""},
+
+	// Chat: unbounded inputs.
+	{"chat input_audio", EndpointChat, `{"model":"m","messages":[{"role":"user","content":[{"type":"input_audio","input_audio":{"data":"AAAA","format":"wav"}}]}]}`, 0, "input_audio"},
+	{"chat file", EndpointChat, `{"model":"m","messages":[{"role":"user","content":[{"type":"file","file":{"file_id":"file-1"}}]}]}`, 0, "file"},
+	{"chat file after an image", EndpointChat, `{"model":"m","messages":[{"role":"user","content":[` + chatImage + `,{"type":"file","file":{"file_data":"JVBERi0="}}]}]}`, 1, "file"},
+	{"chat unknown part", EndpointChat, `{"model":"m","messages":[{"role":"user","content":[{"type":"input_video","url":"x"}]}]}`, 0, "messages"},
+	{"chat untyped part", EndpointChat, `{"model":"m","messages":[{"role":"user","content":["look",{"image":"iVBORw0KGgo=","resize":512}]}]}`, 0, "messages"},
+	{"chat part with null type", EndpointChat, `{"model":"m","messages":[{"role":"user","content":[{"type":null,"image_url":{"url":"x"}}]}]}`, 0, "messages"},
+	{"chat part with numeric type", EndpointChat, `{"model":"m","messages":[{"role":"user","content":[{"type":3}]}]}`, 0, "messages"},
+	{"chat audio output", EndpointChat, `{"model":"gpt-4o-audio-preview","audio":{"voice":"alloy","format":"wav"},"messages":[]}`, 0, "audio"},
+	{"chat audio modality", EndpointChat, `{"model":"m","modalities":["text","audio"],"messages":[]}`, 0, "modalities"},
+	{"chat earlier audio by ID", EndpointChat, `{"model":"m","messages":[{"role":"assistant","audio":{"id":"audio_1"}},{"role":"user","content":"again"}]}`, 0, "audio"},
+	{"chat web search", EndpointChat, `{"model":"gpt-4o-search-preview","web_search_options":{},"messages":[]}`, 0, "web_search_options"},
+	{"chat hosted tool", EndpointChat, `{"model":"m","tools":[{"type":"function","function":{"name":"f"}},{"type":"web_search"}],"messages":[]}`, 0, "tools"},
+	{"chat namespace is not a chat tool", EndpointChat, `{"model":"m","tools":[{"type":"namespace","tools":[]}]}`, 0, "tools"},
+	{"chat priority tier", EndpointChat, `{"model":"m","service_tier":"priority","messages":[]}`, 0, "service_tier"},
+	{"chat fast tier", EndpointChat, `{"model":"m","service_tier":"fast"}`, 0, "service_tier"},
+	{"chat first finding wins", EndpointChat, `{"model":"m","audio":{"voice":"alloy"},"messages":[{"role":"user","content":[{"type":"file","file":{}}]}],"web_search_options":{}}`, 0, "audio"},
+	{"chat first finding in order", EndpointChat, `{"model":"m","messages":[{"role":"user","content":[{"type":"file","file":{}},{"type":"input_audio"}]}],"audio":{}}`, 0, "file"},
+
+	// Chat: escapes and duplicates.
+	{"chat escaped type key", EndpointChat, `{"model":"m","messages":[{"role":"user","content":[{"\u0074ype":"image_url","image_url":{"url":"x"}}]}]}`, 1, ""},
+	{"chat escaped type value", EndpointChat, `{"model":"m","messages":[{"role":"user","content":[{"type":"image\u005furl","image_url":{"url":"x"}}]}]}`, 1, ""},
+	{"chat escaped containers", EndpointChat, `{"model":"m","m\u0065ssages":[{"role":"user","\u0063ontent":[{"type":"\u0066ile"}]}]}`, 0, "file"},
+	{"chat escaped audio modality", EndpointChat, `{"model":"m","modalitie\u0073":["\u0061udio"]}`, 0, "modalities"},
+	{"chat escaped tier", EndpointChat, `{"model":"m","service_tier":"pr\u0069ority"}`, 0, "service_tier"},
+	{"chat duplicate types, one an image", EndpointChat, `{"model":"m","messages":[{"role":"user","content":[{"type":"text","type":"image_url","image_url":{"url":"x"}}]}]}`, 1, ""},
+	{"chat duplicate types, image first", EndpointChat, `{"model":"m","messages":[{"role":"user","content":[{"type":"image_url","text":"x","type":"text"}]}]}`, 1, ""},
+	{"chat duplicate types, one unbounded", EndpointChat, `{"model":"m","messages":[{"role":"user","content":[{"type":"image_url","type":"input_audio"}]}]}`, 1, "input_audio"},
+	{"chat duplicate types, null and image", EndpointChat, `{"model":"m","messages":[{"role":"user","content":[{"type":null,"type":"image_url"}]}]}`, 1, ""},
+	{"chat many duplicate types", EndpointChat, `{"model":"m","messages":[{"role":"user","content":[{"type":"text","type":"text","type":"text","type":"text","type":"text","type":"file"}]}]}`, 0, "file"},
+
+	// Chat: nulls and wrong types are not counted.
+	{"chat messages null", EndpointChat, `{"model":"m","messages":null}`, 0, ""},
+	{"chat messages object", EndpointChat, `{"model":"m","messages":{"content":[` + chatImage + `]}}`, 0, ""},
+	{"chat message not an object", EndpointChat, `{"model":"m","messages":[null,1,"x",[` + chatImage + `]]}`, 0, ""},
+	{"chat content object", EndpointChat, `{"model":"m","messages":[{"role":"user","content":` + chatImage + `}]}`, 0, ""},
+	{"chat content parts null", EndpointChat, `{"model":"m","messages":[{"role":"user","content":[null,1,true,[` + chatImage + `]]}]}`, 0, ""},
+	{"chat modalities wrong type", EndpointChat, `{"model":"m","modalities":"audio"}`, 0, ""},
+	{"chat tools wrong types", EndpointChat, `{"model":"m","tools":[null,"web_search",{"type":null},{"type":7}],"service_tier":3}`, 0, ""},
+	{"chat responses fields ignored", EndpointChat, `{"model":"m","input":[{"type":"input_file"}],"previous_response_id":"r","background":true}`, 0, ""},
+	{"chat nested messages ignored", EndpointChat, `{"model":"m","metadata":{"messages":[{"content":[` + chatImage + `]}]}}`, 0, ""},
+
+	// Embeddings: bounded by bytes, nothing to report.
+	{"embeddings", EndpointEmbeddings, `{"model":"e","input":[{"type":"input_file"}],"messages":[{"content":[` + chatImage + `]}],"audio":{}}`, 0, ""},
+
+	// Responses: text only.
+	{"responses string input", EndpointResponses, `{"model":"m","input":"hi"}`, 0, ""},
+	{"responses easy message", EndpointResponses, `{"model":"m","input":[{"role":"user","content":"hi"}]}`, 0, ""},
+	{"responses text parts", EndpointResponses, `{"model":"m","instructions":"be brief","input":[{"type":"message","role":"user","content":[{"type":"input_text","text":"a"}]},{"type":"message","role":"assistant","content":[{"type":"output_text","text":"b"},{"type":"refusal","refusal":"c"}]}]}`, 0, ""},
+	{"responses function round trip", EndpointResponses, `{"model":"m","tools":[{"type":"function","name":"f","parameters":{}},{"type":"custom","name":"c"}],"input":[{"type":"function_call","call_id":"1","name":"f","arguments":"{}"},{"type":"function_call_output","call_id":"1","output":"42"},{"type":"custom_tool_call_output","call_id":"2","output":[{"type":"input_text","text":"x"}]}]}`, 0, ""},
+	{"responses namespace of functions", EndpointResponses, `{"model":"m","tools":[{"type":"namespace","name":"crm","description":"d","tools":[{"type":"function","name":"f"},{"type":"custom","name":"c"}]}]}`, 0, ""},
+	{"responses shell output chunks", EndpointResponses, `{"model":"m","input":[{"type":"shell_call_output","call_id":"1","output":[{"stdout":"ok","stderr":"","outcome":{"type":"exit","exit_code":0}}]}]}`, 0, ""},
+	{"responses reasoning with its content", EndpointResponses, `{"model":"m","input":[{"type":"reasoning","id":"rs_1","summary":[{"type":"summary_text","text":"s"}],"encrypted_content":"gAAAAA"}]}`, 0, ""},
+	{"responses replayed tool calls", EndpointResponses, `{"model":"m","input":[{"type":"web_search_call","id":"ws_1","status":"completed","action":{"type":"search","query":"q"}},{"type":"file_search_call","id":"fs_1","queries":["q"],"status":"completed","results":[{"text":"t"}]},{"type":"mcp_call","id":"mcp_1","name":"n","arguments":"{}","server_label":"s","output":"o"},{"type":"code_interpreter_call","id":"ci_1","outputs":[{"type":"logs","logs":"x"}]}]}`, 0, ""},
+	{"responses standard fields", EndpointResponses, `{"model":"m","input":"x","previous_response_id":null,"conversation":null,"prompt":null,"background":false,"context_management":[],"service_tier":"default","store":false,"include":["reasoning.encrypted_content"]}`, 0, ""},
+
+	// Responses: images.
+	{"responses one image", EndpointResponses, `{"model":"m","input":[{"role":"user","content":[{"type":"input_text","text":"what?"},` + respImage + `]}]}`, 1, ""},
+	{"responses image by file ID", EndpointResponses, `{"model":"m","input":[{"type":"message","role":"user","content":[{"type":"input_image","file_id":"file-1","detail":"auto"}]}]}`, 1, ""},
+	{"responses image in a tool output", EndpointResponses, `{"model":"m","input":[{"type":"function_call_output","call_id":"1","output":[{"type":"input_text","text":"see"},` + respImage + `]}]}`, 1, ""},
+	{"responses image in a custom tool output", EndpointResponses, `{"model":"m","input":[{"type":"custom_tool_call_output","call_id":"1","output":[` + respImage + `]}]}`, 1, ""},
+	{"responses screenshot", EndpointResponses, `{"model":"computer-use-preview","input":[{"type":"computer_call_output","call_id":"1","output":{"type":"computer_screenshot","image_url":"data:image/png;base64,AAAA"}}]}`, 1, ""},
+	{"responses generated image", EndpointResponses, `{"model":"m","input":[{"type":"image_generation_call","id":"ig_1","status":"completed","result":"iVBORw0KGgo="}]}`, 1, ""},
+	{"responses code interpreter image", EndpointResponses, `{"model":"m","input":[{"type":"code_interpreter_call","id":"ci_1","outputs":[{"type":"image","url":"https://x/a.png"},{"type":"logs","logs":"l"}]}]}`, 1, ""},
+	{"responses images add up", EndpointResponses, `{"model":"m","input":[{"role":"user","content":[` + respImage + `,` + respImage + `]},{"type":"computer_call_output","call_id":"1","output":{"type":"computer_screenshot","file_id":"f"}}]}`, 3, ""},
+
+	// Responses: unbounded inputs.
+	{"responses input_file", EndpointResponses, `{"model":"m","input":[{"role":"user","content":[{"type":"input_file","file_id":"file-1"}]}]}`, 0, "input_file"},
+	{"responses input_audio", EndpointResponses, `{"model":"m","input":[{"role":"user","content":[{"type":"input_audio","input_audio":{"data":"AAAA","format":"wav"}}]}]}`, 0, "input_audio"},
+	{"responses file in a tool output", EndpointResponses, `{"model":"m","input":[{"type":"function_call_output","call_id":"1","output":[{"type":"input_file","file_url":"https://x/a.pdf"}]}]}`, 0, "input_file"},
+	{"responses unknown part", EndpointResponses, `{"model":"m","input":[{"role":"user","content":[{"type":"image_url","image_url":"x"}]}]}`, 0, "input"},
+	{"responses untyped part", EndpointResponses, `{"model":"m","input":[{"role":"user","content":[{"text":"x"}]}]}`, 0, "input"},
+	{"responses item_reference", EndpointResponses, `{"model":"m","input":[{"type":"item_reference","id":"msg_1"}]}`, 0, "item_reference"},
+	{"responses untyped reference", EndpointResponses, `{"model":"m","input":[{"id":"msg_1"}]}`, 0, "item_reference"},
+	{"responses null type without role", EndpointResponses, `{"model":"m","input":[{"type":null,"id":"msg_1"}]}`, 0, "item_reference"},
+	{"responses stored reasoning", EndpointResponses, `{"model":"m","input":[{"type":"reasoning","id":"rs_1","summary":[]}]}`, 0, "reasoning"},
+	{"responses reasoning, empty content", EndpointResponses, `{"model":"m","input":[{"type":"reasoning","id":"rs_1","summary":[],"encrypted_content":""}]}`, 0, "reasoning"},
+	{"responses compaction", EndpointResponses, `{"model":"m","input":[{"type":"compaction","encrypted_content":"gAAAAA"}]}`, 0, "compaction"},
+	{"responses compaction trigger", EndpointResponses, `{"model":"m","input":[{"role":"user","content":"x"},{"type":"compaction_trigger"}]}`, 0, "compaction_trigger"},
+	{"responses MCP approval", EndpointResponses, `{"model":"m","input":[{"type":"mcp_approval_response","approval_request_id":"a","approve":true}]}`, 0, "mcp_approval_response"},
+	{"responses unknown item", EndpointResponses, `{"model":"m","input":[{"type":"video_call","id":"v"}]}`, 0, "input"},
+	{"responses previous_response_id", EndpointResponses, `{"model":"m","previous_response_id":"resp_1","input":"more"}`, 0, "previous_response_id"},
+	{"responses conversation by ID", EndpointResponses, `{"model":"m","conversation":"conv_1","input":"x"}`, 0, "conversation"},
+	{"responses conversation object", EndpointResponses, `{"model":"m","conversation":{"id":"conv_1"}}`, 0, "conversation"},
+	{"responses stored prompt", EndpointResponses, `{"model":"m","prompt":{"id":"pmpt_1","variables":{"x":"y"}}}`, 0, "prompt"},
+	{"responses background", EndpointResponses, `{"model":"m","background":true,"input":"x"}`, 0, "background"},
+	{"responses compaction threshold", EndpointResponses, `{"model":"m","context_management":[{"type":"compaction","compact_threshold":1000}]}`, 0, "context_management"},
+	{"responses web search", EndpointResponses, `{"model":"m","tools":[{"type":"web_search"}],"input":"news?"}`, 0, "tools"},
+	{"responses tools of every hosted kind", EndpointResponses, `{"model":"m","tools":[{"type":"function","name":"f"},{"type":"file_search","vector_store_ids":["v"]},{"type":"code_interpreter"},{"type":"mcp"}]}`, 0, "tools"},
+	{"responses hosted tool in a namespace", EndpointResponses, `{"model":"m","tools":[{"type":"namespace","name":"n","tools":[{"type":"function","name":"f"},{"type":"web_search"}]}]}`, 0, "tools"},
+	{"responses nested namespace", EndpointResponses, `{"model":"m","tools":[{"type":"namespace","name":"n","tools":[{"type":"namespace","name":"m","tools":[]}]}]}`, 0, "tools"},
+	{"responses additional tools item", EndpointResponses, `{"model":"m","input":[{"type":"additional_tools","role":"developer","tools":[{"type":"image_generation"}]}]}`, 0, "tools"},
+	{"responses tool search output", EndpointResponses, `{"model":"m","input":[{"type":"tool_search_output","tools":[{"type":"function","name":"f"},{"type":"file_search"}]}]}`, 0, "tools"},
+	{"responses priority tier", EndpointResponses, `{"model":"m","service_tier":"priority"}`, 0, "service_tier"},
+	{"responses first finding wins", EndpointResponses, `{"model":"m","input":[{"role":"user","content":[` + respImage + `,{"type":"input_file","file_id":"f"}]}],"previous_response_id":"resp_1"}`, 1, "input_file"},
+
+	// Responses: escapes and duplicates.
+	{"responses escaped keys", EndpointResponses, `{"model":"m","\u0069nput":[{"r\u006fle":"user","c\u006fntent":[{"\u0074ype":"input_image","image_url":"x"}]}]}`, 1, ""},
+	{"responses escaped item type", EndpointResponses, `{"model":"m","input":[{"type":"item\u005freference","id":"x"}]}`, 0, "item_reference"},
+	{"responses escaped part type", EndpointResponses, `{"model":"m","input":[{"role":"user","content":[{"type":"input\u005ffile"}]}]}`, 0, "input_file"},
+	{"responses escaped top-level key", EndpointResponses, `{"model":"m","previous\u005fresponse_id":"r"}`, 0, "previous_response_id"},
+	{"responses duplicate item types", EndpointResponses, `{"model":"m","input":[{"type":"message","role":"user","content":"x","type":"item_reference","id":"y"}]}`, 0, "item_reference"},
+	{"responses duplicate part types", EndpointResponses, `{"model":"m","input":[{"role":"user","content":[{"type":"input_text","type":"input_image","text":"x"}]}]}`, 1, ""},
+	{"responses reasoning content after type", EndpointResponses, `{"model":"m","input":[{"encrypted_content":"gAAAAA","type":"reasoning","id":"rs_1"}]}`, 0, ""},
+
+	// Responses: nulls and wrong types are not counted.
+	{"responses input null", EndpointResponses, `{"model":"m","input":null}`, 0, ""},
+	{"responses input object", EndpointResponses, `{"model":"m","input":{"type":"item_reference"}}`, 0, ""},
+	{"responses items not objects", EndpointResponses, `{"model":"m","input":["x",1,null,[{"type":"item_reference"}]]}`, 0, ""},
+	{"responses content not an array", EndpointResponses, `{"model":"m","input":[{"role":"user","content":{"type":"input_file"}}]}`, 0, ""},
+	{"responses background not true", EndpointResponses, `{"model":"m","background":"true"}`, 0, ""},
+	{"responses chat fields ignored", EndpointResponses, `{"model":"m","messages":[{"content":[` + chatImage + `,{"type":"file"}]}],"audio":{},"modalities":["audio"],"web_search_options":{}}`, 0, ""},
+}
+
+func TestDecodeOpenAIInputs(t *testing.T) {
+	for _, tc := range inputCases {
+		t.Run(tc.name, func(t *testing.T) {
+			req, perr := DecodeOpenAI(tc.endpoint, []byte(tc.body))
+			if perr != nil {
+				t.Fatalf("DecodeOpenAI: %v", perr)
+			}
+			if req.Images != tc.images || req.Unbounded != tc.unbounded {
+				t.Errorf("Images, Unbounded = %d, %q; want %d, %q", req.Images, req.Unbounded, tc.images, tc.unbounded)
+			}
+		})
+	}
+}
+
+// TestDecodeOpenAIInputsAllocs checks that scanning parts allocates
+// nothing: a body full of parts costs what a body of plain text does.
+func TestDecodeOpenAIInputsAllocs(t *testing.T) {
+	if raceEnabled() {
+		t.Skip("the race detector makes allocation counts vary")
+	}
+	for _, endpoint := range []Endpoint{EndpointChat, EndpointResponses} {
+		plain := []byte(`{"model":"gpt-4o-mini","input":"x","messages":[]}`) // the model as in parts
+		parts := benchBody(endpoint, 20_000)
+		want := testing.AllocsPerRun(50, func() { DecodeOpenAI(endpoint, plain) })
+		got := testing.AllocsPerRun(50, func() { DecodeOpenAI(endpoint, parts) })
+		if got != want {
+			t.Errorf("%s: %v allocations with parts; want %v, as for plain text", endpoint, got, want)
+		}
+	}
+}
+
+func raceEnabled() bool {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return false
+	}
+	for _, s := range bi.Settings {
+		if s.Key == "-race" {
+			return s.Value == "true"
+		}
+	}
+	return false
+}
+
+// unboundedNames are the values Request.Unbounded may take.
+var unboundedNames = []string{
+	"", unboundedMessages, unboundedFile, unboundedAudio, unboundedModalities, unboundedWebSearchOptions,
+	unboundedInputAudio, unboundedTools, unboundedServiceTier, unboundedInput, unboundedInputFile,
+	unboundedItemReference, unboundedReasoning, unboundedCompaction, unboundedCompactionTrigger,
+	unboundedMcpApproval, unboundedPreviousResponseID, unboundedConversation, unboundedPrompt,
+	unboundedBackground, unboundedContextManagement,
+}
+
+// checkInputs checks Images and Unbounded: always in range, and, for a
+// body without duplicate keys (where encoding/json sees what the upstream
+// does), equal to what a plain reading of the rules with encoding/json
+// finds.
+func checkInputs(t *testing.T, endpoint Endpoint, body []byte, req *Request) {
+	t.Helper()
+	if !slices.Contains(unboundedNames, req.Unbounded) {
+		t.Fatalf("Unbounded = %q; not one of the fixed names", req.Unbounded)
+	}
+	if req.Images < 0 || req.Images > int64(len(body)) {
+		t.Fatalf("Images = %d for %d bytes", req.Images, len(body))
+	}
+	if endpoint == EndpointEmbeddings && (req.Images != 0 || req.Unbounded != "") {
+		t.Fatalf("embeddings: Images, Unbounded = %d, %q; want 0, \"\"", req.Images, req.Unbounded)
+	}
+	if hasDuplicateKeysDeep(body) {
+		return
+	}
+	var top map[string]any
+	if err := json.Unmarshal(body, &top); err != nil {
+		t.Fatalf("accepted a body encoding/json refuses: %v", err)
+	}
+	var ref refInputs
+	switch endpoint {
+	case EndpointChat:
+		ref.chat(top)
+	case EndpointResponses:
+		ref.responses(top)
+	}
+	if req.Images != ref.images {
+		t.Fatalf("Images = %d; the reference counts %d", req.Images, ref.images)
+	}
+	if (req.Unbounded == "") != (len(ref.found) == 0) || (req.Unbounded != "" && !ref.found[req.Unbounded]) {
+		t.Fatalf("Unbounded = %q; the reference finds %v", req.Unbounded, ref.found)
+	}
+}
+
+// refInputs restates the scanning rules over encoding/json's reading of a
+// body, order aside: found holds every unbounded name, not the first.
+type refInputs struct {
+	images int64
+	found  map[string]bool
+}
+
+func (r *refInputs) flag(name string) {
+	if r.found == nil {
+		r.found = map[string]bool{}
+	}
+	r.found[name] = true
+}
+
+func (r *refInputs) chat(top map[string]any) {
+	for _, msg := range asArray(top["messages"]) {
+		m, _ := msg.(map[string]any)
+		for _, part := range asArray(m["content"]) {
+			r.part(part, true, func(typ string) (bool, string) {
+				switch typ {
+				case "text", "refusal":
+					return false, ""
+				case "image_url":
+					return true, ""
+				case "input_audio", "file":
+					return false, typ
+				}
+				return false, "messages"
+			}, "messages")
+		}
+		if a, ok := m["audio"]; ok && a != nil {
+			r.flag("audio")
+		}
+	}
+	if a, ok := top["audio"]; ok && a != nil {
+		r.flag("audio")
+	}
+	if slices.Contains(asArray(top["modalities"]), any("audio")) {
+		r.flag("modalities")
+	}
+	if w, ok := top["web_search_options"]; ok && w != nil {
+		r.flag("web_search_options")
+	}
+	r.tools(top["tools"], false)
+	r.tier(top["service_tier"])
+}
+
+func (r *refInputs) responses(top map[string]any) {
+	part := func(typ string) (bool, string) {
+		switch typ {
+		case "input_text", "output_text", "refusal", "reasoning_text", "summary_text":
+			return false, ""
+		case "input_image":
+			return true, ""
+		case "input_file", "input_audio":
+			return false, typ
+		}
+		return false, "input"
+	}
+	for _, it := range asArray(top["input"]) {
+		item, ok := it.(map[string]any)
+		if !ok {
+			continue
+		}
+		for _, p := range asArray(item["content"]) {
+			r.part(p, true, part, "input")
+		}
+		for _, p := range asArray(item["output"]) {
+			r.part(p, false, part, "input")
+		}
+		for _, o := range asArray(item["outputs"]) {
+			if om, _ := o.(map[string]any); om["type"] == "image" {
+				r.images++
+			}
+		}
+		r.tools(item["tools"], true)
+		typ, typed := item["type"].(string)
+		switch {
+		case !typed:
+			if role, ok := item["role"]; !ok || role == nil {
+				r.flag("item_reference")
+			}
+		case typ == "computer_call_output" || typ == "image_generation_call":
+			r.images++
+		case typ == "reasoning":
+			if s, _ := item["encrypted_content"].(string); s == "" {
+				r.flag("reasoning")
+			}
+		case typ == "item_reference" || typ == "compaction" || typ == "compaction_trigger" || typ == "mcp_approval_response":
+			r.flag(typ)
+		case !slices.Contains([]string{"message", "function_call", "function_call_output", "custom_tool_call",
+			"custom_tool_call_output", "computer_call", "shell_call", "shell_call_output", "local_shell_call",
+			"local_shell_call_output", "apply_patch_call", "apply_patch_call_output", "file_search_call",
+			"web_search_call", "code_interpreter_call", "mcp_call", "mcp_list_tools", "mcp_approval_request",
+			"tool_search_call", "tool_search_output", "additional_tools", "configuration_update", "program",
+			"program_output"}, typ):
+			r.flag("input")
+		}
+	}
+	for _, k := range []string{"previous_response_id", "conversation", "prompt"} {
+		if v, ok := top[k]; ok && v != nil {
+			r.flag(k)
+		}
+	}
+	if top["background"] == true {
+		r.flag("background")
+	}
+	if v, ok := top["context_management"]; ok && v != nil {
+		if a, isArray := v.([]any); !isArray || len(a) > 0 {
+			r.flag("context_management")
+		}
+	}
+	r.tools(top["tools"], true)
+	r.tier(top["service_tier"])
+}
+
+// part applies rule to a content part; an object without a string type
+// is unknown when strict, and text otherwise.
+func (r *refInputs) part(p any, strict bool, rule func(string) (bool, string), unknown string) {
+	m, ok := p.(map[string]any)
+	if !ok {
+		return
+	}
+	typ, ok := m["type"].(string)
+	if !ok {
+		if strict {
+			r.flag(unknown)
+		}
+		return
+	}
+	image, name := rule(typ)
+	if image {
+		r.images++
+	}
+	if name != "" {
+		r.flag(name)
+	}
+}
+
+func (r *refInputs) tools(v any, namespaces bool) {
+	for _, tool := range asArray(v) {
+		m, _ := tool.(map[string]any)
+		typ, ok := m["type"].(string)
+		switch {
+		case !ok, typ == "function", typ == "custom", typ == "namespace" && namespaces:
+		default:
+			r.flag("tools")
+		}
+		if namespaces {
+			r.tools(m["tools"], false)
+		}
+	}
+}
+
+func (r *refInputs) tier(v any) {
+	if s, ok := v.(string); ok && !slices.Contains([]string{"auto", "default", "flex", "scale"}, s) {
+		r.flag("service_tier")
+	}
+}
+
+func asArray(v any) []any {
+	a, _ := v.([]any)
+	return a
+}
+
+// hasDuplicateKeysDeep reports whether any object in the JSON value data
+// has a key twice, keys compared after decoding escapes.
+func hasDuplicateKeysDeep(data []byte) bool {
+	d := json.NewDecoder(bytes.NewReader(data))
+	type frame struct {
+		keys     map[string]bool
+		isObject bool
+		wantKey  bool
+	}
+	var stack []frame
+	for {
+		tok, err := d.Token()
+		if err != nil {
+			return false
+		}
+		top := len(stack) - 1
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, frame{keys: map[string]bool{}, isObject: true, wantKey: true})
+			continue
+		case json.Delim('['):
+			stack = append(stack, frame{})
+			continue
+		case json.Delim('}'), json.Delim(']'):
+			stack = stack[:top]
+		default:
+			if top >= 0 && stack[top].isObject && stack[top].wantKey {
+				k := tok.(string)
+				if stack[top].keys[k] {
+					return true
+				}
+				stack[top].keys[k] = true
+				stack[top].wantKey = false
+				continue
+			}
+		}
+		// A value ended: the enclosing object expects a key next.
+		if n := len(stack) - 1; n >= 0 && stack[n].isObject {
+			stack[n].wantKey = true
 		}
 	}
 }

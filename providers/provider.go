@@ -30,6 +30,16 @@ type Request struct {
 	// Choices is how many answers the request asks for (OpenAI's n); each
 	// may generate up to MaxOutputTokens. At least 1.
 	Choices int64
+	// Images counts the image inputs of the request (OpenAI image_url and
+	// input_image parts), each of which may cost up to its model's image
+	// ceiling in input tokens.
+	Images int64
+	// Unbounded names, as the API spells it, the first request parameter or
+	// input kind whose cost the gateway cannot bound from the request
+	// itself (audio or file inputs, stored context, server-side tools);
+	// empty when every input is text or images. Budgeted keys are refused
+	// such requests.
+	Unbounded string
 	// Body is the request body as the client sent it. Read-only.
 	Body []byte
 	// ModelStart and ModelEnd locate the model value (with its quotes) in
