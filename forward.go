@@ -17,10 +17,18 @@ import (
 // Forward is the last step: it routes the decoded call to the model's
 // deployments, falling back and retrying only while nothing has been sent
 // to the client, then relays the upstream's answer (streams flushed event
-// by event) and records the Outcome. A failure before the first byte
-// answers 502 (504 for a time-out) in the caller's dialect; a failure after
-// it aborts the connection, so the client sees a truncated answer as an
-// error rather than as complete.
+// by event) and records the Outcome. The status line is sent with the
+// first body byte, so a failure before it, even after the upstream's
+// headers (a stall, an oversized first event), is a failed attempt: the
+// call falls back, and when every attempt fails the client gets 502 (504
+// for a time-out) in its dialect, or the last retryable upstream answer
+// (kept in memory while the others were tried). A failure after the first
+// byte, a stream that ends before its terminal event included, aborts the
+// connection, so the client sees a truncated answer as an error rather
+// than as complete. An upstream's 401 or 403 refuses the operator's
+// credential, not the caller's key: that provider is not tried again for
+// the call, and if nothing else answers the client gets a generic 502
+// (see Config.OnUpstreamRefusal).
 func (g *Gateway) Forward() http.Handler {
 	return http.HandlerFunc(g.forward)
 }

@@ -34,9 +34,11 @@ type Config struct {
 	// (ratelimit.New(nil)); pass a shared backend for a fleet.
 	Limiter *ratelimit.Limiter
 	// AuthThrottle blocks a client IP after repeated failed authentications
-	// (credential stuffing), before any key hashing or store lookup. Nil
-	// means ratelimit.NewAuthThrottle(nil): 10 failures within a minute
-	// block the address (an IPv6 /64) for 10 minutes.
+	// (credential stuffing): while it is blocked, only keys this process has
+	// already verified and cached are served, and any other key is refused
+	// with 429 before a store lookup. Nil means ratelimit.NewAuthThrottle(nil):
+	// 10 failures within a minute block the address (an IPv6 /64) for 10
+	// minutes. Admin shares it with the admin API.
 	AuthThrottle *ratelimit.AuthThrottle
 	// DisableAuthThrottle turns the failed-auth throttle off.
 	DisableAuthThrottle bool
