@@ -6,8 +6,10 @@ package jsonx
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"math/bits"
 	"strconv"
 )
 
@@ -193,20 +195,66 @@ func skipSpace(data []byte, i int) int {
 }
 
 // skipString returns the index after the string starting at data[i] == '"'.
+// It refuses control characters and an unterminated string; a backslash
+// skips the byte after it, and the escape itself is left to json.Valid.
+//
+// Prompts make strings most of a body, so it looks at eight bytes at a
+// time for the next byte that matters.
 func skipString(data []byte, i int) (int, bool) {
-	for j := i + 1; j < len(data); j++ {
-		switch data[j] {
-		case '\\':
-			j++
-		case '"':
-			return j + 1, true
-		default:
-			if data[j] < 0x20 {
-				return 0, false
+	j := i + 1
+	for {
+		for j+8 <= len(data) {
+			if m := stringSpecial(binary.LittleEndian.Uint64(data[j:])); m != 0 {
+				j += bits.TrailingZeros64(m) / 8
+				goto found
+			}
+			j += 8
+		}
+		for ; j < len(data); j++ {
+			if c := data[j]; c == '"' || c == '\\' || c < 0x20 {
+				goto found
 			}
 		}
+		return 0, false
+	found:
+		switch data[j] {
+		case '"':
+			return j + 1, true
+		case '\\':
+			j += 2
+		default:
+			return 0, false
+		}
 	}
-	return 0, false
+}
+
+// Word-at-a-time tests, after "Bit Twiddling Hacks": for a byte x below
+// 0x80, x-n sets the top bit if x < n or if a borrow came in from the byte
+// below, and a borrow goes out only if x < n. Each test returns a mask
+// with the top bit set for every byte of w (read little-endian) that is
+// one of the bytes sought; bytes above the first may be marked falsely by
+// a borrow, so callers use only the lowest, whose index is
+// bits.TrailingZeros64 / 8. No xor or or below touches a top bit, so
+// &^ w drops bytes from 0x80 up, which are never sought.
+const (
+	ones = 0x0101010101010101
+	tops = 0x8080808080808080
+)
+
+// stringSpecial marks '"', '\\' and control characters (below 0x20).
+func stringSpecial(w uint64) uint64 {
+	q := w ^ (ones * 0x02) // '"' becomes 0x20; control characters stay below it
+	b := w ^ (ones * '\\')
+	return ((q - ones*0x21) | (b - ones)) &^ w & tops
+}
+
+// structural marks '"', '{', '}', '[' and ']'.
+func structural(w uint64) uint64 {
+	q := w ^ (ones * '"')
+	l := w | (ones * 0x20) // only '[' and '{' become '{', only ']' and '}' become '}'
+	o := l ^ (ones * '{')
+	c := l ^ (ones * '}')
+	return ((q - ones) | (o - ones) | (c - ones)) &^ w & tops
 }
 
 // skipValue returns the index after the value starting at data[i].
@@ -236,26 +284,47 @@ func skipValue(data []byte, i int) (int, bool) {
 }
 
 // skipNested skips an object or array by matching brackets outside strings.
-// It checks nesting, not the grammar inside; json.Valid does that.
+// It checks nesting, not the grammar inside; json.Valid does that. It
+// looks at eight bytes at a time for the next bracket or quote.
 func skipNested(data []byte, i int) (int, bool) {
-	var stack [64]byte
+	const maxDepth = 64 // deeper than any request we route needs
+	var objects uint64  // bit d: the bracket open at depth d is '{'
 	depth := 0
-	for j := i; j < len(data); j++ {
+	j := i
+	for {
+		for j+8 <= len(data) {
+			if m := structural(binary.LittleEndian.Uint64(data[j:])); m != 0 {
+				j += bits.TrailingZeros64(m) / 8
+				goto found
+			}
+			j += 8
+		}
+		for ; j < len(data); j++ {
+			if c := data[j]; c == '"' || c == '{' || c == '}' || c == '[' || c == ']' {
+				goto found
+			}
+		}
+		return 0, false
+	found:
 		switch c := data[j]; c {
 		case '"':
 			end, ok := skipString(data, j)
 			if !ok {
 				return 0, false
 			}
-			j = end - 1
+			j = end
+			continue
 		case '{', '[':
-			if depth == len(stack) {
-				return 0, false // deeper than any request we route needs
+			if depth == maxDepth {
+				return 0, false
 			}
-			stack[depth] = c
+			objects &^= 1 << depth
+			if c == '{' {
+				objects |= 1 << depth
+			}
 			depth++
-		case '}', ']':
-			if depth == 0 || (c == '}') != (stack[depth-1] == '{') {
+		default: // '}', ']'
+			if depth == 0 || (c == '}') != (objects&(1<<(depth-1)) != 0) {
 				return 0, false
 			}
 			depth--
@@ -263,6 +332,6 @@ func skipNested(data []byte, i int) (int, bool) {
 				return j + 1, true
 			}
 		}
+		j++
 	}
-	return 0, false
 }
