@@ -178,7 +178,8 @@ func sameProvider(a, b providers.Provider) bool {
 func (g *Gateway) relay(w http.ResponseWriter, r *http.Request, s *state, resp providers.Response) error {
 	defer resp.Close()
 	o := &s.outcome
-	cw := &commitWriter{ResponseWriter: w, status: resp.StatusCode(), header: resp.Header()}
+	cw := &s.commit // in the request's state: no allocation per attempt
+	*cw = commitWriter{ResponseWriter: w, status: resp.StatusCode(), header: resp.Header()}
 	res, err := resp.Relay(cw)
 	if err != nil && !cw.committed {
 		return err

@@ -40,6 +40,7 @@ type state struct {
 	upstreamTook bool
 	// events and bytesWritten count what reached the client.
 	events, bytesWritten int64
+	commit               commitWriter // the relay's writer, reused per attempt
 	outcome              Outcome
 	finished             bool         // outcome handed to OnOutcome
 	rec                  *keys.Record // set by begin, whose caller owns finish
