@@ -100,6 +100,8 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request) {
 			// Keep it, buffered, in case every other attempt fails too.
 			if h, ok := holdAnswer(resp, *o); ok {
 				held, lastErr = h, nil
+			} else {
+				lastErr = providers.NewUpstreamError(d.Provider.Name(), errHeldTooLarge)
 			}
 			continue
 		}

@@ -77,4 +77,6 @@ func (b *bufferWriter) Write(p []byte) (int, error) {
 	return b.buf.Write(p)
 }
 
-var errHeldTooLarge = errors.New("wicket: held answer too large")
+// errHeldTooLarge is why a retryable answer was not kept: too large to
+// buffer, or unreadable.
+var errHeldTooLarge = errors.New("wicket: retryable answer too large to keep")
