@@ -38,7 +38,7 @@ func (g *Gateway) Authenticate() func(http.Handler) http.Handler {
 		// outcome and one metering event per authenticated request.
 		return verify(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			rec, _ := keys.PrincipalFrom(r.Context())
-			s, r := ensureState(r)
+			s, r := g.ensureState(r)
 			s.begin(rec)
 			defer g.finishOnExit(r, s)
 			next.ServeHTTP(w, r)

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/wicket-gw/wicket"
 	"github.com/wicket-gw/wicket/keys"
@@ -172,6 +173,7 @@ func TestLedgerBalancesAfterMixedOutcomes(t *testing.T) {
 	e := newEnv(t, scriptedModels(p), func(c *wicket.Config) {
 		c.Prices, c.Ledger, c.Recorder = perOutputToken(t), ledger, rec
 		c.MeterOptions = &metering.MeterOptions{QueueSize: 4096}
+		c.RetryBackoff = time.Microsecond // the failing model is retried: don't wait for real
 	})
 	key, k, _ := e.km.Issue(t.Context(), keys.Spec{Owner: "mixer", Budget: keys.Budget{LimitMicros: 1 << 40, Period: keys.PeriodTotal}})
 	models := []string{"ok", "fail", "timeout", "disconnect", "panic"}

@@ -15,7 +15,7 @@ import (
 func (g *Gateway) Decode(endpoint providers.Endpoint) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			s, r := ensureState(r)
+			s, r := g.ensureState(r)
 			s.outcome.Endpoint = routeOf(endpoint)
 			s.outcome.Err = metering.ClassInvalidRequest // until decoded
 			body, err := readBody(r, g.cfg.MaxBodyBytes)

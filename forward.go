@@ -98,7 +98,7 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request) {
 		}
 		if providers.Retryable(status) && i+1 < plan.Len() {
 			// Keep it, buffered, in case every other attempt fails too.
-			if h, ok := holdAnswer(resp, *o); ok {
+			if h, ok := holdAnswer(resp, *o, g.cfg.Now); ok {
 				held, lastErr = h, nil
 			} else {
 				lastErr = providers.NewUpstreamError(d.Provider.Name(), errHeldTooLarge)
@@ -237,7 +237,7 @@ func (g *Gateway) finish(r *http.Request, s *state) {
 	}
 	s.finished = true
 	o := &s.outcome
-	o.End = time.Now()
+	o.End = g.cfg.Now()
 	if o.Status == 0 {
 		o.Status = http.StatusOK
 	}

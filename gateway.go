@@ -227,7 +227,7 @@ func New(cfg Config) (*Gateway, error) {
 		}
 		mux.ServeHTTP(w, r)
 	})
-	guard := Guard(GuardOptions{MaxBodyBytes: cfg.MaxBodyBytes, TrustedProxies: cfg.TrustedProxies, Logger: cfg.Logger})
+	guard := Guard(GuardOptions{MaxBodyBytes: cfg.MaxBodyBytes, TrustedProxies: cfg.TrustedProxies, Logger: cfg.Logger, Now: cfg.Now})
 	g.handler = guard(g.Authenticate()(g.Limit()(routes)))
 	return g, nil
 }

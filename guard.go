@@ -25,6 +25,9 @@ type GuardOptions struct {
 	TrustedProxies []netip.Prefix
 	// Logger receives recovered panics (their type only). Nil means silent.
 	Logger *slog.Logger
+	// Now returns the current time, when the request started. Default
+	// time.Now.
+	Now func() time.Time
 }
 
 // Guard is the first step of the chain. It caps the request body (413
@@ -37,9 +40,12 @@ func Guard(opts GuardOptions) func(http.Handler) http.Handler {
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = DefaultMaxBodyBytes
 	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			s := &state{id: newRequestID(), dialect: dialectOf(r.URL.Path), start: time.Now()}
+			s := &state{id: newRequestID(), dialect: dialectOf(r.URL.Path), start: opts.Now()}
 			w.Header().Set("X-Request-Id", s.id)
 			if id := clientRequestID(r); id != "" {
 				s.outcome.ClientRequestID = id

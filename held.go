@@ -18,6 +18,7 @@ const maxHeldBody = 64 << 10
 // while Forward tries other deployments; relayed only if they all fail.
 type heldAnswer struct {
 	o      Outcome // the attempt that answered: provider, deployment, model
+	now    func() time.Time
 	status int
 	header http.Header
 	body   []byte
@@ -26,7 +27,7 @@ type heldAnswer struct {
 
 // holdAnswer reads resp whole (at most maxHeldBody) and closes it; ok is
 // false when the body could not be read or is larger than that.
-func holdAnswer(resp providers.Response, o Outcome) (*heldAnswer, bool) {
+func holdAnswer(resp providers.Response, o Outcome, now func() time.Time) (*heldAnswer, bool) {
 	defer resp.Close()
 	b := &bufferWriter{header: http.Header{}}
 	res, err := resp.Relay(b)
@@ -37,7 +38,7 @@ func holdAnswer(resp providers.Response, o Outcome) (*heldAnswer, bool) {
 	for k, vs := range b.header {
 		h[k] = vs
 	}
-	return &heldAnswer{o: o, status: resp.StatusCode(), header: h, body: b.buf.Bytes(), res: res}, true
+	return &heldAnswer{o: o, now: now, status: resp.StatusCode(), header: h, body: b.buf.Bytes(), res: res}, true
 }
 
 func (a *heldAnswer) StatusCode() int     { return a.status }
@@ -52,7 +53,7 @@ func (a *heldAnswer) Relay(w http.ResponseWriter) (providers.Result, error) {
 	if len(a.body) == 0 {
 		return res, nil
 	}
-	res.FirstByte = time.Now()
+	res.FirstByte = a.now()
 	n, err := w.Write(a.body)
 	res.BytesWritten = int64(n)
 	return res, err

@@ -27,7 +27,7 @@ func (g *Gateway) Limit() func(http.Handler) http.Handler {
 				fail(w, r, misconfigured("Limit needs Authenticate before it"))
 				return
 			}
-			s, r := ensureState(r)
+			s, r := g.ensureState(r)
 			if s.rec == nil { // mounted without the gateway's Authenticate
 				s.begin(rec)
 				defer g.finishOnExit(r, s)

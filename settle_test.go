@@ -41,7 +41,10 @@ func TestUsageCountersRollOver(t *testing.T) {
 func TestUpstreamErrorCostsNoTokens(t *testing.T) {
 	clk := meteringtest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	p := &scripted{}
-	e := newEnv(t, scriptedModels(p), withLimits(clk, ratelimit.Limits{TokensPerMinute: 30_000}))
+	e := newEnv(t, scriptedModels(p), func(c *wicket.Config) {
+		withLimits(clk, ratelimit.Limits{TokensPerMinute: 30_000})(c)
+		c.RetryBackoff = time.Microsecond
+	})
 	for range 5 {
 		if w := serve(e.gw, e.key, `{"model":"fail","max_tokens":10000}`); w.Code != 500 {
 			t.Fatalf("status %d; want the upstream's 500", w.Code)

@@ -55,11 +55,11 @@ func stateFrom(ctx context.Context) *state {
 
 // ensureState returns the request's state, adding one (and so a new
 // request) when no Guard ran before.
-func ensureState(r *http.Request) (*state, *http.Request) {
+func (g *Gateway) ensureState(r *http.Request) (*state, *http.Request) {
 	if s := stateFrom(r.Context()); s != nil {
 		return s, r
 	}
-	s := &state{id: newRequestID(), dialect: dialectOf(r.URL.Path), start: time.Now()}
+	s := &state{id: newRequestID(), dialect: dialectOf(r.URL.Path), start: g.cfg.Now()}
 	s.clientIP = keys.RemoteIP(r)
 	return s, r.WithContext(context.WithValue(r.Context(), stateKey{}, s))
 }
