@@ -79,7 +79,7 @@ func (g *Gateway) clientIPOf(r *http.Request) netip.Addr {
 
 func (g *Gateway) authFailed(w http.ResponseWriter, r *http.Request, err error) {
 	status := keys.StatusCode(err)
-	if status == http.StatusServiceUnavailable && g.cfg.Logger != nil {
+	if status == http.StatusServiceUnavailable {
 		g.cfg.Logger.Error("wicket: key store failed", slog.String("request_id", RequestID(r.Context())))
 	}
 	e := &providers.Error{Status: status, Code: keys.ErrorCode(err), Message: keys.PublicMessage(err)}

@@ -192,7 +192,5 @@ func (g *Gateway) priceOf(model string) (metering.Price, bool) {
 }
 
 func (g *Gateway) logError(s *state, msg string, err error) {
-	if g.cfg.Logger != nil {
-		g.cfg.Logger.Error(msg, slog.String("request_id", s.id), slog.String("error", errorClass(err)))
-	}
+	g.cfg.Logger.Error(msg, slog.String("request_id", s.id), slog.String("error", errorClass(err)))
 }

@@ -255,7 +255,7 @@ func (g *Gateway) finish(r *http.Request, s *state) {
 	if g.cfg.OnOutcome != nil {
 		func() {
 			defer func() {
-				if p := recover(); p != nil && g.cfg.Logger != nil {
+				if p := recover(); p != nil {
 					g.cfg.Logger.Error("wicket: OnOutcome panicked", slog.String("request_id", s.id), slog.String("panic_type", fmt.Sprintf("%T", p)))
 				}
 			}()
@@ -265,9 +265,6 @@ func (g *Gateway) finish(r *http.Request, s *state) {
 }
 
 func (g *Gateway) logUpstream(s *state, d *providers.Deployment, err error) {
-	if g.cfg.Logger == nil {
-		return
-	}
 	attrs := []any{slog.String("request_id", s.id), slog.String("error", errorClass(err))}
 	if d != nil {
 		attrs = append(attrs, slog.String("deployment", d.Name))
@@ -367,15 +364,13 @@ type UpstreamRefusal struct {
 // operator's credential: a log line with identifiers and the hook.
 func (g *Gateway) credentialRefused(ctx context.Context, s *state, d *providers.Deployment, status int) {
 	ev := UpstreamRefusal{RequestID: s.id, Provider: d.Provider.Name(), Deployment: d.Name, Status: status}
-	if g.cfg.Logger != nil {
-		g.cfg.Logger.Error("wicket: upstream refused the gateway's credential",
-			slog.String("request_id", ev.RequestID), slog.String("provider", ev.Provider),
-			slog.String("deployment", ev.Deployment), slog.Int("status", status))
-	}
+	g.cfg.Logger.Error("wicket: upstream refused the gateway's credential",
+		slog.String("request_id", ev.RequestID), slog.String("provider", ev.Provider),
+		slog.String("deployment", ev.Deployment), slog.Int("status", status))
 	if g.cfg.OnUpstreamRefusal != nil {
 		func() {
 			defer func() {
-				if p := recover(); p != nil && g.cfg.Logger != nil {
+				if p := recover(); p != nil {
 					g.cfg.Logger.Error("wicket: OnUpstreamRefusal panicked", slog.String("request_id", s.id), slog.String("panic_type", fmt.Sprintf("%T", p)))
 				}
 			}()

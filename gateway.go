@@ -166,6 +166,9 @@ func New(cfg Config) (*Gateway, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler) // wrapped once: no nil checks per call
+	}
 	g := &Gateway{cfg: cfg, limiter: cfg.Limiter, throttle: cfg.AuthThrottle, estimator: cfg.Estimator}
 	var err error
 	if g.limiter == nil {

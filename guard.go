@@ -43,6 +43,9 @@ func Guard(opts GuardOptions) func(http.Handler) http.Handler {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			s := &state{id: newRequestID(), dialect: dialectOf(r.URL.Path), start: opts.Now()}
@@ -63,10 +66,8 @@ func Guard(opts GuardOptions) func(http.Handler) http.Handler {
 				if p == http.ErrAbortHandler {
 					panic(p)
 				}
-				if opts.Logger != nil {
-					// The panic value's type only: its text could hold anything.
-					opts.Logger.Error("wicket: panic serving request", slog.String("request_id", s.id), slog.String("panic_type", fmt.Sprintf("%T", p)))
-				}
+				// The panic value's type only: its text could hold anything.
+				opts.Logger.Error("wicket: panic serving request", slog.String("request_id", s.id), slog.String("panic_type", fmt.Sprintf("%T", p)))
 				if tw.wrote {
 					panic(http.ErrAbortHandler)
 				}

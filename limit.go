@@ -88,7 +88,7 @@ func (g *Gateway) settleTokens(r *http.Request, s *state) {
 	if s.permit == nil {
 		return
 	}
-	if err := s.permit.Settle(r.Context(), s.outcome.Usage.Total()); err != nil && g.cfg.Logger != nil {
+	if err := s.permit.Settle(r.Context(), s.outcome.Usage.Total()); err != nil {
 		g.cfg.Logger.Warn("wicket: settling tokens failed", slog.String("request_id", s.id), slog.String("error", errorClass(err)))
 	}
 }
@@ -122,9 +122,7 @@ func (g *Gateway) refuseLimit(w http.ResponseWriter, r *http.Request, s *state, 
 		return
 	}
 	s.outcome.Err = metering.ClassInternal
-	if g.cfg.Logger != nil {
-		g.cfg.Logger.Error("wicket: rate limiter failed", slog.String("request_id", s.id), slog.String("error", errorClass(err)))
-	}
+	g.cfg.Logger.Error("wicket: rate limiter failed", slog.String("request_id", s.id), slog.String("error", errorClass(err)))
 	w.Header().Set("Retry-After", "1")
 	fail(w, r, &providers.Error{Status: http.StatusServiceUnavailable, Code: "service_unavailable", Message: "The gateway is overloaded; try again shortly."})
 }
