@@ -137,6 +137,9 @@ func New(cfg Config) (*Gateway, error) {
 	if cfg.Router == nil {
 		return nil, errors.New("wicket: Config.Router is required")
 	}
+	if err := cfg.Limits.Validate(); err != nil {
+		return nil, fmt.Errorf("wicket: Config.Limits: %w", err)
+	}
 	if cfg.MaxBodyBytes < 0 || cfg.RetryBackoff < 0 {
 		return nil, errors.New("wicket: Config.MaxBodyBytes and RetryBackoff must not be negative")
 	}

@@ -122,6 +122,13 @@ func (g *Gateway) refuseLimit(w http.ResponseWriter, r *http.Request, s *state, 
 		return
 	}
 	s.outcome.Err = metering.ClassInternal
+	if errors.Is(err, ratelimit.ErrInvalidLimits) {
+		// A key's own limits are out of range: a configuration error, not
+		// overload, and not the client's to retry.
+		g.cfg.Logger.Error("wicket: the key's limits are invalid", slog.String("request_id", s.id), slog.String("key_id", s.outcome.KeyID))
+		fail(w, r, misconfigured("this API key's rate limits are invalid"))
+		return
+	}
 	g.cfg.Logger.Error("wicket: rate limiter failed", slog.String("request_id", s.id), slog.String("error", errorClass(err)))
 	w.Header().Set("Retry-After", "1")
 	fail(w, r, &providers.Error{Status: http.StatusServiceUnavailable, Code: "service_unavailable", Message: "The gateway is overloaded; try again shortly."})

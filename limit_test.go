@@ -16,6 +16,7 @@ import (
 	"github.com/wicket-gw/wicket"
 	"github.com/wicket-gw/wicket/keys"
 	"github.com/wicket-gw/wicket/metering/meteringtest"
+	"github.com/wicket-gw/wicket/providers"
 	"github.com/wicket-gw/wicket/ratelimit"
 )
 
@@ -294,4 +295,32 @@ type countingStore struct {
 func (s *countingStore) Lookup(ctx context.Context, d keys.Digest) (*keys.Record, error) {
 	s.lookups.Add(1)
 	return s.MemoryStore.Lookup(ctx, d)
+}
+
+// Limits out of range fail in New, naming the field; a key whose own
+// limits are out of range is answered as a misconfiguration, not overload.
+func TestInvalidLimits(t *testing.T) {
+	h, _ := keys.NewHasher(keys.Pepper{Version: 1, Secret: []byte(strings.Repeat("s", 32))})
+	km, _ := keys.NewManager(keys.NewMemoryStore(), h, nil)
+	router, _ := providers.NewRouter(nil, nil)
+	for _, tc := range []struct {
+		l     ratelimit.Limits
+		field string
+	}{
+		{ratelimit.Limits{TokensPerMinute: 1e12}, "TokensPerMinute"},
+		{ratelimit.Limits{RequestsPerMinute: -1}, "RequestsPerMinute"},
+		{ratelimit.Limits{Concurrent: -2}, "Concurrent"},
+	} {
+		_, err := wicket.New(wicket.Config{Keys: km, Router: router, Limits: tc.l})
+		if err == nil || !strings.Contains(err.Error(), "Config.Limits") || !strings.Contains(err.Error(), tc.field) {
+			t.Errorf("New with %+v: %v; want an error naming Config.Limits and %s", tc.l, err, tc.field)
+		}
+	}
+	e := newEnv(t, single("m", newUpstream(t, okUpstream).provider(t, "p"), ""), nil)
+	key, _, _ := e.km.Issue(t.Context(), keys.Spec{Owner: "o", Limits: keys.Limits{TokensPerMinute: 1e12}})
+	resp := e.do(t, "POST", "/v1/chat/completions", chat("m"), map[string]string{"Authorization": "Bearer " + key})
+	body := readAll(t, resp)
+	if resp.StatusCode != 500 || !strings.Contains(body, "misconfigured") || strings.Contains(body, "overloaded") {
+		t.Errorf("a key with out-of-range limits: %d %s; want 500 misconfigured", resp.StatusCode, body)
+	}
 }

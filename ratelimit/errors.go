@@ -26,7 +26,8 @@ var (
 	// back.
 	ErrCanceled = errors.New("ratelimit: permit canceled")
 
-	// ErrInvalidLimits is returned for Limits with a negative field.
+	// ErrInvalidLimits is returned for Limits with a negative field or a
+	// per-minute limit above MaxPerMinute (see Limits.Validate).
 	ErrInvalidLimits = errors.New("ratelimit: invalid limits")
 )
 

@@ -62,7 +62,7 @@ func New(opts *Options) (*Limiter, error) {
 // [*LimitError] wrapping [ErrLimited] when the bucket is empty. With
 // lim.RequestsPerMinute zero it allows at once, touching no state.
 func (l *Limiter) Allow(ctx context.Context, subject string, lim Limits) (Decision, error) {
-	if err := lim.validate(); err != nil {
+	if err := lim.Validate(); err != nil {
 		return Decision{}, err
 	}
 	if lim.RequestsPerMinute == 0 {
@@ -89,7 +89,7 @@ func (l *Limiter) Allow(ctx context.Context, subject string, lim Limits) (Decisi
 // Release does nothing) and a [*LimitError]; on a backend failure, the
 // backend's error.
 func (l *Limiter) Admit(ctx context.Context, subject string, lim Limits) (*Permit, error) {
-	if err := lim.validate(); err != nil {
+	if err := lim.Validate(); err != nil {
 		return nil, err
 	}
 	now := l.now()

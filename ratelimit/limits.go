@@ -27,14 +27,28 @@ type Limits struct {
 // nanosecond. Zero, not a huge number, means unlimited.
 const MaxPerMinute = 60_000_000_000
 
-func (l Limits) validate() error {
-	if l.RequestsPerMinute < 0 || l.TokensPerMinute < 0 || l.Concurrent < 0 {
-		return fmt.Errorf("%w: negative limit", ErrInvalidLimits)
-	}
-	// Buckets keep time in nanoseconds: above one per nanosecond a single
-	// request or token would cost no time at all.
-	if l.RequestsPerMinute > MaxPerMinute || l.TokensPerMinute > MaxPerMinute {
-		return fmt.Errorf("%w: a per-minute limit above %d; use zero for unlimited", ErrInvalidLimits, int64(MaxPerMinute))
+// Validate reports, naming the field, a negative limit or a per-minute
+// limit above MaxPerMinute, wrapping ErrInvalidLimits. Check configured
+// limits with it when they are set: the Limiter refuses invalid ones on
+// every call.
+func (l Limits) Validate() error {
+	for _, f := range [...]struct {
+		name string
+		v    int64
+		max  int64
+	}{
+		{"RequestsPerMinute", l.RequestsPerMinute, MaxPerMinute},
+		{"TokensPerMinute", l.TokensPerMinute, MaxPerMinute},
+		{"Concurrent", l.Concurrent, 0},
+	} {
+		if f.v < 0 {
+			return fmt.Errorf("%w: %s is negative", ErrInvalidLimits, f.name)
+		}
+		// Buckets keep time in nanoseconds: above one per nanosecond a
+		// single request or token would cost no time at all.
+		if f.max > 0 && f.v > f.max {
+			return fmt.Errorf("%w: %s is above %d, one per nanosecond; use zero for unlimited", ErrInvalidLimits, f.name, f.max)
+		}
 	}
 	return nil
 }
