@@ -145,6 +145,7 @@ var imageCeilings = map[string]int64{
 var noVision = []string{
 	"o1-mini", "o3-mini", "gpt-3.5-turbo",
 	"text-embedding-3-small", "text-embedding-3-large", "text-embedding-ada-002", "gemini-embedding-001",
+	"fake-echo", "fake-embed", // providers/fake: text only
 }
 
 func TestDefaultImageCeilings(t *testing.T) {

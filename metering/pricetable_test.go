@@ -35,7 +35,7 @@ func TestDefaultPrices(t *testing.T) {
 	}
 	for _, m := range models {
 		p, _ := prices.Lookup(m)
-		embedding := strings.Contains(m, "embedding")
+		embedding := strings.Contains(m, "embedding") || strings.Contains(m, "embed")
 		switch {
 		case p.Input <= 0:
 			t.Errorf("%s: input price %d; want > 0", m, p.Input)

@@ -1,7 +1,7 @@
 // Command quickstart runs a wicket gateway on 127.0.0.1:8080 with
 // in-memory stores and the deterministic fake model "fake-echo" (plus
-// OpenAI's models when OPENAI_API_KEY is set). It issues a demo key,
-// prints it once, prints a curl command that uses it, and shuts down
+// OpenAI's models when OPENAI_API_KEY is set). It issues a demo key, a
+// key with a budget and an admin key, prints them once, prints a curl command that uses it, and shuts down
 // gracefully on SIGINT or SIGTERM.
 //
 //	go run ./examples/quickstart [-addr 127.0.0.1:8080]
@@ -61,7 +61,9 @@ func run(ctx context.Context, addr string, out io.Writer, logger *slog.Logger, o
 	}
 
 	models := []providers.Model{
-		{Name: "fake-echo", Deployments: []providers.Deployment{{Provider: fake.NewProvider(nil)}}},
+		// The fake models have a small made-up price in the default table,
+		// so budgets work offline; fake-echo answers are short.
+		{Name: "fake-echo", MaxOutputTokens: 1024, Deployments: []providers.Deployment{{Provider: fake.NewProvider(nil)}}},
 		{Name: "fake-embed", Deployments: []providers.Deployment{{Provider: fake.NewProvider(nil)}}},
 	}
 	if openaiKey != "" {
@@ -94,6 +96,13 @@ func run(ctx context.Context, addr string, out io.Writer, logger *slog.Logger, o
 	if err != nil {
 		return err
 	}
+	// A key with a budget: 10 cents in total, at fake-echo's price of $1
+	// and $2 per million input and output tokens.
+	budgeted, _, err := km.Issue(ctx, keys.Spec{Owner: "demo", Name: "quickstart-budgeted",
+		Budget: keys.Budget{LimitMicros: 100_000, Period: keys.PeriodTotal}})
+	if err != nil {
+		return err
+	}
 	adminKey, _, err := km.Issue(ctx, keys.Spec{Owner: "ops", Name: "quickstart-admin", Role: keys.RoleAdmin})
 	if err != nil {
 		return err
@@ -119,6 +128,7 @@ func run(ctx context.Context, addr string, out io.Writer, logger *slog.Logger, o
 	base := "http://" + ln.Addr().String()
 	fmt.Fprintf(out, "wicket quickstart listening on %s\n", base)
 	fmt.Fprintf(out, "api key: %s\n", key)
+	fmt.Fprintf(out, "budgeted key ($0.10 in total): %s\n", budgeted)
 	fmt.Fprintf(out, "admin key: %s\n", adminKey)
 	fmt.Fprintf(out, "\ntry:\n  curl -s %s/v1/chat/completions -H 'Authorization: Bearer %s' -H 'Content-Type: application/json' -d '{\"model\":\"fake-echo\",\"messages\":[{\"role\":\"user\",\"content\":\"hello wicket\"}]}'\n", base, key)
 	fmt.Fprintf(out, "  curl -sN %s/v1/chat/completions -H 'Authorization: Bearer %s' -H 'Content-Type: application/json' -d '{\"model\":\"fake-echo\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"hello wicket\"}]}'\n", base, key)

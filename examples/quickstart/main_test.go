@@ -20,15 +20,18 @@ func TestQuickstartAnswersItsOwnCurl(t *testing.T) {
 		done <- run(ctx, "127.0.0.1:0", pw, slog.New(slog.NewTextHandler(io.Discard, nil)), "")
 		pw.Close()
 	}()
-	var base, key, adminKey string
+	var base, key, budgeted, adminKey string
 	sc := bufio.NewScanner(pr)
-	for sc.Scan() && (base == "" || key == "" || adminKey == "") {
+	for sc.Scan() && (base == "" || key == "" || budgeted == "" || adminKey == "") {
 		line := sc.Text()
 		if v, ok := strings.CutPrefix(line, "wicket quickstart listening on "); ok {
 			base = v
 		}
 		if v, ok := strings.CutPrefix(line, "api key: "); ok {
 			key = v
+		}
+		if v, ok := strings.CutPrefix(line, "budgeted key ($0.10 in total): "); ok {
+			budgeted = v
 		}
 		if v, ok := strings.CutPrefix(line, "admin key: "); ok {
 			adminKey = v
@@ -39,7 +42,7 @@ func TestQuickstartAnswersItsOwnCurl(t *testing.T) {
 		t.Fatalf("did not print the address and key: base %q key %q", base, key)
 	}
 
-	post := func(body string) *http.Response {
+	postAs := func(key, body string) *http.Response {
 		req, _ := http.NewRequest("POST", base+"/v1/chat/completions", strings.NewReader(body))
 		req.Header.Set("Authorization", "Bearer "+key)
 		req.Header.Set("Content-Type", "application/json")
@@ -49,7 +52,14 @@ func TestQuickstartAnswersItsOwnCurl(t *testing.T) {
 		}
 		return resp
 	}
-	resp := post(`{"model":"fake-echo","messages":[{"role":"user","content":"hello wicket"}]}`)
+	post := func(body string) *http.Response { return postAs(key, body) }
+	// The budgeted key can call the fake model: it has a price.
+	resp := postAs(budgeted, `{"model":"fake-echo","messages":[{"role":"user","content":"hello wicket"}]}`)
+	if b, _ := io.ReadAll(resp.Body); resp.StatusCode != 200 {
+		t.Fatalf("budgeted key: %d %s; want 200", resp.StatusCode, b)
+	}
+	resp.Body.Close()
+	resp = post(`{"model":"fake-echo","messages":[{"role":"user","content":"hello wicket"}]}`)
 	var c struct {
 		Choices []struct {
 			Message struct{ Content string } `json:"message"`
@@ -80,28 +90,42 @@ func TestQuickstartAnswersItsOwnCurl(t *testing.T) {
 	}
 	var list struct {
 		Data []struct {
-			ID string `json:"id"`
+			ID   string `json:"id"`
+			Name string `json:"name"`
 		} `json:"data"`
 	}
 	json.NewDecoder(resp.Body).Decode(&list)
 	resp.Body.Close()
-	if len(list.Data) != 1 {
-		t.Fatalf("admin list: %d %+v", resp.StatusCode, list)
+	if len(list.Data) != 2 {
+		t.Fatalf("admin list: %d %+v; want the demo key and the budgeted one", resp.StatusCode, list)
 	}
-	req, _ = http.NewRequest("GET", base+"/admin/keys/"+list.Data[0].ID+"/usage", nil)
-	req.Header.Set("Authorization", "Bearer "+adminKey)
-	resp, err = http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var u struct {
-		Requests     int64 `json:"requests"`
-		OutputTokens int64 `json:"output_tokens"`
-	}
-	json.NewDecoder(resp.Body).Decode(&u)
-	resp.Body.Close()
-	if u.Requests != 2 || u.OutputTokens != 4 {
-		t.Errorf("usage %+v; want 2 requests, 4 output tokens", u)
+	for _, k := range list.Data {
+		req, _ = http.NewRequest("GET", base+"/admin/keys/"+k.ID+"/usage", nil)
+		req.Header.Set("Authorization", "Bearer "+adminKey)
+		resp, err = http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var u struct {
+			Requests        int64  `json:"requests"`
+			OutputTokens    int64  `json:"output_tokens"`
+			SpentMicros     int64  `json:"spent_micros"`
+			RemainingMicros *int64 `json:"remaining_micros"`
+		}
+		json.NewDecoder(resp.Body).Decode(&u)
+		resp.Body.Close()
+		switch k.Name {
+		case "quickstart":
+			if u.Requests != 2 || u.OutputTokens != 4 || u.SpentMicros == 0 {
+				t.Errorf("demo key usage %+v; want 2 requests, 4 output tokens, some spend", u)
+			}
+		case "quickstart-budgeted":
+			if u.Requests != 1 || u.SpentMicros == 0 || u.RemainingMicros == nil || *u.RemainingMicros != 100_000-u.SpentMicros {
+				t.Errorf("budgeted key usage %+v; want 1 request charged against 100,000 µ$", u)
+			}
+		default:
+			t.Errorf("unexpected key %q", k.Name)
+		}
 	}
 
 	cancel()
