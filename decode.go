@@ -10,8 +10,7 @@ import (
 
 // Decode is the front-door step for one endpoint: it reads the body (up to
 // the cap), picks out what routing needs, and answers malformed JSON with
-// 400 and an over-long body with 413, in the caller's dialect. The decoded
-// call is available to later steps through CallFrom.
+// 400 and an over-long body with 413, in the caller's dialect.
 func (g *Gateway) Decode(endpoint providers.Endpoint) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

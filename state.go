@@ -81,15 +81,6 @@ func ClientIP(ctx context.Context) netip.Addr {
 	return netip.Addr{}
 }
 
-// CallFrom returns the decoded call that the Decode step put in the
-// request's context, if any.
-func CallFrom(ctx context.Context) (*providers.Request, bool) {
-	if s := stateFrom(ctx); s != nil && s.req != nil {
-		return s.req, true
-	}
-	return nil, false
-}
-
 // principal returns the verified key of the request, recorded by Limit.
 func (s *state) principal() (*keys.Record, bool) { return s.rec, s.rec != nil }
 

@@ -8,5 +8,5 @@ import (
 )
 
 func TestMemoryStoreConformance(t *testing.T) {
-	keystest.Run(t, func(*testing.T) keys.Store { return keys.NewMemoryStore() })
+	keystest.RunStoreTests(t, func(*testing.T) keys.Store { return keys.NewMemoryStore() })
 }

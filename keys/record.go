@@ -70,16 +70,12 @@ func matchAny(patterns []string, s string) bool {
 		return true
 	}
 	for _, p := range patterns {
-		if Match(p, s) {
+		if glob.Match(p, s) {
 			return true
 		}
 	}
 	return false
 }
-
-// Match reports whether s matches pattern, where '*' matches any run of
-// characters (including none) and every other character matches itself.
-func Match(pattern, s string) bool { return glob.Match(pattern, s) }
 
 // Spec is what the caller chooses when issuing a key. Everything else in a
 // Record is set by the Manager.

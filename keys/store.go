@@ -4,7 +4,7 @@ import "context"
 
 // Store keeps key records, indexed by ID and by digest. Implementations
 // must be safe for concurrent use, must return records the caller may
-// modify (copies), and must pass keystest.Run. Errors other than the
+// modify (copies), and must pass keystest.RunStoreTests. Errors other than the
 // sentinels below are treated as a store failure (503) by the middleware.
 type Store interface {
 	// Create adds a record. It returns ErrExists if a record with the same

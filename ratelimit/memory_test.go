@@ -16,7 +16,7 @@ import (
 func TestMemoryConformance(t *testing.T) {
 	for _, max := range []int{0, 100} { // sharded and not
 		t.Run(fmt.Sprint("MaxSubjects=", max), func(t *testing.T) {
-			ratelimittest.RunConformanceTests(t, func(t *testing.T) ratelimit.Backend {
+			ratelimittest.RunBackendTests(t, func(t *testing.T) ratelimit.Backend {
 				m, err := ratelimit.NewMemory(&ratelimit.MemoryOptions{MaxSubjects: max})
 				if err != nil {
 					t.Fatal(err)

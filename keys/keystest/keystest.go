@@ -3,7 +3,7 @@
 // new, empty store:
 //
 //	func TestConformance(t *testing.T) {
-//		keystest.Run(t, func(t *testing.T) keys.Store { return newMyStore(t) })
+//		keystest.RunStoreTests(t, func(t *testing.T) keys.Store { return newMyStore(t) })
 //	}
 package keystest
 
@@ -20,9 +20,9 @@ import (
 	"github.com/wicket-gw/wicket/keys"
 )
 
-// Run runs every conformance test against stores made by newStore. Each
+// RunStoreTests runs every conformance test against stores made by newStore. Each
 // subtest gets a fresh store.
-func Run(t *testing.T, newStore func(t *testing.T) keys.Store) {
+func RunStoreTests(t *testing.T, newStore func(t *testing.T) keys.Store) {
 	t.Helper()
 	tests := []struct {
 		name string

@@ -1,5 +1,5 @@
 // Package ratelimittest is the conformance suite for implementations of
-// ratelimit.Backend: a backend author calls RunConformanceTests from a test of
+// ratelimit.Backend: a backend author calls RunBackendTests from a test of
 // their own, as gocloud.dev's drivertest does for its drivers.
 package ratelimittest
 
@@ -19,12 +19,12 @@ import (
 // backend that keeps milliseconds passes too.
 var t0 = time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 
-// RunConformanceTests runs the tests every ratelimit.Backend must pass.
+// RunBackendTests runs the tests every ratelimit.Backend must pass.
 // newBackend returns a new, empty backend for each subtest (for a shared
 // server, one with its own key space). The backend must honour the times it is
 // given (see ratelimit.Backend), since the suite advances time by passing
 // later ones.
-func RunConformanceTests(t *testing.T, newBackend func(t *testing.T) ratelimit.Backend) {
+func RunBackendTests(t *testing.T, newBackend func(t *testing.T) ratelimit.Backend) {
 	t.Helper()
 	tests := []struct {
 		name string
