@@ -58,7 +58,7 @@ func (g *Gateway) limitsFor(rec *keys.Record) ratelimit.Limits {
 		l.TokensPerMinute = v
 	}
 	if v := rec.Limits.MaxConcurrent; v > 0 {
-		l.Concurrent = v
+		l.MaxConcurrent = v
 	}
 	return l
 }

@@ -150,7 +150,7 @@ func TestConcurrencySlotsReturnedOnEveryPath(t *testing.T) {
 			okUpstream(w, r, body)
 		}
 	})
-	e := newEnv(t, single("m", up.provider(t, "openai"), ""), withLimits(clk, ratelimit.Limits{Concurrent: 2}))
+	e := newEnv(t, single("m", up.provider(t, "openai"), ""), withLimits(clk, ratelimit.Limits{MaxConcurrent: 2}))
 	// Two held requests fill the slots; a third is refused at once.
 	var wg sync.WaitGroup
 	for range 2 {
@@ -183,7 +183,7 @@ func TestConcurrencySlotsReturnedOnEveryPath(t *testing.T) {
 		<-e.outcome
 	}
 	// A panic returns the slot.
-	e2 := newEnv(t, single("m", panicProvider{}, ""), withLimits(clk, ratelimit.Limits{Concurrent: 1}))
+	e2 := newEnv(t, single("m", panicProvider{}, ""), withLimits(clk, ratelimit.Limits{MaxConcurrent: 1}))
 	for range 3 {
 		w := httptest.NewRecorder()
 		r := httptest.NewRequest("POST", "/v1/chat/completions", strings.NewReader(chat("m")))
@@ -309,7 +309,7 @@ func TestInvalidLimits(t *testing.T) {
 	}{
 		{ratelimit.Limits{TokensPerMinute: 1e12}, "TokensPerMinute"},
 		{ratelimit.Limits{RequestsPerMinute: -1}, "RequestsPerMinute"},
-		{ratelimit.Limits{Concurrent: -2}, "Concurrent"},
+		{ratelimit.Limits{MaxConcurrent: -2}, "MaxConcurrent"},
 	} {
 		_, err := wicket.New(wicket.Config{Keys: km, Router: router, Limits: tc.l})
 		if err == nil || !strings.Contains(err.Error(), "Config.Limits") || !strings.Contains(err.Error(), tc.field) {

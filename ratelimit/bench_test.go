@@ -42,7 +42,7 @@ func BenchmarkAdmit(b *testing.B) {
 		b.Fatal(err)
 	}
 	ctx := context.Background()
-	lim := ratelimit.Limits{RequestsPerMinute: 1 << 35, TokensPerMinute: 1 << 35, Concurrent: 1 << 20}
+	lim := ratelimit.Limits{RequestsPerMinute: 1 << 35, TokensPerMinute: 1 << 35, MaxConcurrent: 1 << 20}
 	b.ReportAllocs()
 	for b.Loop() {
 		p, err := l.Admit(ctx, "key_hot", lim)

@@ -64,7 +64,7 @@ func ExampleLimiter_Admit() {
 	if err != nil {
 		panic(err)
 	}
-	lim := ratelimit.Limits{RequestsPerMinute: 60, TokensPerMinute: 10_000, Concurrent: 4}
+	lim := ratelimit.Limits{RequestsPerMinute: 60, TokensPerMinute: 10_000, MaxConcurrent: 4}
 
 	p, err := l.Admit(ctx, "key_1", lim)
 	defer p.Release() // on every exit path; nil-safe
@@ -102,7 +102,7 @@ func ExampleLimiter_Middleware() {
 	limit := l.Middleware(ratelimit.MiddlewareOptions{
 		// A real gateway reads the authenticated key from the context.
 		Subject: func(r *http.Request) (string, ratelimit.Limits, bool) {
-			return r.Header.Get("X-Key-Id"), ratelimit.Limits{RequestsPerMinute: 1, Concurrent: 2}, true
+			return r.Header.Get("X-Key-Id"), ratelimit.Limits{RequestsPerMinute: 1, MaxConcurrent: 2}, true
 		},
 	})
 	h := limit(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -94,8 +94,8 @@ func (l *Limiter) Admit(ctx context.Context, subject string, lim Limits) (*Permi
 	}
 	now := l.now()
 	p := &Permit{l: l, subject: subject, limits: lim}
-	if lim.Concurrent > 0 {
-		q, ok, err := l.b.Acquire(ctx, subject, lim.Concurrent, now)
+	if lim.MaxConcurrent > 0 {
+		q, ok, err := l.b.Acquire(ctx, subject, lim.MaxConcurrent, now)
 		if err != nil {
 			return nil, err
 		}

@@ -32,7 +32,7 @@ func TestNewDefaults(t *testing.T) {
 
 func TestInvalidLimits(t *testing.T) {
 	l, _, _ := newLimiter(t, 0)
-	for _, lim := range []ratelimit.Limits{{RequestsPerMinute: -1}, {TokensPerMinute: -1}, {Concurrent: -1}} {
+	for _, lim := range []ratelimit.Limits{{RequestsPerMinute: -1}, {TokensPerMinute: -1}, {MaxConcurrent: -1}} {
 		if _, err := l.Allow(ctx, "s", lim); !errors.Is(err, ratelimit.ErrInvalidLimits) {
 			t.Errorf("Allow(%+v): err = %v; want ErrInvalidLimits", lim, err)
 		}
@@ -237,7 +237,7 @@ func TestTokensUnderestimate(t *testing.T) {
 // TestTokensTooLarge: an estimate above the limit can never pass.
 func TestTokensTooLarge(t *testing.T) {
 	l, _, _ := newLimiter(t, 0)
-	lim := ratelimit.Limits{TokensPerMinute: 1000, RequestsPerMinute: 1, Concurrent: 1}
+	lim := ratelimit.Limits{TokensPerMinute: 1000, RequestsPerMinute: 1, MaxConcurrent: 1}
 	p, err := l.Admit(ctx, "s", lim)
 	if err != nil {
 		t.Fatal(err)
@@ -289,7 +289,7 @@ func TestTokensTooLarge(t *testing.T) {
 func TestConcurrencySlots(t *testing.T) {
 	const k = 3
 	l, _, _ := newLimiter(t, 0)
-	lim := ratelimit.Limits{Concurrent: k}
+	lim := ratelimit.Limits{MaxConcurrent: k}
 	var held []*ratelimit.Permit
 	for i := range k {
 		p, err := l.Admit(ctx, "s", lim)
@@ -375,7 +375,7 @@ func TestConcurrencySlots(t *testing.T) {
 func TestRefusedCostsNothing(t *testing.T) {
 	t.Run("concurrency refusal takes no request", func(t *testing.T) {
 		l, _, _ := newLimiter(t, 0)
-		lim := ratelimit.Limits{Concurrent: 1, RequestsPerMinute: 5}
+		lim := ratelimit.Limits{MaxConcurrent: 1, RequestsPerMinute: 5}
 		p, err := l.Admit(ctx, "s", lim)
 		if err != nil {
 			t.Fatal(err)
@@ -396,7 +396,7 @@ func TestRefusedCostsNothing(t *testing.T) {
 	})
 	t.Run("request refusal keeps no slot", func(t *testing.T) {
 		l, _, _ := newLimiter(t, 0)
-		lim := ratelimit.Limits{Concurrent: 1, RequestsPerMinute: 1}
+		lim := ratelimit.Limits{MaxConcurrent: 1, RequestsPerMinute: 1}
 		p, err := l.Admit(ctx, "s", lim)
 		if err != nil {
 			t.Fatal(err)
@@ -410,13 +410,13 @@ func TestRefusedCostsNothing(t *testing.T) {
 		if got := le.Decision.Concurrency.Remaining; got != 1 {
 			t.Fatalf("Concurrency.Remaining = %d; want 1 (slot given back)", got)
 		}
-		if _, err := l.Admit(ctx, "s", ratelimit.Limits{Concurrent: 1}); err != nil {
+		if _, err := l.Admit(ctx, "s", ratelimit.Limits{MaxConcurrent: 1}); err != nil {
 			t.Fatalf("Admit for the slot alone: %v (the refusal kept the slot)", err)
 		}
 	})
 	t.Run("token refusal gives back the request and the slot", func(t *testing.T) {
 		l, _, _ := newLimiter(t, 0)
-		lim := ratelimit.Limits{Concurrent: 1, RequestsPerMinute: 2, TokensPerMinute: 100}
+		lim := ratelimit.Limits{MaxConcurrent: 1, RequestsPerMinute: 2, TokensPerMinute: 100}
 		p1, err := l.Admit(ctx, "s", lim)
 		if err != nil {
 			t.Fatal(err)
@@ -486,7 +486,7 @@ func TestRefusedCostsNothing(t *testing.T) {
 func TestParallelOneSubject(t *testing.T) {
 	l, _, _ := newLimiter(t, 0)
 	const goroutines, each = 16, 200
-	lim := ratelimit.Limits{RequestsPerMinute: 1000, TokensPerMinute: 10_000, Concurrent: 4}
+	lim := ratelimit.Limits{RequestsPerMinute: 1000, TokensPerMinute: 10_000, MaxConcurrent: 4}
 	var allowed, tokens, inFlight, maxInFlight atomic.Int64
 	var wg sync.WaitGroup
 	for range goroutines {
@@ -550,7 +550,7 @@ func TestBackendErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lim := ratelimit.Limits{RequestsPerMinute: 1, TokensPerMinute: 1, Concurrent: 1}
+	lim := ratelimit.Limits{RequestsPerMinute: 1, TokensPerMinute: 1, MaxConcurrent: 1}
 	if _, err := l.Allow(ctx, "s", lim); !errors.Is(err, errDown) {
 		t.Errorf("Allow: err = %v; want the backend's", err)
 	}
@@ -591,7 +591,7 @@ func TestReleaseErrorLogged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := l.Admit(ctx, "key_1", ratelimit.Limits{Concurrent: 1})
+	p, err := l.Admit(ctx, "key_1", ratelimit.Limits{MaxConcurrent: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -619,7 +619,7 @@ func TestLimitErrorZero(t *testing.T) {
 
 func TestPermitCancelGivesEverythingBack(t *testing.T) {
 	l, _, _ := newLimiter(t, 0)
-	lim := ratelimit.Limits{RequestsPerMinute: 1, TokensPerMinute: 100, Concurrent: 1}
+	lim := ratelimit.Limits{RequestsPerMinute: 1, TokensPerMinute: 100, MaxConcurrent: 1}
 	p, err := l.Admit(ctx, "s", lim)
 	if err != nil {
 		t.Fatal(err)

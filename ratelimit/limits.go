@@ -19,8 +19,8 @@ type Limits struct {
 	// TokensPerMinute is the size of the subject's token bucket, refilled
 	// continuously at that many tokens per minute.
 	TokensPerMinute int64
-	// Concurrent is the number of requests the subject may have in flight.
-	Concurrent int64
+	// MaxConcurrent is the number of requests the subject may have in flight.
+	MaxConcurrent int64
 }
 
 // MaxPerMinute is the largest requests- or tokens-per-minute limit: one per
@@ -39,7 +39,7 @@ func (l Limits) Validate() error {
 	}{
 		{"RequestsPerMinute", l.RequestsPerMinute, MaxPerMinute},
 		{"TokensPerMinute", l.TokensPerMinute, MaxPerMinute},
-		{"Concurrent", l.Concurrent, 0},
+		{"MaxConcurrent", l.MaxConcurrent, 0},
 	} {
 		if f.v < 0 {
 			return fmt.Errorf("%w: %s is negative", ErrInvalidLimits, f.name)

@@ -61,7 +61,7 @@ func TestMemoryBounded(t *testing.T) {
 	const capacity, subjects = 10_000, 1_000_000
 	l, m, c := newLimiter(t, capacity)
 	ctx := context.Background()
-	busyLimits := ratelimit.Limits{Concurrent: 1, TokensPerMinute: 1000, RequestsPerMinute: 10}
+	busyLimits := ratelimit.Limits{MaxConcurrent: 1, TokensPerMinute: 1000, RequestsPerMinute: 10}
 	busy, err := l.Admit(ctx, "busy", busyLimits)
 	if err != nil {
 		t.Fatal(err)

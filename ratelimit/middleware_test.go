@@ -91,7 +91,7 @@ func TestMiddlewareRequests(t *testing.T) {
 // path of the next handler: normal return, error response, panic.
 func TestMiddlewareConcurrency(t *testing.T) {
 	l, _, _ := newLimiter(t, 0)
-	mw := l.Middleware(ratelimit.MiddlewareOptions{Subject: subjectFromHeader(ratelimit.Limits{Concurrent: 1})})
+	mw := l.Middleware(ratelimit.MiddlewareOptions{Subject: subjectFromHeader(ratelimit.Limits{MaxConcurrent: 1})})
 
 	// While one request is in the handler, a second is refused.
 	var inner *httptest.ResponseRecorder
@@ -150,7 +150,7 @@ func TestMiddlewareErrorHandler(t *testing.T) {
 func TestMiddlewareBackendError(t *testing.T) {
 	for _, err := range []error{errors.New("dial tcp 10.0.0.1:6379: refused"), ratelimit.ErrCapacity} {
 		l, _ := ratelimit.New(&ratelimit.Options{Backend: failingBackend{err}})
-		h := l.Middleware(ratelimit.MiddlewareOptions{Subject: subjectFromHeader(ratelimit.Limits{Concurrent: 1})})(http.NotFoundHandler())
+		h := l.Middleware(ratelimit.MiddlewareOptions{Subject: subjectFromHeader(ratelimit.Limits{MaxConcurrent: 1})})(http.NotFoundHandler())
 		rec, _ := serve(h, "key_1")
 		want := `{"error":{"message":"The rate limiter is unavailable; please retry.","type":"server_error"}}` + "\n"
 		if rec.Code != http.StatusServiceUnavailable || rec.Body.String() != want {

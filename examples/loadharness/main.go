@@ -158,7 +158,7 @@ func gateway(upstreamURL string) (*wicket.Gateway, string, error) {
 		Keys:     km,
 		Router:   router,
 		Prices:   prices,
-		Limits:   ratelimit.Limits{RequestsPerMinute: 60_000_000, TokensPerMinute: 50_000_000_000, Concurrent: 100_000},
+		Limits:   ratelimit.Limits{RequestsPerMinute: 60_000_000, TokensPerMinute: 50_000_000_000, MaxConcurrent: 100_000},
 		Recorder: metering.RecorderFunc(func(context.Context, metering.Event) error { events.Add(1); return nil }),
 	})
 	if err != nil {

@@ -85,7 +85,7 @@ func run(ctx context.Context, addr string, out io.Writer, logger *slog.Logger, o
 		Keys:   km,
 		Router: router,
 		// Generous defaults for the demo; each key may carry its own.
-		Limits: ratelimit.Limits{RequestsPerMinute: 600, TokensPerMinute: 1_000_000, Concurrent: 20},
+		Limits: ratelimit.Limits{RequestsPerMinute: 600, TokensPerMinute: 1_000_000, MaxConcurrent: 20},
 		Logger: logger,
 	})
 	if err != nil {
