@@ -37,8 +37,3 @@ func (g *Gateway) Authorize() func(http.Handler) http.Handler {
 		})
 	}
 }
-
-// modelNotFound does not echo the model name: it came from the body.
-func modelNotFound() *providers.Error {
-	return &providers.Error{Status: http.StatusNotFound, Param: "model", Code: "model_not_found", Message: "The requested model does not exist or you do not have access to it."}
-}

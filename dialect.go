@@ -1,7 +1,6 @@
 package wicket
 
 import (
-	"net/http"
 	"strings"
 
 	"github.com/wicket-gw/wicket/providers"
@@ -17,14 +16,4 @@ func dialectOf(path string) providers.Dialect {
 		return providers.DialectGemini
 	}
 	return providers.DialectOpenAI
-}
-
-// fail answers e in the request's dialect.
-func fail(w http.ResponseWriter, r *http.Request, e *providers.Error) {
-	d := providers.DialectOpenAI
-	if s := stateFrom(r.Context()); s != nil {
-		d = s.dialect
-		s.outcome.Status = e.Status
-	}
-	providers.WriteError(w, d, e)
 }

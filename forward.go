@@ -212,58 +212,6 @@ func (g *Gateway) relay(w http.ResponseWriter, r *http.Request, s *state, resp p
 	panic(http.ErrAbortHandler)
 }
 
-// finishOnExit is deferred by the step that owns the request's end. On a
-// panic it records the request as an internal failure (unless it was a
-// deliberate abort), finishes it, and lets the panic go on to Guard.
-func (g *Gateway) finishOnExit(r *http.Request, s *state) {
-	if p := recover(); p != nil {
-		if p != http.ErrAbortHandler {
-			s.outcome.Err, s.outcome.Status = metering.ClassInternal, http.StatusInternalServerError
-		}
-		g.finish(r, s)
-		panic(p)
-	}
-	g.finish(r, s)
-}
-
-// finish settles what the call used (tokens and budget), hands the
-// outcome to OnOutcome and records its metering event, once per request.
-// It runs detached from the client's cancellation: a client that left
-// still gets its usage settled and recorded. The event is recorded even if
-// settling panics, and a panic in OnOutcome is contained.
-func (g *Gateway) finish(r *http.Request, s *state) {
-	if s.finished {
-		return
-	}
-	s.finished = true
-	o := &s.outcome
-	o.End = g.cfg.Now()
-	if o.Status == 0 {
-		o.Status = http.StatusOK
-	}
-	ctx := context.WithoutCancel(r.Context())
-	defer func() {
-		if g.meter != nil {
-			if err := g.meter.Record(ctx, eventOf(o)); err != nil {
-				g.logError(s, "wicket: metering event not queued", err)
-			}
-		}
-	}()
-	g.settle(ctx, s)
-	g.settleTokens(r.WithContext(ctx), s)
-	g.countUsage(s)
-	if g.cfg.OnOutcome != nil {
-		func() {
-			defer func() {
-				if p := recover(); p != nil {
-					g.cfg.Logger.Error("wicket: OnOutcome panicked", slog.String("request_id", s.id), slog.String("panic_type", fmt.Sprintf("%T", p)))
-				}
-			}()
-			g.cfg.OnOutcome(ctx, *o)
-		}()
-	}
-}
-
 func (g *Gateway) logUpstream(s *state, d *providers.Deployment, err error) {
 	attrs := []any{slog.String("request_id", s.id), slog.String("error", errorClass(err))}
 	if d != nil {
@@ -282,23 +230,6 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	case <-ctx.Done():
 		return false
 	}
-}
-
-// errorClass describes err for logs without its text, which for transport
-// errors can include the upstream URL and its query string.
-func errorClass(err error) string {
-	var ue *providers.UpstreamError
-	switch {
-	case errors.As(err, &ue):
-		return ue.Error()
-	case errors.Is(err, context.Canceled):
-		return "canceled"
-	case errors.Is(err, context.DeadlineExceeded):
-		return "deadline exceeded"
-	case errors.Is(err, errDialect), errors.Is(err, errCredentialRefused), errors.Is(err, errUsageOverBound):
-		return err.Error()
-	}
-	return fmt.Sprintf("%T", err)
 }
 
 // commitWriter holds back an upstream answer's status line and headers

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -84,17 +83,6 @@ func Guard(opts GuardOptions) func(http.Handler) http.Handler {
 			next.ServeHTTP(tw, r)
 		})
 	}
-}
-
-func tooLarge(limit int64) *providers.Error {
-	return &providers.Error{Status: http.StatusRequestEntityTooLarge, Code: "request_too_large",
-		Message: fmt.Sprintf("Request body too large: the limit is %d bytes.", limit)}
-}
-
-// isTooLarge reports whether a body read failed on the cap.
-func isTooLarge(err error) bool {
-	var mbe *http.MaxBytesError
-	return errors.As(err, &mbe)
 }
 
 // trackingWriter notes whether the response has started, so that a late

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"strings"
 
 	"github.com/wicket-gw/wicket/keys"
 	"github.com/wicket-gw/wicket/metering"
@@ -63,36 +62,6 @@ func (g *Gateway) limitsFor(rec *keys.Record) ratelimit.Limits {
 	return l
 }
 
-// reserveTokens takes the request's token estimate from the key's
-// tokens-per-minute bucket (step 7). It reports false after answering a
-// refusal.
-func (g *Gateway) reserveTokens(w http.ResponseWriter, r *http.Request, s *state) bool {
-	if s.permit == nil {
-		return true
-	}
-	s.tokenEstimate = g.estimator.EstimateTokens(ratelimit.EstimateInput{
-		PromptBytes:     int64(len(s.req.Body)),
-		MaxOutputTokens: s.maxOutput,
-	})
-	if err := s.permit.ReserveTokens(r.Context(), s.tokenEstimate); err != nil {
-		g.refuseLimit(w, r, s, err)
-		return false
-	}
-	ratelimit.WriteHeaders(w.Header(), s.permit.Decision())
-	return true
-}
-
-// settleTokens corrects the token reservation to what the call used, as
-// settle worked it out: exact, estimated, or nothing.
-func (g *Gateway) settleTokens(r *http.Request, s *state) {
-	if s.permit == nil {
-		return
-	}
-	if err := s.permit.Settle(r.Context(), s.outcome.Usage.Total()); err != nil {
-		g.cfg.Logger.Warn("wicket: settling tokens failed", slog.String("request_id", s.id), slog.String("error", errorClass(err)))
-	}
-}
-
 // writeLimitHeaders sets the x-ratelimit headers of an admitted request.
 func writeLimitHeaders(w http.ResponseWriter, r *http.Request) {
 	if s := stateFrom(r.Context()); s != nil && s.permit != nil {
@@ -132,8 +101,4 @@ func (g *Gateway) refuseLimit(w http.ResponseWriter, r *http.Request, s *state, 
 	g.cfg.Logger.Error("wicket: rate limiter failed", slog.String("request_id", s.id), slog.String("error", errorClass(err)))
 	w.Header().Set("Retry-After", "1")
 	fail(w, r, &providers.Error{Status: http.StatusServiceUnavailable, Code: "service_unavailable", Message: "The gateway is overloaded; try again shortly."})
-}
-
-func misconfigured(what string) *providers.Error {
-	return &providers.Error{Status: http.StatusInternalServerError, Code: "internal_error", Message: "The gateway is misconfigured: " + strings.TrimSuffix(what, ".") + "."}
 }

@@ -2,6 +2,9 @@ package wicket
 
 import (
 	"cmp"
+	"context"
+	"errors"
+	"math"
 	"net/http"
 	"strconv"
 
@@ -65,4 +68,144 @@ func (g *Gateway) Reserve() func(http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 		})
 	}
+}
+
+// trackingPeriod is the period over which spend is tracked for keys that
+// have no budget, for the admin API's usage view.
+const trackingPeriod = metering.PeriodMonthly
+
+// periodOf converts a key's budget period.
+func periodOf(p keys.Period) metering.Period {
+	switch p {
+	case keys.PeriodDaily:
+		return metering.PeriodDaily
+	case keys.PeriodMonthly:
+		return metering.PeriodMonthly
+	case keys.PeriodTotal:
+		return metering.PeriodTotal
+	}
+	return trackingPeriod
+}
+
+// keyAccount is the ledger account of a key: its budget, or an uncapped
+// account that only tracks spend. Its ID is the key's account
+// (keys.Record.Account), which a rotated key's successor shares, so that
+// rotating a key neither resets its spend nor doubles its budget.
+func keyAccount(rec *keys.Record) metering.Account {
+	a := metering.Account{Kind: metering.AccountKey, ID: rec.Account(), Period: trackingPeriod}
+	if rec.Budget.LimitMicros > 0 {
+		a.Limit, a.Period = rec.Budget.LimitMicros, periodOf(rec.Budget.Period)
+	}
+	return a
+}
+
+// accountsFor lists the ledger accounts a call by rec is charged to, and
+// whether any of them has a cap.
+func (g *Gateway) accountsFor(ctx context.Context, rec *keys.Record) ([]metering.Account, bool) {
+	accounts := []metering.Account{keyAccount(rec)}
+	capped := accounts[0].Limit > 0
+	if g.cfg.OwnerBudget != nil {
+		if limit, period := g.cfg.OwnerBudget(ctx, rec.Owner); limit > 0 {
+			accounts = append(accounts, metering.Account{Kind: metering.AccountOwner, ID: rec.Owner, Limit: limit, Period: period})
+			capped = true
+		}
+	}
+	return accounts, capped
+}
+
+// reserveBudget reserves the call's worst-case cost against the key's and
+// the owner's budgets (step 7). It reports false after answering a refusal.
+func (g *Gateway) reserveBudget(w http.ResponseWriter, r *http.Request, s *state, rec *keys.Record) bool {
+	ctx := r.Context()
+	accounts, capped := g.accountsFor(ctx, rec)
+	if capped {
+		if s.req.MaxOutputTokens == 0 {
+			s.enforceMaxOutput = s.maxOutput / max(s.req.Choices, 1)
+		}
+		if p := s.req.Unbounded; p != "" {
+			s.outcome.Err = metering.ClassInvalidRequest
+			fail(w, r, &providers.Error{Status: http.StatusBadRequest, Param: p, Code: "unsupported_with_budget",
+				Message: "This API key has a budget, and '" + p + "' brings in input or charges whose cost the gateway cannot bound. Send the input in full, as text or images."})
+			return false
+		}
+	}
+	// The worst case over every deployment the call may fall back to:
+	// each body byte counted as an input token (no tokenizer makes more
+	// tokens than bytes), plus each image at its model's ceiling.
+	inputWorst := int64(len(s.req.Body))
+	var worst int64
+	priced, imagesBounded := true, true
+	for i := range s.plan.Deployments() {
+		p, ok := g.priceOf(s.plan.UpstreamModel(s.plan.At(i)))
+		if !ok {
+			priced = false
+			continue
+		}
+		img, ok := p.MaxImageTokens(s.req.Images)
+		if !ok {
+			imagesBounded = false
+			continue
+		}
+		worst = max(worst, p.MaxCost(inputWorst+min(img, math.MaxInt64-inputWorst), s.maxOutput))
+	}
+	if capped && !priced {
+		s.outcome.Err = metering.ClassInvalidRequest
+		fail(w, r, &providers.Error{Status: http.StatusForbidden, Type: "permission_error", Param: "model", Code: "model_not_priced",
+			Message: "This API key has a budget, and the requested model has no price, so its cost cannot be counted."})
+		return false
+	}
+	if capped && !imagesBounded {
+		s.outcome.Err = metering.ClassInvalidRequest
+		fail(w, r, &providers.Error{Status: http.StatusBadRequest, Param: "model", Code: "unsupported_with_budget",
+			Message: "This API key has a budget, and the requested model has no image ceiling in the gateway's price table, so the cost of image inputs cannot be bounded."})
+		return false
+	}
+	id, err := g.ledger.Reserve(ctx, accounts, worst)
+	if err != nil {
+		if be, ok := errors.AsType[*metering.BudgetError](err); ok {
+			s.outcome.Err = metering.ClassBudgetExceeded
+			if !be.Reset.IsZero() {
+				w.Header().Set("Retry-After", strconv.FormatInt(int64(be.Reset.Sub(g.cfg.Now()).Seconds())+1, 10))
+			}
+			w.Header().Set("X-Should-Retry", "false")
+			fail(w, r, &providers.Error{Status: http.StatusTooManyRequests, Type: "insufficient_quota", Code: "insufficient_quota",
+				Message: "This request could cost more than the " + string(be.Account.Kind) + "'s remaining " + be.Account.Period.String() + " budget."})
+			return false
+		}
+		s.outcome.Err = metering.ClassInternal
+		g.logError(s, "wicket: budget ledger failed", err)
+		w.Header().Set("Retry-After", "1")
+		fail(w, r, &providers.Error{Status: http.StatusServiceUnavailable, Code: "service_unavailable", Message: "The budget service is unavailable; try again shortly."})
+		return false
+	}
+	s.reservation, s.reserved, s.capped = id, worst, capped
+	return true
+}
+
+// priceOf returns the price a call to model is charged at: its own, else
+// the table's fallback; ok is false when it has neither.
+func (g *Gateway) priceOf(model string) (metering.Price, bool) {
+	if p, ok := g.prices.Lookup(model); ok {
+		return p, true
+	}
+	return g.prices.Fallback()
+}
+
+// reserveTokens takes the request's token estimate from the key's
+// tokens-per-minute bucket (step 7). It reports false after answering a
+// refusal.
+func (g *Gateway) reserveTokens(w http.ResponseWriter, r *http.Request, s *state) bool {
+	if s.permit == nil {
+		return true
+	}
+	s.tokenEstimate = g.estimator.EstimateTokens(ratelimit.EstimateInput{
+		PromptBytes:     int64(len(s.req.Body)),
+		MaxOutputTokens: s.maxOutput,
+	})
+	if err := s.permit.ReserveTokens(r.Context(), s.tokenEstimate); err != nil {
+		g.refuseLimit(w, r, s, err)
+		return false
+	}
+	ratelimit.WriteHeaders(w.Header(), s.permit.Decision())
+	return true
 }

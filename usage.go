@@ -10,21 +10,6 @@ import (
 	"github.com/wicket-gw/wicket/metering"
 )
 
-// eventOf makes the metering event for an outcome: the same identifiers
-// and counts, never content.
-func eventOf(o *Outcome) metering.Event {
-	e := metering.Event{
-		RequestID: o.RequestID, ClientRequestID: o.ClientRequestID, KeyID: o.KeyID, Owner: o.Owner, Model: o.Model, ServedModel: o.UpstreamModel,
-		Provider: o.Provider, Endpoint: o.Endpoint, Stream: o.Stream, Usage: o.Usage, CostMicros: o.CostMicros,
-		Status: o.Status, ErrorClass: o.Err, Start: o.Start, Latency: o.End.Sub(o.Start),
-		UsageEstimated: o.UsageEstimated, PriceUnknown: o.PriceUnknown,
-	}
-	if !o.FirstByte.IsZero() {
-		e.TimeToFirstToken = o.FirstByte.Sub(o.Start)
-	}
-	return e
-}
-
 // usageCounters keeps per-key-account request and token counts for the current
 // period, in this process, for the admin API's usage view. It is bounded:
 // the least recently used keys are forgotten first.
@@ -42,34 +27,6 @@ type keyCount struct {
 func newUsageCounters(size int) *usageCounters {
 	c, _ := lru.New[string, *keyCount](size) // size > 0 by construction
 	return &usageCounters{cache: c}
-}
-
-// countUsage adds the finished call to its key's counts.
-func (g *Gateway) countUsage(s *state) {
-	o := &s.outcome
-	if o.KeyID == "" {
-		return
-	}
-	rec, ok := s.principal()
-	if !ok {
-		return
-	}
-	acct := keyAccount(rec)
-	start, _ := acct.Period.Bounds(g.cfg.Now())
-	c, ok := g.usage.cache.Get(acct.ID)
-	if !ok {
-		c = &keyCount{start: start}
-		if prev, found, _ := g.usage.cache.PeekOrAdd(acct.ID, c); found {
-			c = prev
-		}
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if !c.start.Equal(start) { // a new period: start counting again
-		c.start, c.requests, c.usage = start, 0, metering.Usage{}
-	}
-	c.requests++
-	c.usage = c.usage.Add(o.Usage)
 }
 
 // KeyUsage implements keys.UsageSource: a key's spend and remaining budget

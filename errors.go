@@ -1,0 +1,63 @@
+package wicket
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/wicket-gw/wicket/providers"
+)
+
+// fail answers e in the request's dialect.
+func fail(w http.ResponseWriter, r *http.Request, e *providers.Error) {
+	d := providers.DialectOpenAI
+	if s := stateFrom(r.Context()); s != nil {
+		d = s.dialect
+		s.outcome.Status = e.Status
+	}
+	providers.WriteError(w, d, e)
+}
+
+func misconfigured(what string) *providers.Error {
+	return &providers.Error{Status: http.StatusInternalServerError, Code: "internal_error", Message: "The gateway is misconfigured: " + strings.TrimSuffix(what, ".") + "."}
+}
+
+// modelNotFound does not echo the model name: it came from the body.
+func modelNotFound() *providers.Error {
+	return &providers.Error{Status: http.StatusNotFound, Param: "model", Code: "model_not_found", Message: "The requested model does not exist or you do not have access to it."}
+}
+
+func tooLarge(limit int64) *providers.Error {
+	return &providers.Error{Status: http.StatusRequestEntityTooLarge, Code: "request_too_large",
+		Message: fmt.Sprintf("Request body too large: the limit is %d bytes.", limit)}
+}
+
+// isTooLarge reports whether a body read failed on the cap.
+func isTooLarge(err error) bool {
+	var mbe *http.MaxBytesError
+	return errors.As(err, &mbe)
+}
+
+func (g *Gateway) logError(s *state, msg string, err error) {
+	g.cfg.Logger.Error(msg, slog.String("request_id", s.id), slog.String("error", errorClass(err)))
+}
+
+// errorClass describes err for logs without its text, which for transport
+// errors can include the upstream URL and its query string.
+func errorClass(err error) string {
+	var ue *providers.UpstreamError
+	switch {
+	case errors.As(err, &ue):
+		return ue.Error()
+	case errors.Is(err, context.Canceled):
+		return "canceled"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "deadline exceeded"
+	case errors.Is(err, errDialect), errors.Is(err, errCredentialRefused), errors.Is(err, errUsageOverBound):
+		return err.Error()
+	}
+	return fmt.Sprintf("%T", err)
+}

@@ -1,0 +1,180 @@
+package wicket
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"net/http"
+
+	"github.com/wicket-gw/wicket/metering"
+)
+
+// Settle is the last part of the walk: once the response is complete, the
+// step that owns the request (Authenticate) finishes it: exact usage or an
+// estimate, the token-bucket correction, the ledger settlement, the usage
+// counts, OnOutcome and the one metering event.
+
+// finishOnExit is deferred by the step that owns the request's end. On a
+// panic it records the request as an internal failure (unless it was a
+// deliberate abort), finishes it, and lets the panic go on to Guard.
+func (g *Gateway) finishOnExit(r *http.Request, s *state) {
+	if p := recover(); p != nil {
+		if p != http.ErrAbortHandler {
+			s.outcome.Err, s.outcome.Status = metering.ClassInternal, http.StatusInternalServerError
+		}
+		g.finish(r, s)
+		panic(p)
+	}
+	g.finish(r, s)
+}
+
+// finish settles what the call used (tokens and budget), hands the
+// outcome to OnOutcome and records its metering event, once per request.
+// It runs detached from the client's cancellation: a client that left
+// still gets its usage settled and recorded. The event is recorded even if
+// settling panics, and a panic in OnOutcome is contained.
+func (g *Gateway) finish(r *http.Request, s *state) {
+	if s.finished {
+		return
+	}
+	s.finished = true
+	o := &s.outcome
+	o.End = g.cfg.Now()
+	if o.Status == 0 {
+		o.Status = http.StatusOK
+	}
+	ctx := context.WithoutCancel(r.Context())
+	defer func() {
+		if g.meter != nil {
+			if err := g.meter.Record(ctx, eventOf(o)); err != nil {
+				g.logError(s, "wicket: metering event not queued", err)
+			}
+		}
+	}()
+	g.settle(ctx, s)
+	g.settleTokens(r.WithContext(ctx), s)
+	g.countUsage(s)
+	if g.cfg.OnOutcome != nil {
+		func() {
+			defer func() {
+				if p := recover(); p != nil {
+					g.cfg.Logger.Error("wicket: OnOutcome panicked", slog.String("request_id", s.id), slog.String("panic_type", fmt.Sprintf("%T", p)))
+				}
+			}()
+			g.cfg.OnOutcome(ctx, *o)
+		}()
+	}
+}
+
+// settle works out what the call used and cost, and settles the budget
+// reservation: the exact usage when the upstream reported it; nothing when
+// the upstream never took the call up or refused it; otherwise (the client
+// left, the stream broke) an estimate of the prompt plus what was
+// delivered, flagged as estimated, since the upstream bills what it did.
+func (g *Gateway) settle(ctx context.Context, s *state) {
+	o := &s.outcome
+	switch {
+	case o.UsageKnown:
+	case !s.upstreamTook || (o.Status >= 400 && o.Err != metering.ClassClientDisconnect):
+		o.Usage = metering.Usage{}
+	default:
+		out := s.bytesWritten / 4
+		if o.Stream {
+			out = s.events // about one token per streamed chunk
+		}
+		// An estimate stays within what was reserved: the output cap.
+		if s.maxOutput > 0 {
+			out = min(out, s.maxOutput)
+		}
+		in := s.inputEstimate
+		if p, ok := g.priceOf(o.UpstreamModel); ok {
+			// The upstream read the images too: at most their ceiling each.
+			img, _ := p.MaxImageTokens(s.req.Images)
+			in += min(img, math.MaxInt64-in)
+		}
+		o.Usage = metering.Usage{InputTokens: in, OutputTokens: out}
+		o.UsageEstimated = true
+	}
+	if o.Usage != (metering.Usage{}) {
+		cost, known := g.prices.Cost(o.UpstreamModel, o.Usage)
+		o.CostMicros, o.PriceUnknown = cost, !known
+	}
+	if s.reservation == "" {
+		return
+	}
+	if s.capped && o.CostMicros > s.reserved {
+		// The upstream reported more than the worst case allows (it
+		// inflated its usage, or a bound was wrong): a budget is never
+		// overspent, so the charge stops at what was reserved.
+		g.logError(s, "wicket: usage exceeded the reserved worst case; charge capped", errUsageOverBound)
+		o.CostMicros = s.reserved
+	}
+	var err error
+	if o.CostMicros > 0 {
+		err = g.ledger.Settle(ctx, s.reservation, o.CostMicros)
+	} else {
+		err = g.ledger.Release(ctx, s.reservation)
+	}
+	if err != nil {
+		g.logError(s, "wicket: settling the budget failed", err)
+	}
+	s.reservation = ""
+}
+
+var errUsageOverBound = errors.New("wicket: usage over the reserved bound")
+
+// settleTokens corrects the token reservation to what the call used, as
+// settle worked it out: exact, estimated, or nothing.
+func (g *Gateway) settleTokens(r *http.Request, s *state) {
+	if s.permit == nil {
+		return
+	}
+	if err := s.permit.Settle(r.Context(), s.outcome.Usage.Total()); err != nil {
+		g.cfg.Logger.Warn("wicket: settling tokens failed", slog.String("request_id", s.id), slog.String("error", errorClass(err)))
+	}
+}
+
+// countUsage adds the finished call to its key's counts.
+func (g *Gateway) countUsage(s *state) {
+	o := &s.outcome
+	if o.KeyID == "" {
+		return
+	}
+	rec, ok := s.principal()
+	if !ok {
+		return
+	}
+	acct := keyAccount(rec)
+	start, _ := acct.Period.Bounds(g.cfg.Now())
+	c, ok := g.usage.cache.Get(acct.ID)
+	if !ok {
+		c = &keyCount{start: start}
+		if prev, found, _ := g.usage.cache.PeekOrAdd(acct.ID, c); found {
+			c = prev
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.start.Equal(start) { // a new period: start counting again
+		c.start, c.requests, c.usage = start, 0, metering.Usage{}
+	}
+	c.requests++
+	c.usage = c.usage.Add(o.Usage)
+}
+
+// eventOf makes the metering event for an outcome: the same identifiers
+// and counts, never content.
+func eventOf(o *Outcome) metering.Event {
+	e := metering.Event{
+		RequestID: o.RequestID, ClientRequestID: o.ClientRequestID, KeyID: o.KeyID, Owner: o.Owner, Model: o.Model, ServedModel: o.UpstreamModel,
+		Provider: o.Provider, Endpoint: o.Endpoint, Stream: o.Stream, Usage: o.Usage, CostMicros: o.CostMicros,
+		Status: o.Status, ErrorClass: o.Err, Start: o.Start, Latency: o.End.Sub(o.Start),
+		UsageEstimated: o.UsageEstimated, PriceUnknown: o.PriceUnknown,
+	}
+	if !o.FirstByte.IsZero() {
+		e.TimeToFirstToken = o.FirstByte.Sub(o.Start)
+	}
+	return e
+}
