@@ -1,7 +1,6 @@
 package keys
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -11,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/wicket-gw/wicket/internal/apierror"
 )
 
 // MiddlewareOptions configures Manager.Middleware. A nil *MiddlewareOptions
@@ -199,23 +200,11 @@ func WriteError(w http.ResponseWriter, _ *http.Request, err error) {
 	case http.StatusServiceUnavailable:
 		typ = "server_error"
 	}
-	body := struct {
-		Error struct {
-			Message string  `json:"message"`
-			Type    string  `json:"type"`
-			Param   *string `json:"param"`
-			Code    string  `json:"code"`
-		} `json:"error"`
-	}{}
-	body.Error.Message, body.Error.Type, body.Error.Code = PublicMessage(err), typ, ErrorCode(err)
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="wicket"`)
 	}
 	if te, ok := errors.AsType[*ThrottledError](err); ok {
 		w.Header().Set("Retry-After", strconv.FormatInt(retryAfterSeconds(te.RetryAfter), 10))
 	}
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(body)
+	apierror.Write(w, status, apierror.Body{Status: status, Type: typ, Code: ErrorCode(err), Message: PublicMessage(err)}.OpenAI())
 }

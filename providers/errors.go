@@ -1,9 +1,10 @@
 package providers
 
 import (
-	"encoding/json"
 	"net/http"
 	"strconv"
+
+	"github.com/wicket-gw/wicket/internal/apierror"
 )
 
 // Error is a failure the gateway answers in the caller's dialect. Its
@@ -101,70 +102,27 @@ func (e *Error) geminiStatus() string {
 	return "FAILED_PRECONDITION"
 }
 
-type openAIErrorBody struct {
-	Error struct {
-		Message string  `json:"message"`
-		Type    string  `json:"type"`
-		Param   *string `json:"param"`
-		Code    *string `json:"code"`
-	} `json:"error"`
-}
-
-type anthropicErrorBody struct {
-	Type  string `json:"type"`
-	Error struct {
-		Type    string `json:"type"`
-		Message string `json:"message"`
-	} `json:"error"`
-}
-
-type geminiErrorBody struct {
-	Error struct {
-		Code    int    `json:"code"`
-		Message string `json:"message"`
-		Status  string `json:"status"`
-	} `json:"error"`
-}
-
 // Body returns the error's JSON body in dialect d:
 //
 //	OpenAI:    {"error":{"message":…,"type":…,"param":…,"code":…}}
 //	Anthropic: {"type":"error","error":{"type":…,"message":…}}
 //	Gemini:    {"error":{"code":…,"message":…,"status":…}}
 func (e *Error) Body(d Dialect) []byte {
-	var v any
+	b := apierror.Body{Status: e.Status, Message: e.Message}
 	switch d {
 	case DialectAnthropic:
-		var b anthropicErrorBody
-		b.Type = "error"
-		b.Error.Type, b.Error.Message = e.anthropicType(), e.Message
-		v = b
+		b.Type = e.anthropicType()
+		return b.Anthropic()
 	case DialectGemini:
-		var b geminiErrorBody
-		b.Error.Code, b.Error.Message, b.Error.Status = e.Status, e.Message, e.geminiStatus()
-		v = b
-	default:
-		var b openAIErrorBody
-		b.Error.Message, b.Error.Type = e.Message, e.openAIType()
-		if e.Param != "" {
-			b.Error.Param = &e.Param
-		}
-		if e.Code != "" {
-			b.Error.Code = &e.Code
-		}
-		v = b
+		b.Type = e.geminiStatus()
+		return b.Gemini()
 	}
-	out, _ := json.Marshal(v)
-	return append(out, '\n')
+	b.Type, b.Param, b.Code = e.openAIType(), e.Param, e.Code
+	return b.OpenAI()
 }
 
 // WriteError answers with e in dialect d. Headers the caller set before
 // (retry-after, rate-limit headers) are kept.
 func WriteError(w http.ResponseWriter, d Dialect, e *Error) {
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Del("Content-Length")
-	w.WriteHeader(e.Status)
-	_, _ = w.Write(e.Body(d))
+	apierror.Write(w, e.Status, e.Body(d))
 }

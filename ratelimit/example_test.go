@@ -117,7 +117,7 @@ func ExampleLimiter_Middleware() {
 	}
 	// Output:
 	// 200 retry-after= ok
-	// 429 retry-after=60 {"error":{"message":"Rate limit reached for requests per minute. Please try again in 60s.","type":"rate_limit_error"}}
+	// 429 retry-after=60 {"error":{"message":"Rate limit reached for requests per minute. Please try again in 60s.","type":"rate_limit_error","param":null,"code":null}}
 }
 
 func ExampleWriteHeaders() {

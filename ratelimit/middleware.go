@@ -2,9 +2,10 @@ package ratelimit
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
+
+	"github.com/wicket-gw/wicket/internal/apierror"
 )
 
 // MiddlewareOptions configures [Limiter.Middleware].
@@ -19,9 +20,9 @@ type MiddlewareOptions struct {
 	// checked. Before it runs, a refusal's rate-limit headers (see
 	// WriteHeaders) are already set on w. If nil, a refusal (a *LimitError)
 	// gets status 429 and the body
-	// {"error":{"message":"...","type":"rate_limit_error"}}, and any other
+	// {"error":{"message":"...","type":"rate_limit_error","param":null,"code":null}}, and any other
 	// error (ErrCapacity, a failing backend) gets 503 and
-	// {"error":{"message":"...","type":"server_error"}} (with retry-after 1
+	// {"error":{"message":"...","type":"server_error","param":null,"code":null}} (with retry-after 1
 	// for ErrCapacity), with a message that never includes the error's
 	// text.
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
@@ -85,16 +86,5 @@ func writeError(w http.ResponseWriter, _ *http.Request, err error) {
 	} else if errors.Is(err, ErrCapacity) {
 		w.Header().Set("Retry-After", "1")
 	}
-	type body struct {
-		Error struct {
-			Message string `json:"message"`
-			Type    string `json:"type"`
-		} `json:"error"`
-	}
-	var b body
-	b.Error.Message, b.Error.Type = msg, typ
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(b)
+	apierror.Write(w, status, apierror.Body{Status: status, Type: typ, Message: msg}.OpenAI())
 }

@@ -72,7 +72,7 @@ func TestMiddlewareRequests(t *testing.T) {
 	if diff := cmp.Diff(wantHeaders, rec.Header()); diff != "" {
 		t.Fatalf("third request: headers (-want +got):\n%s", diff)
 	}
-	wantBody := `{"error":{"message":"Rate limit reached for requests per minute. Please try again in 30s.","type":"rate_limit_error"}}` + "\n"
+	wantBody := `{"error":{"message":"Rate limit reached for requests per minute. Please try again in 30s.","type":"rate_limit_error","param":null,"code":null}}` + "\n"
 	if got := rec.Body.String(); got != wantBody {
 		t.Fatalf("third request: body\n%s\nwant\n%s", got, wantBody)
 	}
@@ -152,7 +152,7 @@ func TestMiddlewareBackendError(t *testing.T) {
 		l, _ := ratelimit.New(&ratelimit.Options{Backend: failingBackend{err}})
 		h := l.Middleware(ratelimit.MiddlewareOptions{Subject: subjectFromHeader(ratelimit.Limits{MaxConcurrent: 1})})(http.NotFoundHandler())
 		rec, _ := serve(h, "key_1")
-		want := `{"error":{"message":"The rate limiter is unavailable; please retry.","type":"server_error"}}` + "\n"
+		want := `{"error":{"message":"The rate limiter is unavailable; please retry.","type":"server_error","param":null,"code":null}}` + "\n"
 		if rec.Code != http.StatusServiceUnavailable || rec.Body.String() != want {
 			t.Fatalf("%v: status %d, body %s; want 503, %s", err, rec.Code, rec.Body, want)
 		}

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/wicket-gw/wicket/internal/apierror"
 )
 
 // Options configures the fake model. A nil *Options, and every zero field,
@@ -332,19 +334,5 @@ func (h *handler) models(w http.ResponseWriter) {
 }
 
 func writeError(w http.ResponseWriter, status int, typ, code, msg string) {
-	var body struct {
-		Error struct {
-			Message string  `json:"message"`
-			Type    string  `json:"type"`
-			Param   *string `json:"param"`
-			Code    *string `json:"code"`
-		} `json:"error"`
-	}
-	body.Error.Message, body.Error.Type = msg, typ
-	if code != "" {
-		body.Error.Code = &code
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(body)
+	apierror.Write(w, status, apierror.Body{Status: status, Type: typ, Code: code, Message: msg}.OpenAI())
 }
