@@ -29,7 +29,7 @@ func (g *Gateway) Authorize() func(http.Handler) http.Handler {
 			plan, err := g.cfg.Router.Route(s.req.Model)
 			if err != nil {
 				s.outcome.Err = metering.ClassInvalidRequest
-				fail(w, r, modelNotFound())
+				fail(w, r, providers.ErrorModelNotFound())
 				return
 			}
 			s.plan = plan

@@ -8,14 +8,16 @@ import (
 	"github.com/wicket-gw/wicket/providers"
 )
 
-// Decode is the front-door step for one endpoint: it reads the body (up to
-// the cap), picks out what routing needs, and answers malformed JSON with
-// 400 and an over-long body with 413, in the caller's dialect.
-func (g *Gateway) Decode(endpoint providers.Endpoint) func(http.Handler) http.Handler {
+// Decode is the front-door step for one of door's routes: it reads the
+// body (up to the cap), has the door pick out what routing, limits and
+// budgets need, and answers malformed input with 400 and an over-long body
+// with 413, in the door's dialect.
+func (g *Gateway) Decode(door providers.FrontDoor, route providers.Route) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			s, r := g.ensureState(r)
-			s.outcome.Endpoint = routeOf(endpoint)
+			s.dialect = door.Dialect()
+			s.outcome.Endpoint = route.Path
 			s.outcome.Err = metering.ClassInvalidRequest // until decoded
 			body, err := readBody(r, g.cfg.MaxBodyBytes)
 			if err != nil {
@@ -26,7 +28,7 @@ func (g *Gateway) Decode(endpoint providers.Endpoint) func(http.Handler) http.Ha
 				fail(w, r, &providers.Error{Status: http.StatusBadRequest, Code: "body_read_failed", Message: "The request body could not be read."})
 				return
 			}
-			req, perr := providers.DecodeOpenAI(endpoint, body)
+			req, perr := door.Decode(route, r, body)
 			if perr != nil {
 				fail(w, r, perr)
 				return
@@ -68,19 +70,4 @@ func readBody(r *http.Request, limit int64) ([]byte, error) {
 		return nil, errTooLarge
 	}
 	return buf, nil
-}
-
-// routeOf names an endpoint by its route, for outcomes and events.
-func routeOf(e providers.Endpoint) string {
-	switch e {
-	case providers.EndpointChat:
-		return "/v1/chat/completions"
-	case providers.EndpointEmbeddings:
-		return "/v1/embeddings"
-	case providers.EndpointResponses:
-		return "/v1/responses"
-	case providers.EndpointModels:
-		return "/v1/models"
-	}
-	return string(e)
 }

@@ -25,11 +25,6 @@ func misconfigured(what string) *providers.Error {
 	return &providers.Error{Status: http.StatusInternalServerError, Code: "internal_error", Message: "The gateway is misconfigured: " + strings.TrimSuffix(what, ".") + "."}
 }
 
-// modelNotFound does not echo the model name: it came from the body.
-func modelNotFound() *providers.Error {
-	return &providers.Error{Status: http.StatusNotFound, Param: "model", Code: "model_not_found", Message: "The requested model does not exist or you do not have access to it."}
-}
-
 func tooLarge(limit int64) *providers.Error {
 	return &providers.Error{Status: http.StatusRequestEntityTooLarge, Code: "request_too_large",
 		Message: fmt.Sprintf("Request body too large: the limit is %d bytes.", limit)}

@@ -35,7 +35,7 @@ func TestOneEventPerAuthenticatedRequest(t *testing.T) {
 	}
 	want := []row{
 		{"/v1/models", 200, ""},
-		{"/v1/models", 404, metering.ClassInvalidRequest},
+		{"/v1/models/{model...}", 404, metering.ClassInvalidRequest},
 		{"", 404, metering.ClassInvalidRequest},
 		{"/v1/chat/completions", 400, metering.ClassInvalidRequest},
 		{"/v1/chat/completions", 200, ""},

@@ -50,7 +50,7 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request) {
 		var err error
 		if plan, err = g.cfg.Router.Route(s.req.Model); err != nil {
 			o.Err = metering.ClassInvalidRequest
-			fail(w, r, modelNotFound())
+			fail(w, r, providers.ErrorModelNotFound())
 			return
 		}
 	}

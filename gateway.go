@@ -13,6 +13,7 @@ import (
 	"github.com/wicket-gw/wicket/keys"
 	"github.com/wicket-gw/wicket/metering"
 	"github.com/wicket-gw/wicket/providers"
+	"github.com/wicket-gw/wicket/providers/openai"
 	"github.com/wicket-gw/wicket/ratelimit"
 )
 
@@ -26,6 +27,9 @@ type Config struct {
 	Keys *keys.Manager
 	// Router maps public model names to deployments. Required.
 	Router *providers.Router
+	// FrontDoors are the API dialects clients may speak, each serving its
+	// own routes. Nil means every built-in one (openai.FrontDoor).
+	FrontDoors []providers.FrontDoor
 	// Limits are the default per-key limits: requests and tokens per minute
 	// and concurrent requests. A key's own Limits override each non-zero
 	// field. Zero fields mean unlimited.
@@ -105,13 +109,8 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// Gateway is an AI API gateway as an http.Handler. It serves, under /v1:
-//
-//	POST /v1/chat/completions   OpenAI Chat Completions, streamed or not
-//	POST /v1/embeddings         OpenAI Embeddings
-//	POST /v1/responses          OpenAI Responses (OpenAI-dialect upstreams)
-//	GET  /v1/models             the models the calling key may use
-//	GET  /v1/models/{model}     one of them
+// Gateway is an AI API gateway as an http.Handler. It serves the routes of
+// its front doors (Config.FrontDoors; for OpenAI's, see openai.FrontDoor).
 //
 // Its steps (Guard, Authenticate, Limit, Decode, Authorize, Reserve,
 // Forward, in that order) are also available on their own for applications
@@ -127,6 +126,8 @@ type Gateway struct {
 	prices    *metering.PriceTable
 	meter     *metering.Meter // nil without a Recorder
 	usage     *usageCounters
+	doors     []providers.FrontDoor
+	dialectOf func(path string) providers.Dialect
 }
 
 // New validates cfg and returns a Gateway.
@@ -172,7 +173,11 @@ func New(cfg Config) (*Gateway, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler) // wrapped once: no nil checks per call
 	}
-	g := &Gateway{cfg: cfg, limiter: cfg.Limiter, throttle: cfg.AuthThrottle, estimator: cfg.Estimator}
+	g := &Gateway{cfg: cfg, limiter: cfg.Limiter, throttle: cfg.AuthThrottle, estimator: cfg.Estimator, doors: cfg.FrontDoors}
+	if len(g.doors) == 0 {
+		g.doors = []providers.FrontDoor{openai.FrontDoor{}}
+	}
+	g.dialectOf = dialectFinder(g.doors)
 	var err error
 	if g.limiter == nil {
 		if g.limiter, err = ratelimit.New(&ratelimit.Options{Logger: cfg.Logger}); err != nil {
@@ -209,14 +214,20 @@ func New(cfg Config) (*Gateway, error) {
 	}
 
 	mux := http.NewServeMux()
-	call := func(e providers.Endpoint) http.Handler {
-		return g.Decode(e)(g.Authorize()(g.Reserve()(g.Forward())))
+	patterns := map[string]bool{}
+	for _, door := range g.doors {
+		for _, rt := range door.Routes() {
+			if patterns[rt.Pattern()] {
+				return nil, fmt.Errorf("wicket: Config.FrontDoors: route %q served twice", rt.Pattern())
+			}
+			patterns[rt.Pattern()] = true
+			if rt.Endpoint == providers.EndpointModels {
+				mux.Handle(rt.Pattern(), g.models(door, rt))
+				continue
+			}
+			mux.Handle(rt.Pattern(), g.Decode(door, rt)(g.Authorize()(g.Reserve()(g.Forward()))))
+		}
 	}
-	mux.Handle("POST /v1/chat/completions", call(providers.EndpointChat))
-	mux.Handle("POST /v1/embeddings", call(providers.EndpointEmbeddings))
-	mux.Handle("POST /v1/responses", call(providers.EndpointResponses))
-	mux.HandleFunc("GET /v1/models", g.listModels)
-	mux.HandleFunc("GET /v1/models/{model...}", g.getModel)
 	notFound := func(w http.ResponseWriter, r *http.Request) {
 		if s := stateFrom(r.Context()); s != nil {
 			s.outcome.Err = metering.ClassInvalidRequest
@@ -233,7 +244,7 @@ func New(cfg Config) (*Gateway, error) {
 		}
 		mux.ServeHTTP(w, r)
 	})
-	guard := Guard(GuardOptions{MaxBodyBytes: cfg.MaxBodyBytes, TrustedProxies: cfg.TrustedProxies, Logger: cfg.Logger, Now: cfg.Now})
+	guard := Guard(GuardOptions{MaxBodyBytes: cfg.MaxBodyBytes, TrustedProxies: cfg.TrustedProxies, Logger: cfg.Logger, Now: cfg.Now, Dialect: g.dialectOf})
 	g.handler = guard(g.Authenticate()(g.Limit()(routes)))
 	return g, nil
 }

@@ -27,6 +27,10 @@ type GuardOptions struct {
 	// Now returns the current time, when the request started. Default
 	// time.Now.
 	Now func() time.Time
+	// Dialect tells the dialect of a request from its path, for the errors
+	// Guard and the steps before decoding answer. Nil means OpenAI's for
+	// every path; the Gateway passes its front doors'.
+	Dialect func(path string) providers.Dialect
 }
 
 // Guard is the first step of the chain. It caps the request body (413
@@ -45,9 +49,12 @@ func Guard(opts GuardOptions) func(http.Handler) http.Handler {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	if opts.Dialect == nil {
+		opts.Dialect = func(string) providers.Dialect { return providers.DialectOpenAI }
+	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			s := &state{id: newRequestID(), dialect: dialectOf(r.URL.Path), start: opts.Now()}
+			s := &state{id: newRequestID(), dialect: opts.Dialect(r.URL.Path), start: opts.Now()}
 			w.Header().Set("X-Request-Id", s.id)
 			if id := clientRequestID(r); id != "" {
 				s.outcome.ClientRequestID = id

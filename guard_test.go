@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/wicket-gw/wicket"
+	"github.com/wicket-gw/wicket/providers"
 )
 
 // countingBody is a request body that counts what the server read.
@@ -147,7 +148,8 @@ func TestClientIP(t *testing.T) {
 
 func TestPanicAnswers500WithoutDump(t *testing.T) {
 	var logs bytes.Buffer
-	h := wicket.Guard(wicket.GuardOptions{Logger: newJSONLogger(&logs)})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	anthropic := func(string) providers.Dialect { return providers.DialectAnthropic }
+	h := wicket.Guard(wicket.GuardOptions{Logger: newJSONLogger(&logs), Dialect: anthropic})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		panic("secret prompt text")
 	}))
 	r := httptest.NewRequest("POST", "/v1/messages", strings.NewReader(`{"secret":"body"}`))

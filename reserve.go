@@ -29,8 +29,9 @@ import (
 // gets one added upstream (the model's MaxOutputTokens, else
 // Config.DefaultMaxOutputTokens). A key with a budget may not use an
 // unpriced model (403) unless Config.Prices has a fallback price, nor
-// Responses calls that pull in stored context (previous_response_id,
-// conversation), whose input the gateway cannot see. It needs
+// inputs whose cost the gateway cannot bound (the front door reports them
+// in providers.Request.Unbounded: stored context, audio, files, server-side
+// tools), and images only at their model's ceiling. It needs
 // Authenticate, Decode and Authorize before it, and Limit for token
 // limits.
 func (g *Gateway) Reserve() func(http.Handler) http.Handler {
@@ -43,11 +44,7 @@ func (g *Gateway) Reserve() func(http.Handler) http.Handler {
 			}
 			if s.req.MaxOutputTokens > g.cfg.MaxOutputTokens {
 				s.outcome.Err = metering.ClassInvalidRequest
-				param := "max_tokens"
-				if s.req.Endpoint == providers.EndpointResponses {
-					param = "max_output_tokens"
-				}
-				fail(w, r, &providers.Error{Status: http.StatusBadRequest, Param: param, Code: "invalid_value",
+				fail(w, r, &providers.Error{Status: http.StatusBadRequest, Param: s.req.MaxOutputParam, Code: "invalid_value",
 					Message: "The requested output cap is larger than this gateway allows (" + strconv.FormatInt(g.cfg.MaxOutputTokens, 10) + " tokens)."})
 				return
 			}

@@ -59,7 +59,7 @@ func (g *Gateway) ensureState(r *http.Request) (*state, *http.Request) {
 	if s := stateFrom(r.Context()); s != nil {
 		return s, r
 	}
-	s := &state{id: newRequestID(), dialect: dialectOf(r.URL.Path), start: g.cfg.Now()}
+	s := &state{id: newRequestID(), dialect: g.dialectOf(r.URL.Path), start: g.cfg.Now()}
 	s.clientIP = keys.RemoteIP(r)
 	return s, r.WithContext(context.WithValue(r.Context(), stateKey{}, s))
 }

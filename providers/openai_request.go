@@ -110,7 +110,9 @@ func DecodeOpenAI(endpoint Endpoint, body []byte) (*Request, *Error) {
 				perr = badRequest(name, "invalid_type", "Invalid value for '"+name+"': expected a non-negative integer.")
 				return false
 			}
-			req.MaxOutputTokens = max(req.MaxOutputTokens, n)
+			if n >= req.MaxOutputTokens {
+				req.MaxOutputTokens, req.MaxOutputParam = n, pickedNames[f]
+			}
 		}
 		return true
 	})

@@ -27,6 +27,9 @@ type Request struct {
 	// MaxOutputTokens is the request's cap on generated tokens (max_tokens,
 	// max_completion_tokens or max_output_tokens); 0 if it set none.
 	MaxOutputTokens int64
+	// MaxOutputParam names, as the dialect spells it, the parameter that
+	// set MaxOutputTokens, for errors about it; empty when none did.
+	MaxOutputParam string
 	// Choices is how many answers the request asks for (OpenAI's n); each
 	// may generate up to MaxOutputTokens. At least 1.
 	Choices int64
