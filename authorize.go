@@ -22,13 +22,13 @@ func (g *Gateway) Authorize() func(http.Handler) http.Handler {
 				return
 			}
 			if !rec.Scopes.AllowsModel(s.req.Model) {
-				s.outcome.Err = metering.ClassInvalidRequest
+				s.outcome.ErrorClass = metering.ClassInvalidRequest
 				fail(w, r, &providers.Error{Status: http.StatusForbidden, Type: "permission_error", Param: "model", Code: "model_not_allowed", Message: "This API key may not use the requested model."})
 				return
 			}
 			plan, err := g.cfg.Router.Route(s.req.Model)
 			if err != nil {
-				s.outcome.Err = metering.ClassInvalidRequest
+				s.outcome.ErrorClass = metering.ClassInvalidRequest
 				fail(w, r, providers.ErrorModelNotFound())
 				return
 			}

@@ -90,7 +90,7 @@ func BenchmarkChainOverhead(b *testing.B) {
 	e := newEnv(b, scriptedModels(p), func(c *wicket.Config) {
 		c.Prices = perOutputToken(b)
 		c.Limits = ratelimit.Limits{RequestsPerMinute: 1 << 35, TokensPerMinute: 1 << 35, MaxConcurrent: 1 << 20}
-		c.OnOutcome = nil
+		c.OnEvent = nil
 	})
 	body := `{"model":"ok","max_tokens":16,"messages":[{"role":"user","content":"hello"}]}`
 	b.ReportAllocs()

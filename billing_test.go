@@ -122,8 +122,8 @@ func TestLongModelNameBoundedInOutcome(t *testing.T) {
 	for _, body := range []string{`{"model":"` + name + `"}`} {
 		readAll(t, e.post(t, "/v1/chat/completions", body))
 		o := <-e.outcome
-		if len(o.Model) > metering.MaxIDLen || len(o.UpstreamModel) > metering.MaxIDLen || !strings.HasPrefix(name, o.Model) || o.Model == "" {
-			t.Errorf("outcome model %d bytes, upstream model %d bytes; want a prefix of at most %d", len(o.Model), len(o.UpstreamModel), metering.MaxIDLen)
+		if len(o.Model) > metering.MaxIDLen || len(o.ServedModel) > metering.MaxIDLen || !strings.HasPrefix(name, o.Model) || o.Model == "" {
+			t.Errorf("outcome model %d bytes, upstream model %d bytes; want a prefix of at most %d", len(o.Model), len(o.ServedModel), metering.MaxIDLen)
 		}
 	}
 }

@@ -290,7 +290,7 @@ func TestStreamDisconnectStillMetered(t *testing.T) {
 		t.Errorf("complete stream: usage %+v estimated %v; want the exact 4+50", exact.Usage, exact.UsageEstimated)
 	}
 	left := evs[1]
-	if !left.UsageEstimated || left.Usage.OutputTokens < 5 || left.ErrorClass != metering.ClassClientDisconnect || o.Err != metering.ClassClientDisconnect {
+	if !left.UsageEstimated || left.Usage.OutputTokens < 5 || left.ErrorClass != metering.ClassClientDisconnect || o.ErrorClass != metering.ClassClientDisconnect {
 		t.Errorf("disconnected stream: usage %+v estimated %v class %q; want ≥5 output tokens, estimated, client_disconnect", left.Usage, left.UsageEstimated, left.ErrorClass)
 	}
 	if left.RequestID == exact.RequestID || left.RequestID == "" {

@@ -18,7 +18,7 @@ func (g *Gateway) Decode(door providers.FrontDoor, route providers.Route) func(h
 			s, r := g.ensureState(r)
 			s.dialect = door.Dialect()
 			s.outcome.Endpoint = route.Path
-			s.outcome.Err = metering.ClassInvalidRequest // until decoded
+			s.outcome.ErrorClass = metering.ClassInvalidRequest // until decoded
 			body, err := readBody(r, g.cfg.MaxBodyBytes)
 			if err != nil {
 				if isTooLarge(err) {
@@ -33,7 +33,7 @@ func (g *Gateway) Decode(door providers.FrontDoor, route providers.Route) func(h
 				fail(w, r, perr)
 				return
 			}
-			s.outcome.Err = ""
+			s.outcome.ErrorClass = ""
 			req.RequestID = s.id
 			s.req = req
 			// The model name is the client's text: bound it as events do.

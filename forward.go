@@ -17,7 +17,7 @@ import (
 // Forward is the last step: it routes the decoded call to the model's
 // deployments, falling back and retrying only while nothing has been sent
 // to the client, then relays the upstream's answer (streams flushed event
-// by event) and records the Outcome. The status line is sent with the
+// by event) and records what happened in the request's metering.Event. The status line is sent with the
 // first body byte, so a failure before it, even after the upstream's
 // headers (a stall, an oversized first event), is a failed attempt: the
 // call falls back, and when every attempt fails the client gets 502 (504
@@ -49,7 +49,7 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request) {
 	if plan.Len() == 0 {
 		var err error
 		if plan, err = g.cfg.Router.Route(s.req.Model); err != nil {
-			o.Err = metering.ClassInvalidRequest
+			o.ErrorClass = metering.ClassInvalidRequest
 			fail(w, r, providers.ErrorModelNotFound())
 			return
 		}
@@ -69,7 +69,7 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		o.Attempts++
-		o.Provider, o.Deployment, o.UpstreamModel = d.Provider.Name(), d.Name, metering.CutID(plan.UpstreamModel(d))
+		o.Provider, o.Deployment, o.ServedModel = d.Provider.Name(), d.Name, metering.CutID(plan.UpstreamModel(d))
 		if d.Provider.Dialect() != s.req.Dialect {
 			lastErr = errDialect
 			continue
@@ -121,19 +121,19 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request) {
 	// there was one (its error body is the upstream's own, for the client
 	// only), as the deployment that gave it.
 	if held != nil && ctx.Err() == nil {
-		o.Provider, o.Deployment, o.UpstreamModel = held.o.Provider, held.o.Deployment, held.o.UpstreamModel
+		o.Provider, o.Deployment, o.ServedModel = held.o.Provider, held.o.Deployment, held.o.ServedModel
 		if err := g.relay(w, r, s, held); err == nil {
 			return
 		}
 	}
 	switch {
 	case ctx.Err() != nil:
-		o.Err, o.Status = metering.ClassClientDisconnect, 499
+		o.ErrorClass, o.Status = metering.ClassClientDisconnect, 499
 	case errors.Is(lastErr, errDialect):
-		o.Err = metering.ClassInvalidRequest
+		o.ErrorClass = metering.ClassInvalidRequest
 		fail(w, r, &providers.Error{Status: http.StatusNotImplemented, Code: "dialect_not_supported", Message: "No deployment of this model speaks the request's API dialect."})
 	case errors.Is(lastErr, errCredentialRefused):
-		o.Err = metering.ClassUpstreamError
+		o.ErrorClass = metering.ClassUpstreamError
 		fail(w, r, &providers.Error{Status: http.StatusBadGateway, Code: "upstream_unavailable",
 			Message: "The upstream model provider refused the gateway's request. This is not a problem with your API key; try again later."})
 	default:
@@ -141,7 +141,7 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request) {
 		if !ok {
 			ue = providers.NewUpstreamError(o.Provider, lastErr)
 		}
-		o.Err = errClassOf(ue)
+		o.ErrorClass = errClassOf(ue)
 		fail(w, r, ue.ClientError())
 	}
 }
@@ -189,24 +189,24 @@ func (g *Gateway) relay(w http.ResponseWriter, r *http.Request, s *state, resp p
 	cw.commit()
 	o.Status = cw.status
 	s.upstreamTook = o.Status < 400
-	o.Usage, o.UsageKnown, o.FirstByte = res.Usage, res.UsageKnown, res.FirstByte
+	o.Usage, s.usageKnown, s.firstByte = res.Usage, res.UsageKnown, res.FirstByte
 	s.events, s.bytesWritten = res.Events, res.BytesWritten
 	if err == nil {
 		switch {
 		case o.Status >= 500:
-			o.Err = metering.ClassUpstreamError
+			o.ErrorClass = metering.ClassUpstreamError
 		case o.Status == http.StatusTooManyRequests:
-			o.Err = metering.ClassRateLimited
+			o.ErrorClass = metering.ClassRateLimited
 		case o.Status >= 400:
-			o.Err = metering.ClassInvalidRequest
+			o.ErrorClass = metering.ClassInvalidRequest
 		}
 		return nil
 	}
 	if r.Context().Err() != nil {
-		o.Err = metering.ClassClientDisconnect
+		o.ErrorClass = metering.ClassClientDisconnect
 		return nil
 	}
-	o.Err = errClassOf(err)
+	o.ErrorClass = errClassOf(err)
 	g.logUpstream(s, nil, err)
 	// The status is sent: abort. The deferred finish still runs.
 	panic(http.ErrAbortHandler)

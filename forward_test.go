@@ -135,8 +135,8 @@ func TestMidStreamFailureAborts(t *testing.T) {
 		t.Error("the client read a complete stream; want an error for the aborted one")
 	}
 	o := <-e.outcome
-	if o.Err != metering.ClassUpstreamError || o.Status != 200 {
-		t.Errorf("outcome err %q status %d; want upstream_error after 200", o.Err, o.Status)
+	if o.ErrorClass != metering.ClassUpstreamError || o.Status != 200 {
+		t.Errorf("outcome err %q status %d; want upstream_error after 200", o.ErrorClass, o.Status)
 	}
 }
 
@@ -172,8 +172,8 @@ func TestEmbeddingsAndResponsesPassThrough(t *testing.T) {
 			t.Errorf("%s: %d %s", tc.path, resp.StatusCode, got)
 		}
 		o := <-e.outcome
-		if !o.UsageKnown || o.Usage != tc.usage {
-			t.Errorf("%s: usage %+v known %v; want %+v", tc.path, o.Usage, o.UsageKnown, tc.usage)
+		if o.UsageEstimated || o.Usage != tc.usage {
+			t.Errorf("%s: usage %+v estimated %v; want %+v", tc.path, o.Usage, o.UsageEstimated, tc.usage)
 		}
 	}
 	last := up.requests()[len(up.requests())-1]
@@ -199,8 +199,8 @@ func TestResponsesStreamUsage(t *testing.T) {
 		t.Errorf("stream_options added to a Responses call: %s", got)
 	}
 	o := <-e.outcome
-	if !o.UsageKnown || o.Usage != (metering.Usage{InputTokens: 5, OutputTokens: 1}) {
-		t.Errorf("usage %+v known %v", o.Usage, o.UsageKnown)
+	if o.UsageEstimated || o.Usage != (metering.Usage{InputTokens: 5, OutputTokens: 1}) {
+		t.Errorf("usage %+v estimated %v", o.Usage, o.UsageEstimated)
 	}
 }
 

@@ -91,11 +91,12 @@ type Config struct {
 	// deployment that already failed this request; it doubles each round.
 	// Default 250ms.
 	RetryBackoff time.Duration
-	// OnOutcome, if set, is called once per authenticated request, after
-	// the response is complete, with what happened. It runs on the
+	// OnEvent, if set, is called once per authenticated request, after
+	// the response is complete, with what happened: the same metering.Event
+	// the Recorder receives, before the Meter cuts long identifiers. It runs on the
 	// request's goroutine: keep it quick. A panic in it is recovered and
 	// logged.
-	OnOutcome func(ctx context.Context, o Outcome)
+	OnEvent func(ctx context.Context, e metering.Event)
 	// OnUpstreamRefusal, if set, is called when an upstream refuses the
 	// gateway's own credential (401 or 403): the caller's key was fine, so
 	// the caller gets 502 with a generic message, the refusing provider is
@@ -230,7 +231,7 @@ func New(cfg Config) (*Gateway, error) {
 	}
 	notFound := func(w http.ResponseWriter, r *http.Request) {
 		if s := stateFrom(r.Context()); s != nil {
-			s.outcome.Err = metering.ClassInvalidRequest
+			s.outcome.ErrorClass = metering.ClassInvalidRequest
 		}
 		fail(w, r, &providers.Error{Status: http.StatusNotFound, Code: "unknown_url", Message: "Unknown request URL or method."})
 	}

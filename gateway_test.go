@@ -96,10 +96,10 @@ func TestNonStreamingPassThrough(t *testing.T) {
 	}
 	o := <-e.outcome
 	wantUsage := metering.Usage{InputTokens: 12, OutputTokens: 5, CachedInputTokens: 4, ReasoningTokens: 2}
-	if !o.UsageKnown || o.Usage != wantUsage {
-		t.Errorf("outcome usage %+v (known %v); want %+v", o.Usage, o.UsageKnown, wantUsage)
+	if o.UsageEstimated || o.Usage != wantUsage {
+		t.Errorf("outcome usage %+v (estimated %v); want %+v", o.Usage, o.UsageEstimated, wantUsage)
 	}
-	if o.Model != "smart" || o.UpstreamModel != "gpt-4o-2024-08-06" || o.Status != 200 || o.KeyID != e.rec.ID || o.Owner != "alice" || o.Attempts != 1 || o.Err != "" {
+	if o.Model != "smart" || o.ServedModel != "gpt-4o-2024-08-06" || o.Status != 200 || o.KeyID != e.rec.ID || o.Owner != "alice" || o.Attempts != 1 || o.ErrorClass != "" {
 		t.Errorf("outcome %+v", o)
 	}
 }
@@ -162,8 +162,8 @@ func TestStreamingIncludeUsageBothWays(t *testing.T) {
 				t.Errorf("upstream body lost fields: %s", sent.Body)
 			}
 			o := <-e.outcome
-			if !o.UsageKnown || o.Usage != (metering.Usage{InputTokens: 9, OutputTokens: 3}) || !o.Stream {
-				t.Errorf("outcome usage %+v known %v stream %v", o.Usage, o.UsageKnown, o.Stream)
+			if o.UsageEstimated || o.Usage != (metering.Usage{InputTokens: 9, OutputTokens: 3}) || !o.Stream {
+				t.Errorf("outcome usage %+v estimated %v stream %v", o.Usage, o.UsageEstimated, o.Stream)
 			}
 		})
 	}
@@ -235,8 +235,8 @@ func TestClientDisconnectCancelsUpstream(t *testing.T) {
 		t.Fatal("the upstream request was not canceled after the client left")
 	}
 	o := <-e.outcome
-	if o.Err != "client_disconnect" {
-		t.Errorf("outcome error class %q; want client_disconnect", o.Err)
+	if o.ErrorClass != "client_disconnect" {
+		t.Errorf("outcome error class %q; want client_disconnect", o.ErrorClass)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/wicket-gw/wicket/metering"
 	"github.com/wicket-gw/wicket/providers"
 )
 
@@ -17,7 +18,7 @@ const maxHeldBody = 64 << 10
 // into memory and its connection released, so that no idle timer runs
 // while Forward tries other deployments; relayed only if they all fail.
 type heldAnswer struct {
-	o      Outcome // the attempt that answered: provider, deployment, model
+	o      metering.Event // the attempt that answered: provider, deployment, model
 	now    func() time.Time
 	status int
 	header http.Header
@@ -27,7 +28,7 @@ type heldAnswer struct {
 
 // holdAnswer reads resp whole (at most maxHeldBody) and closes it; ok is
 // false when the body could not be read or is larger than that.
-func holdAnswer(resp providers.Response, o Outcome, now func() time.Time) (*heldAnswer, bool) {
+func holdAnswer(resp providers.Response, o metering.Event, now func() time.Time) (*heldAnswer, bool) {
 	defer resp.Close()
 	b := &bufferWriter{header: http.Header{}}
 	res, err := resp.Relay(b)

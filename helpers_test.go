@@ -14,6 +14,7 @@ import (
 
 	"github.com/wicket-gw/wicket"
 	"github.com/wicket-gw/wicket/keys"
+	"github.com/wicket-gw/wicket/metering"
 	"github.com/wicket-gw/wicket/providers"
 	"github.com/wicket-gw/wicket/providers/openai"
 	"github.com/wicket-gw/wicket/redact"
@@ -74,8 +75,8 @@ type env struct {
 	key      string
 	rec      *keys.Record
 	mu       sync.Mutex
-	outcomes []wicket.Outcome
-	outcome  chan wicket.Outcome
+	outcomes []metering.Event
+	outcome  chan metering.Event
 }
 
 func newEnv(t testing.TB, models []providers.Model, tweak func(*wicket.Config)) *env {
@@ -92,8 +93,8 @@ func newEnv(t testing.TB, models []providers.Model, tweak func(*wicket.Config)) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{km: km, outcome: make(chan wicket.Outcome, 64)}
-	cfg := wicket.Config{Keys: km, Router: router, OnOutcome: func(_ context.Context, o wicket.Outcome) {
+	e := &env{km: km, outcome: make(chan metering.Event, 64)}
+	cfg := wicket.Config{Keys: km, Router: router, OnEvent: func(_ context.Context, o metering.Event) {
 		e.mu.Lock()
 		e.outcomes = append(e.outcomes, o)
 		e.mu.Unlock()

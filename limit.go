@@ -71,7 +71,7 @@ func writeLimitHeaders(w http.ResponseWriter, r *http.Request) {
 
 // refuseLimit answers a limiter refusal or failure.
 func (g *Gateway) refuseLimit(w http.ResponseWriter, r *http.Request, s *state, err error) {
-	s.outcome.Err = metering.ClassRateLimited
+	s.outcome.ErrorClass = metering.ClassRateLimited
 	if le, ok := errors.AsType[*ratelimit.LimitError](err); ok {
 		ratelimit.WriteHeaders(w.Header(), le.Decision)
 		dim := le.Decision.Refused
@@ -90,7 +90,7 @@ func (g *Gateway) refuseLimit(w http.ResponseWriter, r *http.Request, s *state, 
 		fail(w, r, &providers.Error{Status: http.StatusTooManyRequests, Type: typ, Code: "rate_limit_exceeded", Message: msg})
 		return
 	}
-	s.outcome.Err = metering.ClassInternal
+	s.outcome.ErrorClass = metering.ClassInternal
 	if errors.Is(err, ratelimit.ErrInvalidLimits) {
 		// A key's own limits are out of range: a configuration error, not
 		// overload, and not the client's to retry.

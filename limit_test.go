@@ -15,6 +15,7 @@ import (
 
 	"github.com/wicket-gw/wicket"
 	"github.com/wicket-gw/wicket/keys"
+	"github.com/wicket-gw/wicket/metering"
 	"github.com/wicket-gw/wicket/metering/meteringtest"
 	"github.com/wicket-gw/wicket/providers"
 	"github.com/wicket-gw/wicket/ratelimit"
@@ -209,7 +210,7 @@ func TestConcurrencySlotsReturnedOnEveryPath(t *testing.T) {
 	}
 }
 
-func drain(c chan wicket.Outcome) {
+func drain(c chan metering.Event) {
 	for {
 		select {
 		case <-c:

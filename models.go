@@ -26,7 +26,7 @@ func (g *Gateway) models(door providers.FrontDoor, route providers.Route) http.H
 		}
 		if e := door.WriteModels(w, r, route, visible); e != nil {
 			if s != nil {
-				s.outcome.Err = metering.ClassInvalidRequest
+				s.outcome.ErrorClass = metering.ClassInvalidRequest
 			}
 			fail(w, r, e)
 		}

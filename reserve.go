@@ -43,7 +43,7 @@ func (g *Gateway) Reserve() func(http.Handler) http.Handler {
 				return
 			}
 			if s.req.MaxOutputTokens > g.cfg.MaxOutputTokens {
-				s.outcome.Err = metering.ClassInvalidRequest
+				s.outcome.ErrorClass = metering.ClassInvalidRequest
 				fail(w, r, &providers.Error{Status: http.StatusBadRequest, Param: s.req.MaxOutputParam, Code: "invalid_value",
 					Message: "The requested output cap is larger than this gateway allows (" + strconv.FormatInt(g.cfg.MaxOutputTokens, 10) + " tokens)."})
 				return
@@ -120,7 +120,7 @@ func (g *Gateway) reserveBudget(w http.ResponseWriter, r *http.Request, s *state
 			s.enforceMaxOutput = s.maxOutput / max(s.req.Choices, 1)
 		}
 		if p := s.req.Unbounded; p != "" {
-			s.outcome.Err = metering.ClassInvalidRequest
+			s.outcome.ErrorClass = metering.ClassInvalidRequest
 			fail(w, r, &providers.Error{Status: http.StatusBadRequest, Param: p, Code: "unsupported_with_budget",
 				Message: "This API key has a budget, and '" + p + "' brings in input or charges whose cost the gateway cannot bound. Send the input in full, as text or images."})
 			return false
@@ -146,13 +146,13 @@ func (g *Gateway) reserveBudget(w http.ResponseWriter, r *http.Request, s *state
 		worst = max(worst, p.MaxCost(inputWorst+min(img, math.MaxInt64-inputWorst), s.maxOutput))
 	}
 	if capped && !priced {
-		s.outcome.Err = metering.ClassInvalidRequest
+		s.outcome.ErrorClass = metering.ClassInvalidRequest
 		fail(w, r, &providers.Error{Status: http.StatusForbidden, Type: "permission_error", Param: "model", Code: "model_not_priced",
 			Message: "This API key has a budget, and the requested model has no price, so its cost cannot be counted."})
 		return false
 	}
 	if capped && !imagesBounded {
-		s.outcome.Err = metering.ClassInvalidRequest
+		s.outcome.ErrorClass = metering.ClassInvalidRequest
 		fail(w, r, &providers.Error{Status: http.StatusBadRequest, Param: "model", Code: "unsupported_with_budget",
 			Message: "This API key has a budget, and the requested model has no image ceiling in the gateway's price table, so the cost of image inputs cannot be bounded."})
 		return false
@@ -160,7 +160,7 @@ func (g *Gateway) reserveBudget(w http.ResponseWriter, r *http.Request, s *state
 	id, err := g.ledger.Reserve(ctx, accounts, worst)
 	if err != nil {
 		if be, ok := errors.AsType[*metering.BudgetError](err); ok {
-			s.outcome.Err = metering.ClassBudgetExceeded
+			s.outcome.ErrorClass = metering.ClassBudgetExceeded
 			if !be.Reset.IsZero() {
 				w.Header().Set("Retry-After", strconv.FormatInt(int64(be.Reset.Sub(g.cfg.Now()).Seconds())+1, 10))
 			}
@@ -169,7 +169,7 @@ func (g *Gateway) reserveBudget(w http.ResponseWriter, r *http.Request, s *state
 				Message: "This request could cost more than the " + string(be.Account.Kind) + "'s remaining " + be.Account.Period.String() + " budget."})
 			return false
 		}
-		s.outcome.Err = metering.ClassInternal
+		s.outcome.ErrorClass = metering.ClassInternal
 		g.logError(s, "wicket: budget ledger failed", err)
 		w.Header().Set("Retry-After", "1")
 		fail(w, r, &providers.Error{Status: http.StatusServiceUnavailable, Code: "service_unavailable", Message: "The budget service is unavailable; try again shortly."})

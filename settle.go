@@ -14,7 +14,7 @@ import (
 // Settle is the last part of the walk: once the response is complete, the
 // step that owns the request (Authenticate) finishes it: exact usage or an
 // estimate, the token-bucket correction, the ledger settlement, the usage
-// counts, OnOutcome and the one metering event.
+// counts, OnEvent and the one metering event.
 
 // finishOnExit is deferred by the step that owns the request's end. On a
 // panic it records the request as an internal failure (unless it was a
@@ -22,7 +22,7 @@ import (
 func (g *Gateway) finishOnExit(r *http.Request, s *state) {
 	if p := recover(); p != nil {
 		if p != http.ErrAbortHandler {
-			s.outcome.Err, s.outcome.Status = metering.ClassInternal, http.StatusInternalServerError
+			s.outcome.ErrorClass, s.outcome.Status = metering.ClassInternal, http.StatusInternalServerError
 		}
 		g.finish(r, s)
 		panic(p)
@@ -31,24 +31,27 @@ func (g *Gateway) finishOnExit(r *http.Request, s *state) {
 }
 
 // finish settles what the call used (tokens and budget), hands the
-// outcome to OnOutcome and records its metering event, once per request.
+// outcome to OnEvent and records its metering event, once per request.
 // It runs detached from the client's cancellation: a client that left
 // still gets its usage settled and recorded. The event is recorded even if
-// settling panics, and a panic in OnOutcome is contained.
+// settling panics, and a panic in OnEvent is contained.
 func (g *Gateway) finish(r *http.Request, s *state) {
 	if s.finished {
 		return
 	}
 	s.finished = true
 	o := &s.outcome
-	o.End = g.cfg.Now()
+	o.Latency = g.cfg.Now().Sub(o.Start)
+	if !s.firstByte.IsZero() {
+		o.TimeToFirstToken = s.firstByte.Sub(o.Start)
+	}
 	if o.Status == 0 {
 		o.Status = http.StatusOK
 	}
 	ctx := context.WithoutCancel(r.Context())
 	defer func() {
 		if g.meter != nil {
-			if err := g.meter.Record(ctx, eventOf(o)); err != nil {
+			if err := g.meter.Record(ctx, *o); err != nil {
 				g.logError(s, "wicket: metering event not queued", err)
 			}
 		}
@@ -56,14 +59,14 @@ func (g *Gateway) finish(r *http.Request, s *state) {
 	g.settle(ctx, s)
 	g.settleTokens(r.WithContext(ctx), s)
 	g.countUsage(s)
-	if g.cfg.OnOutcome != nil {
+	if g.cfg.OnEvent != nil {
 		func() {
 			defer func() {
 				if p := recover(); p != nil {
-					g.cfg.Logger.Error("wicket: OnOutcome panicked", slog.String("request_id", s.id), slog.String("panic_type", fmt.Sprintf("%T", p)))
+					g.cfg.Logger.Error("wicket: OnEvent panicked", slog.String("request_id", s.id), slog.String("panic_type", fmt.Sprintf("%T", p)))
 				}
 			}()
-			g.cfg.OnOutcome(ctx, *o)
+			g.cfg.OnEvent(ctx, *o)
 		}()
 	}
 }
@@ -76,8 +79,8 @@ func (g *Gateway) finish(r *http.Request, s *state) {
 func (g *Gateway) settle(ctx context.Context, s *state) {
 	o := &s.outcome
 	switch {
-	case o.UsageKnown:
-	case !s.upstreamTook || (o.Status >= 400 && o.Err != metering.ClassClientDisconnect):
+	case s.usageKnown:
+	case !s.upstreamTook || (o.Status >= 400 && o.ErrorClass != metering.ClassClientDisconnect):
 		o.Usage = metering.Usage{}
 	default:
 		out := s.bytesWritten / 4
@@ -89,7 +92,7 @@ func (g *Gateway) settle(ctx context.Context, s *state) {
 			out = min(out, s.maxOutput)
 		}
 		in := s.inputEstimate
-		if p, ok := g.priceOf(o.UpstreamModel); ok {
+		if p, ok := g.priceOf(o.ServedModel); ok {
 			// The upstream read the images too: at most their ceiling each.
 			img, _ := p.MaxImageTokens(s.req.Images)
 			in += min(img, math.MaxInt64-in)
@@ -98,7 +101,7 @@ func (g *Gateway) settle(ctx context.Context, s *state) {
 		o.UsageEstimated = true
 	}
 	if o.Usage != (metering.Usage{}) {
-		cost, known := g.prices.Cost(o.UpstreamModel, o.Usage)
+		cost, known := g.prices.Cost(o.ServedModel, o.Usage)
 		o.CostMicros, o.PriceUnknown = cost, !known
 	}
 	if s.reservation == "" {
@@ -162,19 +165,4 @@ func (g *Gateway) countUsage(s *state) {
 	}
 	c.requests++
 	c.usage = c.usage.Add(o.Usage)
-}
-
-// eventOf makes the metering event for an outcome: the same identifiers
-// and counts, never content.
-func eventOf(o *Outcome) metering.Event {
-	e := metering.Event{
-		RequestID: o.RequestID, ClientRequestID: o.ClientRequestID, KeyID: o.KeyID, Owner: o.Owner, Model: o.Model, ServedModel: o.UpstreamModel,
-		Provider: o.Provider, Endpoint: o.Endpoint, Stream: o.Stream, Usage: o.Usage, CostMicros: o.CostMicros,
-		Status: o.Status, ErrorClass: o.Err, Start: o.Start, Latency: o.End.Sub(o.Start),
-		UsageEstimated: o.UsageEstimated, PriceUnknown: o.PriceUnknown,
-	}
-	if !o.FirstByte.IsZero() {
-		e.TimeToFirstToken = o.FirstByte.Sub(o.Start)
-	}
-	return e
 }

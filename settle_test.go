@@ -79,7 +79,7 @@ func TestClientLeavingBeforeTheAnswerStillPaysThePrompt(t *testing.T) {
 	cancel()
 	<-done
 	o := <-e.outcome
-	if o.Err != metering.ClassClientDisconnect || !o.UsageEstimated || o.Usage.InputTokens < 100 || o.CostMicros == 0 {
+	if o.ErrorClass != metering.ClassClientDisconnect || !o.UsageEstimated || o.Usage.InputTokens < 100 || o.CostMicros == 0 {
 		t.Errorf("outcome %+v; want client_disconnect with the prompt estimated and charged", o)
 	}
 	bal, _ := ledger.Balance(t.Context(), metering.Account{Kind: metering.AccountKey, ID: e.rec.ID, Period: metering.PeriodMonthly})

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/wicket-gw/wicket/keys"
+	"github.com/wicket-gw/wicket/metering"
 	"github.com/wicket-gw/wicket/providers"
 	"github.com/wicket-gw/wicket/ratelimit"
 )
@@ -40,10 +41,12 @@ type state struct {
 	upstreamTook bool
 	// events and bytesWritten count what reached the client.
 	events, bytesWritten int64
-	commit               commitWriter // the relay's writer, reused per attempt
-	outcome              Outcome
-	finished             bool         // outcome handed to OnOutcome
-	rec                  *keys.Record // set by begin, whose caller owns finish
+	commit               commitWriter   // the relay's writer, reused per attempt
+	outcome              metering.Event // the request's one record, for OnEvent and the Recorder
+	usageKnown           bool           // the upstream reported outcome.Usage
+	firstByte            time.Time      // the first body byte reached the client
+	finished             bool           // outcome handed to OnEvent and the Recorder
+	rec                  *keys.Record   // set by begin, whose caller owns finish
 }
 
 type stateKey struct{}

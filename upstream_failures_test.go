@@ -59,8 +59,8 @@ func TestFailureAfterHeadersBeforeFirstByte(t *testing.T) {
 				t.Fatalf("got %d %s; want 504 upstream_timeout in OpenAI shape", resp.StatusCode, body)
 			}
 			o := <-e.outcome
-			if o.Status != 504 || o.Err != metering.ClassTimeout || o.CostMicros != 0 {
-				t.Errorf("outcome status %d err %q cost %d; want 504 timeout 0", o.Status, o.Err, o.CostMicros)
+			if o.Status != 504 || o.ErrorClass != metering.ClassTimeout || o.CostMicros != 0 {
+				t.Errorf("outcome status %d err %q cost %d; want 504 timeout 0", o.Status, o.ErrorClass, o.CostMicros)
 			}
 		})
 		t.Run(tc.name+"/falls back", func(t *testing.T) {
@@ -82,8 +82,8 @@ func TestFailureAfterHeadersBeforeFirstByte(t *testing.T) {
 				t.Fatalf("got %d %s; want the second deployment's whole answer", resp.StatusCode, body)
 			}
 			o := <-e.outcome
-			if o.Attempts != 2 || o.Provider != "good" || o.Err != "" {
-				t.Errorf("outcome attempts %d provider %q err %q; want 2 good success", o.Attempts, o.Provider, o.Err)
+			if o.Attempts != 2 || o.Provider != "good" || o.ErrorClass != "" {
+				t.Errorf("outcome attempts %d provider %q err %q; want 2 good success", o.Attempts, o.Provider, o.ErrorClass)
 			}
 		})
 	}
@@ -102,8 +102,8 @@ func TestFirstEventTooLargeIs502(t *testing.T) {
 	if resp.StatusCode != 502 || !strings.Contains(body, `"type":"server_error"`) {
 		t.Fatalf("got %d %s; want 502 in OpenAI shape", resp.StatusCode, body)
 	}
-	if o := <-e.outcome; o.Status != 502 || o.Err != metering.ClassUpstreamError {
-		t.Errorf("outcome status %d err %q; want 502 upstream_error", o.Status, o.Err)
+	if o := <-e.outcome; o.Status != 502 || o.ErrorClass != metering.ClassUpstreamError {
+		t.Errorf("outcome status %d err %q; want 502 upstream_error", o.Status, o.ErrorClass)
 	}
 }
 
@@ -128,8 +128,8 @@ func TestTruncatedStreamAborts(t *testing.T) {
 	if !strings.Contains(string(got), `"Hel"`) {
 		t.Errorf("client got %q; want the events before the cut", got)
 	}
-	if o := <-e.outcome; o.Status != 200 || o.Err != metering.ClassIncomplete {
-		t.Errorf("outcome status %d err %q; want 200 incomplete", o.Status, o.Err)
+	if o := <-e.outcome; o.Status != 200 || o.ErrorClass != metering.ClassIncomplete {
+		t.Errorf("outcome status %d err %q; want 200 incomplete", o.Status, o.ErrorClass)
 	}
 }
 
@@ -191,8 +191,8 @@ func TestUpstreamRefusesGatewayCredential(t *testing.T) {
 		if n := len(refusing.requests()); n != 1 {
 			t.Errorf("%d alone: the refused credential was tried %d times; want 1", status, n)
 		}
-		if o := <-alone.outcome; o.Status != 502 || o.Err != metering.ClassUpstreamError || o.Attempts != 1 {
-			t.Errorf("%d alone: outcome %d %q attempts %d", status, o.Status, o.Err, o.Attempts)
+		if o := <-alone.outcome; o.Status != 502 || o.ErrorClass != metering.ClassUpstreamError || o.Attempts != 1 {
+			t.Errorf("%d alone: outcome %d %q attempts %d", status, o.Status, o.ErrorClass, o.Attempts)
 		}
 		mu.Lock()
 		if len(heard) != 1 || heard[0].Provider != "acct" || heard[0].Status != status || heard[0].RequestID == "" {
@@ -229,7 +229,7 @@ func TestMidStreamTimeoutIsATimeout(t *testing.T) {
 	if err == nil || errors.Is(err, io.EOF) {
 		t.Errorf("read err %v; want the connection aborted", err)
 	}
-	if o := <-e.outcome; o.Status != 200 || o.Err != metering.ClassTimeout {
-		t.Errorf("outcome status %d err %q; want 200 timeout", o.Status, o.Err)
+	if o := <-e.outcome; o.Status != 200 || o.ErrorClass != metering.ClassTimeout {
+		t.Errorf("outcome status %d err %q; want 200 timeout", o.Status, o.ErrorClass)
 	}
 }

@@ -37,12 +37,18 @@ type Event struct {
 	Owner string `json:"owner,omitempty"`
 	// Model is the model name the client asked for.
 	Model string `json:"model,omitempty"`
-	// ServedModel is the model name the upstream reported serving, which
-	// can differ from Model after routing, aliasing or fallback.
+	// ServedModel is the model name sent to the upstream that served the
+	// request, which can differ from Model after routing, aliasing or
+	// fallback.
 	ServedModel string `json:"served_model,omitempty"`
 	// Provider names the upstream that served the request ("openai",
 	// "anthropic", "gemini", or the name of a deployment).
 	Provider string `json:"provider,omitempty"`
+	// Deployment names the deployment that answered (the last one tried,
+	// if none did).
+	Deployment string `json:"deployment,omitempty"`
+	// Attempts counts upstream attempts, fallbacks and retries included.
+	Attempts int `json:"attempts,omitempty"`
 	// Endpoint is the route pattern of the API called, such as
 	// "/v1/chat/completions"; never a URL with a query string.
 	Endpoint string `json:"endpoint,omitempty"`
@@ -80,7 +86,7 @@ const MaxIDLen = 256
 func (e *Event) limitIDs() {
 	for _, s := range [...]*string{
 		&e.RequestID, &e.ClientRequestID, &e.KeyID, &e.Owner, &e.Model,
-		&e.ServedModel, &e.Provider, &e.Endpoint,
+		&e.ServedModel, &e.Provider, &e.Deployment, &e.Endpoint,
 	} {
 		*s = CutID(*s)
 	}

@@ -14,6 +14,7 @@ import (
 var identifierFields = map[string]bool{
 	"Event.RequestID":       true,
 	"Event.ClientRequestID": true,
+	"Event.Deployment":      true,
 	"Event.KeyID":           true,
 	"Event.Owner":           true,
 	"Event.Model":           true,
