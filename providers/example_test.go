@@ -115,23 +115,6 @@ func ExampleWriteError() {
 	// {"type":"error","error":{"type":"not_found_error","message":"Unknown model."}}
 }
 
-func ExampleDecodeOpenAI() {
-	body := []byte(`{"model":"fast","stream":true,"max_tokens":256,"messages":[{"role":"user","content":"Hi"}]}`)
-	req, perr := providers.DecodeOpenAI(providers.EndpointChat, body)
-	if perr != nil {
-		panic(perr)
-	}
-	fmt.Println(req.Model, req.Stream, req.IncludeUsage, req.MaxOutputTokens)
-	fmt.Println(string(body[req.ModelStart:req.ModelEnd]))
-
-	_, perr = providers.DecodeOpenAI(providers.EndpointChat, []byte(`{"model":7}`))
-	fmt.Print(string(perr.Body(providers.DialectOpenAI)))
-	// Output:
-	// fast true false 256
-	// "fast"
-	// {"error":{"message":"Invalid type for 'model': expected a string.","type":"invalid_request_error","param":"model","code":"invalid_type"}}
-}
-
 func ExampleRetryable() {
 	for _, status := range []int{400, 429, 500, 501, 503, 529} {
 		fmt.Println(status, providers.Retryable(status))

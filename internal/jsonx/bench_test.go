@@ -64,7 +64,7 @@ func BenchmarkEach(b *testing.B) {
 			}
 		}
 	})
-	// As providers.DecodeOpenAI walks it: the body, then each message.
+	// As openai.Decode walks it: the body, then each message.
 	b.Run("chat-20KB-messages", func(b *testing.B) {
 		b.ReportAllocs()
 		b.SetBytes(int64(len(body)))

@@ -11,6 +11,7 @@ import (
 
 	"github.com/wicket-gw/wicket/providers"
 	"github.com/wicket-gw/wicket/providers/fake"
+	"github.com/wicket-gw/wicket/providers/openai"
 )
 
 func ExampleHandler() {
@@ -88,7 +89,7 @@ func ExampleNewProvider() {
 	}
 
 	// What a gateway does with one client call.
-	req, perr := providers.DecodeOpenAI(providers.EndpointChat,
+	req, perr := openai.Decode(providers.EndpointChat,
 		[]byte(`{"model":"assistant","messages":[{"role":"user","content":"No network needed."}]}`))
 	if perr != nil {
 		panic(perr)

@@ -783,9 +783,9 @@ func TestRefusals(t *testing.T) {
 // deployment on p, sending upstream (or the public name when empty).
 func decodeCall(t *testing.T, p providers.Provider, endpoint providers.Endpoint, body, upstream string) *providers.Call {
 	t.Helper()
-	req, perr := providers.DecodeOpenAI(endpoint, []byte(body))
+	req, perr := openai.Decode(endpoint, []byte(body))
 	if perr != nil {
-		t.Fatalf("DecodeOpenAI(%s): %v", body, perr)
+		t.Fatalf("openai.Decode(%s): %v", body, perr)
 	}
 	r, err := providers.NewRouter([]providers.Model{{Name: req.Model, Deployments: []providers.Deployment{{Provider: p, Model: upstream}}}}, nil)
 	if err != nil {

@@ -34,3 +34,20 @@ func ExampleNew() {
 	// groq/llama-3.3-70b-versatile llama-3.3-70b-versatile openai
 	// openai: provider "openai": BaseURL must be an http(s) URL without credentials or query
 }
+
+func ExampleDecode() {
+	body := []byte(`{"model":"fast","stream":true,"max_tokens":256,"messages":[{"role":"user","content":"Hi"}]}`)
+	req, perr := openai.Decode(providers.EndpointChat, body)
+	if perr != nil {
+		panic(perr)
+	}
+	fmt.Println(req.Model, req.Stream, req.IncludeUsage, req.MaxOutputTokens)
+	fmt.Println(string(body[req.ModelStart:req.ModelEnd]))
+
+	_, perr = openai.Decode(providers.EndpointChat, []byte(`{"model":7}`))
+	fmt.Print(string(perr.Body(providers.DialectOpenAI)))
+	// Output:
+	// fast true false 256
+	// "fast"
+	// {"error":{"message":"Invalid type for 'model': expected a string.","type":"invalid_request_error","param":"model","code":"invalid_type"}}
+}

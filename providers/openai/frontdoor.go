@@ -33,9 +33,9 @@ func (FrontDoor) Dialect() providers.Dialect { return providers.DialectOpenAI }
 // Routes implements providers.FrontDoor.
 func (FrontDoor) Routes() []providers.Route { return append([]providers.Route(nil), routes...) }
 
-// Decode implements providers.FrontDoor: see providers.DecodeOpenAI.
+// Decode implements providers.FrontDoor: see Decode.
 func (FrontDoor) Decode(route providers.Route, _ *http.Request, body []byte) (*providers.Request, *providers.Error) {
-	return providers.DecodeOpenAI(route.Endpoint, body)
+	return Decode(route.Endpoint, body)
 }
 
 // model is one entry of OpenAI's model list.

@@ -18,9 +18,9 @@ import (
 
 func call(t *testing.T, endpoint providers.Endpoint, body, upstreamModel string) *providers.Call {
 	t.Helper()
-	req, perr := providers.DecodeOpenAI(endpoint, []byte(body))
+	req, perr := Decode(endpoint, []byte(body))
 	if perr != nil {
-		t.Fatalf("DecodeOpenAI(%s): %v", body, perr)
+		t.Fatalf("Decode(%s): %v", body, perr)
 	}
 	return &providers.Call{Request: req, UpstreamModel: upstreamModel}
 }

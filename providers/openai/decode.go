@@ -1,4 +1,4 @@
-package providers
+package openai
 
 import (
 	"bytes"
@@ -7,13 +7,15 @@ import (
 	"unicode/utf8"
 
 	"github.com/wicket-gw/wicket/internal/jsonx"
+	"github.com/wicket-gw/wicket/providers"
+	"github.com/wicket-gw/wicket/providers/canon"
 )
 
-// MaxChoices is the largest n (answers per chat request) DecodeOpenAI
+// maxChoices is the largest n (answers per chat request) Decode
 // accepts, as OpenAI does.
-const MaxChoices = 128
+const maxChoices = canon.MaxChoices
 
-// DecodeOpenAI picks out of an OpenAI-dialect request body what routing
+// Decode picks out of an OpenAI-dialect request body what routing
 // and limits need, without decoding the rest: model, stream,
 // stream_options.include_usage, the output-token cap (max_tokens or
 // max_completion_tokens for chat, max_output_tokens for responses) and,
@@ -30,12 +32,12 @@ const MaxChoices = 128
 // are not counted, keys written with escapes count as their decoded name,
 // and a part or item with several "type" members counts as an image if any
 // is an image type and as unbounded if any is not a text or image type.
-func DecodeOpenAI(endpoint Endpoint, body []byte) (*Request, *Error) {
-	req := &Request{Dialect: DialectOpenAI, Endpoint: endpoint, Body: body, Choices: 1}
+func Decode(endpoint providers.Endpoint, body []byte) (*providers.Request, *providers.Error) {
+	req := &providers.Request{Dialect: providers.DialectOpenAI, Endpoint: endpoint, Body: body, Choices: 1}
 	if !json.Valid(body) {
 		return nil, badRequest("", "invalid_json", "We could not parse the JSON body of your request. The body must be a JSON object.")
 	}
-	var perr *Error
+	var perr *providers.Error
 	var seen [numPicked]bool
 	once := func(f picked) bool {
 		if seen[f] {
@@ -48,9 +50,9 @@ func DecodeOpenAI(endpoint Endpoint, body []byte) (*Request, *Error) {
 	var in inputs
 	err := jsonx.Each(body, func(m jsonx.Member) bool {
 		switch endpoint {
-		case EndpointChat:
+		case providers.EndpointChat:
 			in.chatMember(m)
-		case EndpointResponses:
+		case providers.EndpointResponses:
 			in.responsesMember(m)
 		}
 		f, ok := pick(m, endpoint)
@@ -95,7 +97,7 @@ func DecodeOpenAI(endpoint Endpoint, body []byte) (*Request, *Error) {
 				break
 			}
 			n, ok := jsonx.Int(m.Value)
-			if !ok || n < 1 || n > MaxChoices {
+			if !ok || n < 1 || n > maxChoices {
 				perr = badRequest("n", "invalid_value", "Invalid value for 'n': expected an integer from 1 to 128.")
 				return false
 			}
@@ -125,14 +127,14 @@ func DecodeOpenAI(endpoint Endpoint, body []byte) (*Request, *Error) {
 	if req.Model == "" {
 		return nil, badRequest("model", "missing_required_parameter", "You must provide a model parameter.")
 	}
-	if endpoint == EndpointEmbeddings {
+	if endpoint == providers.EndpointEmbeddings {
 		req.Stream = false
 	}
 	req.Images, req.Unbounded = in.images, in.unbounded
 	return req, nil
 }
 
-// picked names the members DecodeOpenAI reads.
+// picked names the members Decode reads.
 type picked uint8
 
 const (
@@ -150,7 +152,7 @@ const (
 // the raw key from the body, which may be written with escapes.
 var pickedNames = [numPicked]string{"model", "stream", "stream_options", "max_tokens", "max_completion_tokens", "max_output_tokens", "n"}
 
-func pick(m jsonx.Member, endpoint Endpoint) (picked, bool) {
+func pick(m jsonx.Member, endpoint providers.Endpoint) (picked, bool) {
 	switch {
 	case m.KeyIs("model"):
 		return pickModel, true
@@ -158,23 +160,23 @@ func pick(m jsonx.Member, endpoint Endpoint) (picked, bool) {
 		return pickStream, true
 	case m.KeyIs("stream_options"):
 		return pickStreamOptions, true
-	case endpoint == EndpointChat && m.KeyIs("max_tokens"):
+	case endpoint == providers.EndpointChat && m.KeyIs("max_tokens"):
 		return pickMaxTokens, true
-	case endpoint == EndpointChat && m.KeyIs("max_completion_tokens"):
+	case endpoint == providers.EndpointChat && m.KeyIs("max_completion_tokens"):
 		return pickMaxCompletionTokens, true
-	case endpoint == EndpointResponses && m.KeyIs("max_output_tokens"):
+	case endpoint == providers.EndpointResponses && m.KeyIs("max_output_tokens"):
 		return pickMaxOutputTokens, true
-	case endpoint == EndpointChat && m.KeyIs("n"):
+	case endpoint == providers.EndpointChat && m.KeyIs("n"):
 		return pickChoices, true
 	}
 	return 0, false
 }
 
 // decodeStreamOptions reads include_usage, refusing a repeated one.
-func decodeStreamOptions(v []byte, req *Request) *Error {
+func decodeStreamOptions(v []byte, req *providers.Request) *providers.Error {
 	const name = "stream_options.include_usage"
 	count := 0
-	var perr *Error
+	var perr *providers.Error
 	err := jsonx.Each(v, func(m jsonx.Member) bool {
 		if !m.KeyIs("include_usage") {
 			return true
@@ -200,8 +202,8 @@ func decodeStreamOptions(v []byte, req *Request) *Error {
 	return perr
 }
 
-func badRequest(param, code, msg string) *Error {
-	return &Error{Status: http.StatusBadRequest, Type: "invalid_request_error", Param: param, Code: code, Message: msg}
+func badRequest(param, code, msg string) *providers.Error {
+	return &providers.Error{Status: http.StatusBadRequest, Type: "invalid_request_error", Param: param, Code: code, Message: msg}
 }
 
 // Unbounded names: what Request.Unbounded may hold, each spelled as the
@@ -232,7 +234,7 @@ const (
 	unboundedContextManagement  = "context_management"    // server-side compaction passes
 )
 
-// inputs is what DecodeOpenAI learns of a request's inputs beyond its
+// inputs is what Decode learns of a request's inputs beyond its
 // bytes. It walks only the containers that can hold non-text input and
 // skips text values; it allocates only for keys or type values written
 // with escapes.
