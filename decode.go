@@ -16,7 +16,7 @@ func (g *Gateway) Decode(door providers.FrontDoor, route providers.Route) func(h
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			s, r := g.ensureState(r)
-			s.dialect = door.Dialect()
+			s.dialect, s.door = door.Dialect(), door
 			s.outcome.Endpoint = route.Path
 			s.outcome.ErrorClass = metering.ClassInvalidRequest // until decoded
 			body, err := readBody(r, g.cfg.MaxBodyBytes)

@@ -70,12 +70,23 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request) {
 		}
 		o.Attempts++
 		o.Provider, o.Deployment, o.ServedModel = d.Provider.Name(), d.Name, metering.CutID(plan.UpstreamModel(d))
-		if d.Provider.Dialect() != s.req.Dialect {
-			lastErr = errDialect
-			continue
-		}
 		call := &providers.Call{Request: s.req, Deployment: d, UpstreamModel: plan.UpstreamModel(d), EnforceMaxOutput: s.enforceMaxOutput}
-		resp, err := d.Provider.Send(ctx, call)
+		var resp providers.Response
+		var err error
+		if d.Provider.Dialect() == s.req.Dialect {
+			resp, err = d.Provider.Send(ctx, call)
+		} else {
+			resp, err = g.sendTranslated(ctx, s, d, call)
+			if perr, ok := errors.AsType[*providers.Error](err); ok {
+				o.ErrorClass = metering.ClassInvalidRequest
+				fail(w, r, perr)
+				return
+			}
+			if errors.Is(err, errDialect) {
+				lastErr = err
+				continue
+			}
+		}
 		if err != nil {
 			lastErr = err
 			if ctx.Err() != nil {

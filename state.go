@@ -9,6 +9,7 @@ import (
 	"github.com/wicket-gw/wicket/keys"
 	"github.com/wicket-gw/wicket/metering"
 	"github.com/wicket-gw/wicket/providers"
+	"github.com/wicket-gw/wicket/providers/canon"
 	"github.com/wicket-gw/wicket/ratelimit"
 )
 
@@ -20,7 +21,9 @@ type state struct {
 	dialect  providers.Dialect
 	start    time.Time
 	req      *providers.Request
-	plan     providers.Plan // set by Authorize; the zero Plan has Len 0
+	door     providers.FrontDoor // the front door that decoded req
+	canon    *canon.Request      // req in the canonical form, once a translation needed it
+	plan     providers.Plan      // set by Authorize; the zero Plan has Len 0
 	// maxOutput is the output-token cap assumed for the call: the
 	// request's own, else the model's maximum.
 	maxOutput     int64

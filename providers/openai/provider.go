@@ -124,16 +124,22 @@ func (p *Provider) Send(ctx context.Context, call *providers.Call) (providers.Re
 	if call.Dialect != providers.DialectOpenAI {
 		return nil, fmt.Errorf("openai: provider %q: no translation from the %s dialect", p.name, call.Dialect)
 	}
-	var target string
-	if p.urlFor != nil {
-		target = p.urlFor(call.Endpoint, call.UpstreamModel)
-	} else if path, ok := paths[call.Endpoint]; ok {
-		target = p.base + path
-	} else {
-		return nil, fmt.Errorf("openai: provider %q: endpoint %s not supported", p.name, call.Endpoint)
+	target, err := p.target(call)
+	if err != nil {
+		return nil, err
 	}
 	body, injected := upstreamBody(call, p.capKey)
+	r, err := p.do(ctx, call, target, body)
+	if err != nil {
+		return nil, err
+	}
+	r.injected = injected
+	return r, nil
+}
 
+// do posts body to target for call and returns the response once its
+// status and headers have arrived, with its idle timer running.
+func (p *Provider) do(ctx context.Context, call *providers.Call, target string, body []byte) (*response, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
 	if err != nil {
@@ -169,9 +175,21 @@ func (p *Provider) Send(ctx context.Context, call *providers.Call) (providers.Re
 		return nil, providers.NewUpstreamError(p.name, err)
 	}
 	timer := time.AfterFunc(p.idle, func() { cancel(errIdle) })
-	r := &response{p: p, call: call, resp: resp, cancel: cancel, timer: timer, injected: injected}
+	r := &response{p: p, call: call, resp: resp, cancel: cancel, timer: timer}
 	r.header = relayHeaders(resp)
 	return r, nil
+}
+
+// target returns the URL for call's endpoint, or an error for an endpoint
+// the upstream does not serve.
+func (p *Provider) target(call *providers.Call) (string, error) {
+	if p.urlFor != nil {
+		return p.urlFor(call.Endpoint, call.UpstreamModel), nil
+	}
+	if path, ok := paths[call.Endpoint]; ok {
+		return p.base + path, nil
+	}
+	return "", fmt.Errorf("openai: provider %q: endpoint %s not supported", p.name, call.Endpoint)
 }
 
 var errIdle = errors.New("openai: upstream idle too long")

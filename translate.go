@@ -1,0 +1,107 @@
+package wicket
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/wicket-gw/wicket/providers"
+	"github.com/wicket-gw/wicket/providers/canon"
+)
+
+// sendTranslated sends a call to a deployment of another dialect: the
+// client's front door turns the call into the canonical form (once per
+// request), the deployment's provider sends that, and the answer is read
+// as canonical events and written in the client's dialect by its door.
+// It returns errDialect when the door or the provider cannot translate,
+// and a *providers.Error for a call the translation refuses (400 naming
+// the feature, 501 for an endpoint), which is the client's to fix.
+func (g *Gateway) sendTranslated(ctx context.Context, s *state, d *providers.Deployment, call *providers.Call) (providers.Response, error) {
+	tr, ok := s.door.(providers.Translator)
+	sender, ok2 := d.Provider.(providers.CanonSender)
+	if !ok || !ok2 {
+		return nil, errDialect
+	}
+	if s.canon == nil {
+		creq, perr := tr.ToCanon(s.req)
+		if perr != nil {
+			return nil, perr
+		}
+		s.canon = creq
+	}
+	resp, err := sender.SendCanon(ctx, call, s.canon)
+	if ue, ok := errors.AsType[*canon.UnsupportedError](err); ok {
+		return nil, &providers.Error{Status: http.StatusBadRequest, Code: "unsupported_by_deployment",
+			Message: "The deployment serving this model speaks another API dialect, which cannot express a feature of this request (" + string(ue.Feature) + ")."}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &translated{door: tr, req: s.req, resp: resp, now: g.cfg.Now}, nil
+}
+
+// translated is an answer from an upstream of another dialect, relayed in
+// the client's dialect: a providers.Response, so that Forward falls back,
+// holds and relays it as it does any other.
+type translated struct {
+	door providers.Translator
+	req  *providers.Request
+	resp providers.CanonResponse
+	now  func() time.Time
+}
+
+func (t *translated) StatusCode() int     { return t.resp.StatusCode() }
+func (t *translated) Header() http.Header { return http.Header{} } // the door's writer sets its own
+func (t *translated) Close() error        { return t.resp.Close() }
+
+// Relay writes the answer in the client's dialect. An upstream error's
+// body is in the upstream's dialect and not the client's: the client gets
+// a plain error with the same status instead.
+func (t *translated) Relay(w http.ResponseWriter) (providers.Result, error) {
+	defer t.resp.Close()
+	cw := &countingWriter{ResponseWriter: w}
+	if st := t.resp.StatusCode(); st >= 300 {
+		e := &providers.Error{Status: st, Code: "upstream_error", Message: "The upstream model provider refused or failed the request."}
+		body := e.Body(t.door.Dialect())
+		w.Header().Set("Content-Type", "application/json")
+		n, err := w.Write(body)
+		return providers.Result{FirstByte: t.now(), BytesWritten: int64(n)}, err
+	}
+	out := t.door.NewWriter(cw, t.req)
+	var first time.Time
+	var events int64
+	res, err := t.resp.Events(func(ev canon.Event) error {
+		if err := out.Write(ev); err != nil {
+			return err
+		}
+		if first.IsZero() && cw.n > 0 {
+			first = t.now()
+		}
+		events++
+		return nil
+	})
+	if err == nil {
+		err = out.Close()
+	}
+	if first.IsZero() && cw.n > 0 {
+		first = t.now()
+	}
+	res.FirstByte, res.BytesWritten, res.Events = first, cw.n, events
+	return res, err
+}
+
+// countingWriter counts the body bytes written through it.
+type countingWriter struct {
+	http.ResponseWriter
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.ResponseWriter.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (c *countingWriter) Unwrap() http.ResponseWriter { return c.ResponseWriter }
