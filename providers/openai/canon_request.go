@@ -1108,13 +1108,7 @@ func appendMessage(b []byte, msgs []canon.Message, i int, first *bool) ([]byte, 
 				if n++; n > 1 {
 					b = append(b, ',')
 				}
-				b = append(b, `{"id":`...)
-				b = appendJSONString(b, p.ToolCall.ID)
-				b = append(b, `,"type":"function","function":{"name":`...)
-				b = appendJSONString(b, p.ToolCall.Name)
-				b = append(b, `,"arguments":`...)
-				b = appendJSONString(b, p.ToolCall.Arguments)
-				b = append(b, "}}"...)
+				b = appendToolCall(b, p.ToolCall)
 			}
 			b = append(b, ']')
 		}
@@ -1589,4 +1583,16 @@ func appendJSONFloat(b []byte, f float64) ([]byte, error) {
 		return nil, errors.New("openai: a number is not finite")
 	}
 	return strconv.AppendFloat(b, f, 'g', -1, 64), nil
+}
+
+// appendToolCall appends an assistant message's tool call:
+// {"id":…,"type":"function","function":{"name":…,"arguments":…}}.
+func appendToolCall(b []byte, c canon.ToolCall) []byte {
+	b = append(b, `{"id":`...)
+	b = appendJSONString(b, c.ID)
+	b = append(b, `,"type":"function","function":{"name":`...)
+	b = appendJSONString(b, c.Name)
+	b = append(b, `,"arguments":`...)
+	b = appendJSONString(b, c.Arguments)
+	return append(b, "}}"...)
 }

@@ -202,13 +202,7 @@ func ResponseFromCanon(r *canon.Response) ([]byte, error) {
 			} else {
 				b = append(b, ',')
 			}
-			b = append(b, `{"id":`...)
-			b = appendJSONString(b, p.ToolCall.ID)
-			b = append(b, `,"type":"function","function":{"name":`...)
-			b = appendJSONString(b, p.ToolCall.Name)
-			b = append(b, `,"arguments":`...)
-			b = appendJSONString(b, p.ToolCall.Arguments)
-			b = append(b, "}}"...)
+			b = appendToolCall(b, p.ToolCall)
 		}
 		if calls > 0 {
 			b = append(b, ']')
