@@ -35,15 +35,12 @@ func (g *Gateway) Forward() http.Handler {
 
 func (g *Gateway) forward(w http.ResponseWriter, r *http.Request) {
 	s := stateFrom(r.Context())
-	if s == nil || s.req == nil {
-		fail(w, r, misconfigured("Forward needs Decode before it"))
+	if s == nil || s.req == nil || s.rec == nil {
+		fail(w, r, misconfigured("Forward needs the gateway's Authenticate and Decode before it"))
 		return
 	}
 	ctx := r.Context()
 	o := &s.outcome
-	if s.rec == nil {
-		defer g.finishOnExit(r, s) // else Authenticate finishes, after Limit released the slot
-	}
 
 	plan := s.plan
 	if plan.Len() == 0 {

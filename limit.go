@@ -17,20 +17,17 @@ import (
 // retry-after and the x-ratelimit-* headers that the official SDKs read.
 // The concurrency slot is held until the response is complete and is
 // returned on every exit path: success, upstream error, client disconnect,
-// panic. It needs Authenticate before it.
+// panic. It needs the gateway's Authenticate before it, which owns the
+// request's end.
 func (g *Gateway) Limit() func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			rec, ok := keys.PrincipalFrom(r.Context())
-			if !ok {
-				fail(w, r, misconfigured("Limit needs Authenticate before it"))
+			s := stateFrom(r.Context())
+			if s == nil || s.rec == nil {
+				fail(w, r, misconfigured("Limit needs the gateway's Authenticate before it"))
 				return
 			}
-			s, r := g.ensureState(r)
-			if s.rec == nil { // mounted without the gateway's Authenticate
-				s.begin(rec)
-				defer g.finishOnExit(r, s)
-			}
+			rec := s.rec
 			lim := g.limitsFor(rec)
 			permit, err := g.limiter.Admit(r.Context(), rec.ID, lim)
 			defer permit.Release()

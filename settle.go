@@ -16,7 +16,8 @@ import (
 // estimate, the token-bucket correction, the ledger settlement, the usage
 // counts, OnEvent and the one metering event.
 
-// finishOnExit is deferred by the step that owns the request's end. On a
+// finishOnExit is deferred by Authenticate, the one step that owns the
+// request's end. On a
 // panic it records the request as an internal failure (unless it was a
 // deliberate abort), finishes it, and lets the panic go on to Guard.
 func (g *Gateway) finishOnExit(r *http.Request, s *state) {
