@@ -17,9 +17,9 @@ import (
 // counts, OnEvent and the one metering event.
 
 // finishOnExit is deferred by Authenticate, the one step that owns the
-// request's end. On a
-// panic it records the request as an internal failure (unless it was a
-// deliberate abort), finishes it, and lets the panic go on to Guard.
+// request's end. On a panic it records the request as an internal failure
+// (unless it was a deliberate abort), finishes it, and lets the panic go
+// on to Guard.
 func (g *Gateway) finishOnExit(r *http.Request, s *state) {
 	if p := recover(); p != nil {
 		if p != http.ErrAbortHandler {
