@@ -41,6 +41,9 @@ type options struct {
 	prices *metering.PriceTable
 	// maxAttempts is the Router's MaxAttempts; zero means its default.
 	maxAttempts int
+	// translated makes the HTTP upstream claim another dialect, so that
+	// every call goes through the canonical form and back.
+	translated bool
 }
 
 // harness is a wicket gateway served by httptest, with its models served
@@ -73,9 +76,13 @@ func newHarness(t *testing.T, o options) *harness {
 		}))
 		t.Cleanup(up.Close)
 		var err error
-		p, err = openai.New(&openai.Options{Name: upstreamName, BaseURL: up.URL + "/v1", Client: up.Client()})
+		op, err := openai.New(&openai.Options{Name: upstreamName, BaseURL: up.URL + "/v1", Client: up.Client()})
 		if err != nil {
 			t.Fatalf("openai.New: %v", err)
+		}
+		p = op
+		if o.translated {
+			p = otherDialect{op}
 		}
 	}
 	var models []providers.Model
