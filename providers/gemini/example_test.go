@@ -1,0 +1,37 @@
+package gemini_test
+
+import (
+	"fmt"
+
+	"github.com/wicket-gw/wicket/providers/canon"
+	"github.com/wicket-gw/wicket/providers/gemini"
+)
+
+func ExampleRequestToCanon() {
+	body := `{"contents":[{"role":"user","parts":[{"text":"Hi"}]}],"generationConfig":{"temperature":0}}`
+	r, perr := gemini.RequestToCanon("gemini-2.5-flash", false, []byte(body))
+	if perr != nil {
+		fmt.Println(perr)
+		return
+	}
+	fmt.Println(r.Model, r.Messages[0].Role, r.Messages[0].Text(), *r.Temperature)
+	// Output: gemini-2.5-flash user Hi 0
+}
+
+func ExampleRequestFromCanon() {
+	r := &canon.Request{Model: "gemini-2.5-flash", Messages: []canon.Message{
+		{Role: canon.RoleSystem, Parts: []canon.Part{canon.TextPart("Be brief.")}},
+		{Role: canon.RoleUser, Parts: []canon.Part{canon.TextPart("Hi")}},
+	}}
+	body, err := gemini.RequestFromCanon(r)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	// The caller builds the URL from r.Model.
+	fmt.Println("models/" + r.Model + ":generateContent")
+	fmt.Println(string(body))
+	// Output:
+	// models/gemini-2.5-flash:generateContent
+	// {"contents":[{"role":"user","parts":[{"text":"Hi"}]}],"systemInstruction":{"parts":[{"text":"Be brief."}]}}
+}
