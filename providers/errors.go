@@ -34,72 +34,7 @@ func (e *Error) openAIType() string {
 	if e.Type != "" {
 		return e.Type
 	}
-	switch e.Status {
-	case http.StatusUnauthorized:
-		return "invalid_request_error"
-	case http.StatusForbidden:
-		return "permission_error"
-	case http.StatusTooManyRequests:
-		return "rate_limit_error"
-	}
-	if e.Status >= 500 {
-		return "server_error"
-	}
-	return "invalid_request_error"
-}
-
-// anthropicType maps the status to Anthropic's error types.
-func (e *Error) anthropicType() string {
-	switch e.Status {
-	case http.StatusBadRequest:
-		return "invalid_request_error"
-	case http.StatusUnauthorized:
-		return "authentication_error"
-	case http.StatusPaymentRequired:
-		return "billing_error"
-	case http.StatusForbidden:
-		return "permission_error"
-	case http.StatusNotFound:
-		return "not_found_error"
-	case http.StatusRequestEntityTooLarge:
-		return "request_too_large"
-	case http.StatusTooManyRequests:
-		return "rate_limit_error"
-	case http.StatusGatewayTimeout:
-		return "timeout_error"
-	case 529, http.StatusServiceUnavailable:
-		return "overloaded_error"
-	}
-	if e.Status >= 500 {
-		return "api_error"
-	}
-	return "invalid_request_error"
-}
-
-// geminiStatus maps the HTTP status to the google.rpc.Code name Gemini sends.
-func (e *Error) geminiStatus() string {
-	switch e.Status {
-	case http.StatusBadRequest, http.StatusRequestEntityTooLarge:
-		return "INVALID_ARGUMENT"
-	case http.StatusUnauthorized:
-		return "UNAUTHENTICATED"
-	case http.StatusForbidden:
-		return "PERMISSION_DENIED"
-	case http.StatusNotFound:
-		return "NOT_FOUND"
-	case http.StatusTooManyRequests:
-		return "RESOURCE_EXHAUSTED"
-	case http.StatusNotImplemented:
-		return "UNIMPLEMENTED"
-	case http.StatusServiceUnavailable, 529:
-		return "UNAVAILABLE"
-	case http.StatusGatewayTimeout:
-		return "DEADLINE_EXCEEDED"
-	}
-	if e.Status >= 500 {
-		return "INTERNAL"
-	}
-	return "FAILED_PRECONDITION"
+	return apierror.OpenAIType(e.Status)
 }
 
 // Body returns the error's JSON body in dialect d:
@@ -111,10 +46,10 @@ func (e *Error) Body(d Dialect) []byte {
 	b := apierror.Body{Status: e.Status, Message: e.Message}
 	switch d {
 	case DialectAnthropic:
-		b.Type = e.anthropicType()
+		b.Type = apierror.AnthropicType(e.Status)
 		return b.Anthropic()
 	case DialectGemini:
-		b.Type = e.geminiStatus()
+		b.Type = apierror.GeminiStatus(e.Status)
 		return b.Gemini()
 	}
 	b.Type, b.Param, b.Code = e.openAIType(), e.Param, e.Code

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"unicode/utf8"
 
+	"github.com/wicket-gw/wicket/internal/apierror"
 	"github.com/wicket-gw/wicket/internal/jsonx"
 	"github.com/wicket-gw/wicket/metering"
 	"github.com/wicket-gw/wicket/providers/canon"
@@ -331,31 +332,6 @@ func statusOf(typ string) int {
 	return http.StatusInternalServerError
 }
 
-// typeOf returns the Anthropic error type for an HTTP status.
-func typeOf(status int) string {
-	switch status {
-	case http.StatusBadRequest:
-		return "invalid_request_error"
-	case http.StatusUnauthorized:
-		return "authentication_error"
-	case http.StatusPaymentRequired:
-		return "billing_error"
-	case http.StatusForbidden:
-		return "permission_error"
-	case http.StatusNotFound:
-		return "not_found_error"
-	case http.StatusRequestEntityTooLarge:
-		return "request_too_large"
-	case http.StatusTooManyRequests:
-		return "rate_limit_error"
-	case http.StatusGatewayTimeout:
-		return "timeout_error"
-	case 529, http.StatusServiceUnavailable:
-		return "overloaded_error"
-	}
-	return "api_error"
-}
-
 // StreamEncoder writes canonical events as a Messages API stream:
 // "event: <type>\ndata: <json>\n\n" blocks, in Anthropic's order. It is not
 // safe for concurrent use.
@@ -425,7 +401,7 @@ func (e *StreamEncoder) Encode(ev canon.Event) error {
 		}
 		typ := ce.Type
 		if typ == "" {
-			typ = typeOf(ce.Status)
+			typ = apierror.AnthropicType(ce.Status)
 		}
 		b := append(e.buf[:0], "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":"...)
 		b = appendString(b, typ)
