@@ -133,7 +133,7 @@ func (g *Gateway) reserveBudget(w http.ResponseWriter, r *http.Request, s *state
 	var worst int64
 	priced, imagesBounded := true, true
 	for i := range s.plan.Deployments() {
-		p, ok := g.priceOf(s.plan.UpstreamModel(s.plan.At(i)))
+		p, _, ok := g.prices.PriceFor(s.plan.UpstreamModel(s.plan.At(i)))
 		if !ok {
 			priced = false
 			continue
@@ -177,15 +177,6 @@ func (g *Gateway) reserveBudget(w http.ResponseWriter, r *http.Request, s *state
 	}
 	s.reservation, s.reserved, s.capped = id, worst, capped
 	return true
-}
-
-// priceOf returns the price a call to model is charged at: its own, else
-// the table's fallback; ok is false when it has neither.
-func (g *Gateway) priceOf(model string) (metering.Price, bool) {
-	if p, ok := g.prices.Lookup(model); ok {
-		return p, true
-	}
-	return g.prices.Fallback()
 }
 
 // reserveTokens takes the request's token estimate from the key's

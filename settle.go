@@ -93,7 +93,7 @@ func (g *Gateway) settle(ctx context.Context, s *state) {
 			out = min(out, s.maxOutput)
 		}
 		in := s.inputEstimate
-		if p, ok := g.priceOf(o.ServedModel); ok {
+		if p, _, ok := g.prices.PriceFor(o.ServedModel); ok {
 			// The upstream read the images too: at most their ceiling each.
 			img, _ := p.MaxImageTokens(s.req.Images)
 			in += min(img, math.MaxInt64-in)

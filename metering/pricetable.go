@@ -200,10 +200,10 @@ func (t *PriceTable) Lookup(model string) (Price, bool) {
 	}
 }
 
-// price returns the price that applies to model: its own, else the
-// fallback. known reports whether the model had its own price; ok whether
-// any price applied.
-func (t *PriceTable) price(model string) (p Price, known, ok bool) {
+// PriceFor returns the price a call to model is charged at: its own (see
+// Lookup for how names resolve), else the fallback. known reports whether
+// the model had its own price; ok whether any price applied.
+func (t *PriceTable) PriceFor(model string) (p Price, known, ok bool) {
 	if p, ok := t.Lookup(model); ok {
 		return p, true, true
 	}
@@ -218,7 +218,7 @@ func (t *PriceTable) price(model string) (p Price, known, ok bool) {
 // of its own: the cost is then computed from the fallback price, or zero
 // without one, and the event should be flagged PriceUnknown.
 func (t *PriceTable) Cost(model string, u Usage) (micros int64, known bool) {
-	p, known, ok := t.price(model)
+	p, known, ok := t.PriceFor(model)
 	if !ok {
 		return 0, false
 	}
@@ -229,7 +229,7 @@ func (t *PriceTable) Cost(model string, u Usage) (micros int64, known bool) {
 // Price.MaxCost), the amount a gateway reserves before forwarding. known is
 // as for Cost.
 func (t *PriceTable) MaxCost(model string, inputTokens, maxOutputTokens int64) (micros int64, known bool) {
-	p, known, ok := t.price(model)
+	p, known, ok := t.PriceFor(model)
 	if !ok {
 		return 0, false
 	}
@@ -241,7 +241,7 @@ func (t *PriceTable) MaxCost(model string, inputTokens, maxOutputTokens int64) (
 // before admitting a key that has a budget, since an unpriced call would
 // spend nothing against it.
 func (t *PriceTable) CheckPriced(model string) error {
-	if _, _, ok := t.price(model); !ok {
+	if _, _, ok := t.PriceFor(model); !ok {
 		return ErrUnpriced
 	}
 	return nil

@@ -272,3 +272,28 @@ func BenchmarkCost(b *testing.B) {
 		})
 	}
 }
+
+func TestPriceFor(t *testing.T) {
+	var pt metering.PriceTable
+	own := metering.Price{Rates: metering.Rates{Input: 1, Output: 2}}
+	fallback := metering.Price{Rates: metering.Rates{Input: 3, Output: 4}}
+	if err := pt.Set("m", own); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, ok := pt.PriceFor("other"); ok {
+		t.Error("PriceFor of an unpriced model without a fallback: ok; want not ok")
+	}
+	if err := pt.SetFallback(fallback); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		model string
+		want  metering.Price
+		known bool
+	}{{"m", own, true}, {"m-2024-08-06", own, true}, {"other", fallback, false}} {
+		p, known, ok := pt.PriceFor(tc.model)
+		if !ok || known != tc.known || p != tc.want {
+			t.Errorf("PriceFor(%q) = %+v, %v, %v; want %+v, %v, true", tc.model, p, known, ok, tc.want, tc.known)
+		}
+	}
+}
