@@ -1,13 +1,9 @@
 package wicket
 
 import (
-	"errors"
 	"log/slog"
-	"math"
 	"net/http"
 	"net/netip"
-	"strconv"
-	"time"
 
 	"github.com/wicket-gw/wicket/keys"
 	"github.com/wicket-gw/wicket/providers"
@@ -82,15 +78,6 @@ func (g *Gateway) authFailed(w http.ResponseWriter, r *http.Request, err error) 
 	if status == http.StatusServiceUnavailable {
 		g.cfg.Logger.Error("wicket: key store failed", slog.String("request_id", RequestID(r.Context())))
 	}
-	e := &providers.Error{Status: status, Code: keys.ErrorCode(err), Message: keys.PublicMessage(err)}
-	if te, ok := errors.AsType[*keys.ThrottledError](err); ok {
-		w.Header().Set("Retry-After", strconv.FormatInt(int64(math.Ceil(max(te.RetryAfter, time.Second).Seconds())), 10))
-	}
-	if status == http.StatusUnauthorized {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="wicket"`)
-	}
-	if errors.Is(err, keys.ErrForbidden) {
-		e.Type = "permission_error"
-	}
-	fail(w, r, e)
+	keys.SetErrorHeaders(w.Header(), err)
+	fail(w, r, &providers.Error{Status: status, Code: keys.ErrorCode(err), Message: keys.PublicMessage(err)})
 }

@@ -186,25 +186,24 @@ func ErrorCode(err error) string {
 	return "service_unavailable"
 }
 
-// WriteError answers with StatusCode(err) and an OpenAI-style body:
-// {"error":{"message":…,"type":…,"param":null,"code":…}}. For a
-// *ThrottledError it sets Retry-After, in whole seconds rounded up.
+// WriteError answers with StatusCode(err), the headers of SetErrorHeaders
+// and an OpenAI-style body:
+// {"error":{"message":…,"type":…,"param":null,"code":…}}.
 func WriteError(w http.ResponseWriter, _ *http.Request, err error) {
 	status := StatusCode(err)
-	typ := "invalid_request_error"
-	switch status {
-	case http.StatusForbidden:
-		typ = "permission_error"
-	case http.StatusTooManyRequests:
-		typ = "rate_limit_error"
-	case http.StatusServiceUnavailable:
-		typ = "server_error"
-	}
-	if status == http.StatusUnauthorized {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="wicket"`)
+	SetErrorHeaders(w.Header(), err)
+	apierror.Write(w, status, apierror.Body{Status: status, Type: apierror.OpenAIType(status), Code: ErrorCode(err), Message: PublicMessage(err)}.OpenAI())
+}
+
+// SetErrorHeaders sets the headers that go with an authentication refusal,
+// whatever the body's shape: WWW-Authenticate for a 401, and Retry-After
+// (whole seconds, rounded up, at least 1) for a *ThrottledError. An
+// ErrorHandler that writes its own body calls it.
+func SetErrorHeaders(h http.Header, err error) {
+	if StatusCode(err) == http.StatusUnauthorized {
+		h.Set("WWW-Authenticate", `Bearer realm="wicket"`)
 	}
 	if te, ok := errors.AsType[*ThrottledError](err); ok {
-		w.Header().Set("Retry-After", strconv.FormatInt(retryAfterSeconds(te.RetryAfter), 10))
+		h.Set("Retry-After", strconv.FormatInt(retryAfterSeconds(te.RetryAfter), 10))
 	}
-	apierror.Write(w, status, apierror.Body{Status: status, Type: typ, Code: ErrorCode(err), Message: PublicMessage(err)}.OpenAI())
 }
