@@ -28,8 +28,12 @@ type Endpoint string
 
 // Endpoints.
 const (
-	EndpointChat       Endpoint = "chat.completions" // POST /v1/chat/completions
+	EndpointChat       Endpoint = "chat.completions" // POST /v1/chat/completions, /v1/messages, :generateContent
 	EndpointEmbeddings Endpoint = "embeddings"       // POST /v1/embeddings
 	EndpointResponses  Endpoint = "responses"        // POST /v1/responses
 	EndpointModels     Endpoint = "models"           // GET /v1/models
+	// EndpointCountTokens counts a chat request's input tokens without
+	// generating anything (Anthropic's /v1/messages/count_tokens, Gemini's
+	// :countTokens). It is free: the gateway charges no budget for it.
+	EndpointCountTokens Endpoint = "count_tokens"
 )

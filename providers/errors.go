@@ -22,6 +22,9 @@ type Error struct {
 	Param string
 	// Message is for people.
 	Message string
+	// RequestID is the gateway's ID for the request, which Anthropic's
+	// error body carries as request_id; the gateway sets it.
+	RequestID string
 }
 
 // Error implements error.
@@ -40,10 +43,10 @@ func (e *Error) openAIType() string {
 // Body returns the error's JSON body in dialect d:
 //
 //	OpenAI:    {"error":{"message":…,"type":…,"param":…,"code":…}}
-//	Anthropic: {"type":"error","error":{"type":…,"message":…}}
+//	Anthropic: {"type":"error","error":{"type":…,"message":…},"request_id":…}
 //	Gemini:    {"error":{"code":…,"message":…,"status":…}}
 func (e *Error) Body(d Dialect) []byte {
-	b := apierror.Body{Status: e.Status, Message: e.Message}
+	b := apierror.Body{Status: e.Status, Message: e.Message, RequestID: e.RequestID}
 	switch d {
 	case DialectAnthropic:
 		b.Type = apierror.AnthropicType(e.Status)

@@ -49,6 +49,13 @@ type Request struct {
 	// Body, for rewriting; both are 0 when the dialect carries the model
 	// elsewhere (Gemini puts it in the path).
 	ModelStart, ModelEnd int
+	// Header holds the client's request headers that the front door passes
+	// to same-dialect upstreams (Anthropic's anthropic-beta); nil when none.
+	Header http.Header
+	// ArrayStream reports that a streamed call wants its answer as one
+	// JSON array written piece by piece (Gemini's streamGenerateContent
+	// without alt=sse) rather than as server-sent events.
+	ArrayStream bool
 	// RequestID is the gateway's ID for this request, sent upstream where
 	// the dialect has a header for it.
 	RequestID string

@@ -24,6 +24,9 @@ type Body struct {
 	Code string
 	// Message is for people.
 	Message string
+	// RequestID is the request's ID; Anthropic only, as request_id.
+	// Empty leaves it out.
+	RequestID string
 }
 
 // OpenAI returns b as OpenAI writes errors:
@@ -48,7 +51,8 @@ func (b Body) OpenAI() []byte {
 }
 
 // Anthropic returns b as Anthropic writes errors:
-// {"type":"error","error":{"type":…,"message":…}}, with a newline.
+// {"type":"error","error":{"type":…,"message":…},"request_id":…}, with a
+// newline.
 func (b Body) Anthropic() []byte {
 	var v struct {
 		Type  string `json:"type"`
@@ -56,8 +60,9 @@ func (b Body) Anthropic() []byte {
 			Type    string `json:"type"`
 			Message string `json:"message"`
 		} `json:"error"`
+		RequestID string `json:"request_id,omitempty"`
 	}
-	v.Type, v.Error.Type, v.Error.Message = "error", b.Type, b.Message
+	v.Type, v.Error.Type, v.Error.Message, v.RequestID = "error", b.Type, b.Message, b.RequestID
 	return marshal(v)
 }
 
