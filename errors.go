@@ -11,12 +11,16 @@ import (
 	"github.com/wicket-gw/wicket/providers"
 )
 
-// fail answers e in the request's dialect.
+// fail answers e in the request's dialect, with the request's ID where
+// the dialect's error body carries one.
 func fail(w http.ResponseWriter, r *http.Request, e *providers.Error) {
 	d := providers.DialectOpenAI
 	if s := stateFrom(r.Context()); s != nil {
 		d = s.dialect
 		s.outcome.Status = e.Status
+		withID := *e
+		withID.RequestID = s.id
+		e = &withID
 	}
 	providers.WriteError(w, d, e)
 }

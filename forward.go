@@ -65,6 +65,11 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request) {
 				break
 			}
 		}
+		if s.req.Endpoint == providers.EndpointCountTokens && d.Provider.Dialect() != s.req.Dialect {
+			o.Deployment = d.Name
+			g.countLocally(w, r, s)
+			return
+		}
 		o.Attempts++
 		o.Provider, o.Deployment, o.ServedModel = d.Provider.Name(), d.Name, metering.CutID(plan.UpstreamModel(d))
 		call := &providers.Call{Request: s.req, Deployment: d, UpstreamModel: plan.UpstreamModel(d), EnforceMaxOutput: s.enforceMaxOutput}

@@ -128,8 +128,11 @@ type Gateway struct {
 	meter     *metering.Meter // nil without a Recorder
 	usage     *usageCounters
 	doors     []providers.FrontDoor
-	dialectOf func(path string) providers.Dialect
+	doorOf    func(path string) providers.FrontDoor
 }
+
+// dialectOf returns the dialect of the front door a path falls under.
+func (g *Gateway) dialectOf(path string) providers.Dialect { return g.doorOf(path).Dialect() }
 
 // New validates cfg and returns a Gateway.
 func New(cfg Config) (*Gateway, error) {
@@ -178,7 +181,7 @@ func New(cfg Config) (*Gateway, error) {
 	if len(g.doors) == 0 {
 		g.doors = []providers.FrontDoor{openai.FrontDoor{}}
 	}
-	g.dialectOf = dialectFinder(g.doors)
+	g.doorOf = doorFinder(g.doors)
 	var err error
 	if g.limiter == nil {
 		if g.limiter, err = ratelimit.New(&ratelimit.Options{Logger: cfg.Logger}); err != nil {

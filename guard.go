@@ -35,8 +35,8 @@ type GuardOptions struct {
 
 // Guard is the first step of the chain. It caps the request body (413
 // without reading past the cap, for declared and chunked lengths alike),
-// assigns the request a new, unique ID and returns it in X-Request-Id
-// (an ID the client sent is kept apart, see clientRequestID), determines the client IP (RemoteAddr, or behind trusted
+// assigns the request a new, unique ID and returns it in X-Request-Id and
+// Request-Id (OpenAI's and Anthropic's spellings; an ID the client sent is kept apart, see clientRequestID), determines the client IP (RemoteAddr, or behind trusted
 // proxies the right-most untrusted X-Forwarded-For entry), and recovers
 // from panics with a 500 that dumps nothing.
 func Guard(opts GuardOptions) func(http.Handler) http.Handler {
@@ -55,10 +55,12 @@ func Guard(opts GuardOptions) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			s := &state{id: newRequestID(), dialect: opts.Dialect(r.URL.Path), start: opts.Now()}
-			w.Header().Set("X-Request-Id", s.id)
+			h := w.Header()
+			h.Set("X-Request-Id", s.id)
+			h.Set("Request-Id", s.id) // Anthropic's spelling, which its SDKs read
 			if id := clientRequestID(r); id != "" {
 				s.outcome.ClientRequestID = id
-				w.Header().Set("X-Client-Request-Id", id)
+				h.Set("X-Client-Request-Id", id)
 			}
 			s.clientIP = clientIP(r, opts.TrustedProxies)
 			r = r.WithContext(context.WithValue(r.Context(), stateKey{}, s))

@@ -14,7 +14,8 @@ import (
 // Limit is the step that applies the caller's requests-per-minute and
 // concurrency limits (Config.Limits, overridden by the key's own): it
 // admits the request or answers 429 in the caller's dialect with
-// retry-after and the x-ratelimit-* headers that the official SDKs read.
+// retry-after and the rate-limit headers its SDKs read (x-ratelimit-*,
+// or the front door's own: see providers.LimitHeaderWriter).
 // The concurrency slot is held until the response is complete and is
 // returned on every exit path: success, upstream error, client disconnect,
 // panic. It needs the gateway's Authenticate before it, which owns the
@@ -59,18 +60,38 @@ func (g *Gateway) limitsFor(rec *keys.Record) ratelimit.Limits {
 	return l
 }
 
-// writeLimitHeaders sets the x-ratelimit headers of an admitted request.
-func writeLimitHeaders(w http.ResponseWriter, r *http.Request) {
+// writeLimitHeaders sets the rate-limit headers of an admitted request.
+func (g *Gateway) writeLimitHeaders(w http.ResponseWriter, r *http.Request) {
 	if s := stateFrom(r.Context()); s != nil && s.permit != nil {
-		ratelimit.WriteHeaders(w.Header(), s.permit.Decision())
+		g.setLimitHeaders(w.Header(), r, s, s.permit.Decision())
 	}
+}
+
+// setLimitHeaders writes d as rate-limit headers in the convention of the
+// request's front door: its own (providers.LimitHeaderWriter, such as
+// Anthropic's anthropic-ratelimit-*), else retry-after and OpenAI's
+// x-ratelimit-*, which most SDKs read.
+func (g *Gateway) setLimitHeaders(h http.Header, r *http.Request, s *state, d ratelimit.Decision) {
+	door := s.door
+	if door == nil {
+		door = g.doorOf(r.URL.Path)
+	}
+	lw, ok := door.(providers.LimitHeaderWriter)
+	if !ok {
+		ratelimit.WriteHeaders(h, d)
+		return
+	}
+	quota := func(q ratelimit.Quota) providers.Quota {
+		return providers.Quota{Limit: q.Limit, Remaining: max(q.Remaining, 0), Reset: q.Reset}
+	}
+	lw.WriteLimitHeaders(h, providers.RateLimits{Now: g.cfg.Now(), RetryAfter: d.RetryAfter(), Requests: quota(d.Requests), Tokens: quota(d.Tokens)})
 }
 
 // refuseLimit answers a limiter refusal or failure.
 func (g *Gateway) refuseLimit(w http.ResponseWriter, r *http.Request, s *state, err error) {
 	s.outcome.ErrorClass = metering.ClassRateLimited
 	if le, ok := errors.AsType[*ratelimit.LimitError](err); ok {
-		ratelimit.WriteHeaders(w.Header(), le.Decision)
+		g.setLimitHeaders(w.Header(), r, s, le.Decision)
 		dim := le.Decision.Refused
 		typ := "requests"
 		if dim == ratelimit.Tokens {

@@ -16,7 +16,7 @@ func (g *Gateway) models(door providers.FrontDoor, route providers.Route) http.H
 		if s != nil {
 			s.outcome.Endpoint = route.Path
 		}
-		writeLimitHeaders(w, r)
+		g.writeLimitHeaders(w, r)
 		rec, _ := keys.PrincipalFrom(r.Context())
 		var visible []providers.ModelInfo
 		for _, m := range g.cfg.Router.Models() {

@@ -31,7 +31,8 @@ import (
 // unpriced model (403) unless Config.Prices has a fallback price, nor
 // inputs whose cost the gateway cannot bound (the front door reports them
 // in providers.Request.Unbounded: stored context, audio, files, server-side
-// tools), and images only at their model's ceiling. It needs
+// tools), and images only at their model's ceiling. Token counting
+// (providers.EndpointCountTokens) is free and reserves nothing. It needs
 // Authenticate, Decode and Authorize before it, and Limit for token
 // limits.
 func (g *Gateway) Reserve() func(http.Handler) http.Handler {
@@ -46,6 +47,13 @@ func (g *Gateway) Reserve() func(http.Handler) http.Handler {
 				s.outcome.ErrorClass = metering.ClassInvalidRequest
 				fail(w, r, &providers.Error{Status: http.StatusBadRequest, Param: s.req.MaxOutputParam, Code: "invalid_value",
 					Message: "The requested output cap is larger than this gateway allows (" + strconv.FormatInt(g.cfg.MaxOutputTokens, 10) + " tokens)."})
+				return
+			}
+			if s.req.Endpoint == providers.EndpointCountTokens {
+				// Counting tokens generates nothing and costs nothing: no
+				// token or budget reservation.
+				g.writeLimitHeaders(w, r)
+				next.ServeHTTP(w, r)
 				return
 			}
 			s.maxOutput = s.req.MaxOutputTokens
@@ -194,6 +202,6 @@ func (g *Gateway) reserveTokens(w http.ResponseWriter, r *http.Request, s *state
 		g.refuseLimit(w, r, s, err)
 		return false
 	}
-	ratelimit.WriteHeaders(w.Header(), s.permit.Decision())
+	g.setLimitHeaders(w.Header(), r, s, s.permit.Decision())
 	return true
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 
 	"github.com/wicket-gw/wicket/metering"
+	"github.com/wicket-gw/wicket/providers"
 )
 
 // Settle is the last part of the walk: once the response is complete, the
@@ -80,6 +81,8 @@ func (g *Gateway) finish(r *http.Request, s *state) {
 func (g *Gateway) settle(ctx context.Context, s *state) {
 	o := &s.outcome
 	switch {
+	case s.req != nil && s.req.Endpoint == providers.EndpointCountTokens:
+		o.Usage = metering.Usage{} // counting is free, whoever answered
 	case s.usageKnown:
 	case !s.upstreamTook || (o.Status >= 400 && o.ErrorClass != metering.ClassClientDisconnect):
 		o.Usage = metering.Usage{}

@@ -62,7 +62,7 @@ func (t *translated) Relay(w http.ResponseWriter) (providers.Result, error) {
 	defer t.resp.Close()
 	cw := &countingWriter{ResponseWriter: w}
 	if st := t.resp.StatusCode(); st >= 300 {
-		e := &providers.Error{Status: st, Code: "upstream_error", Message: "The upstream model provider refused or failed the request."}
+		e := &providers.Error{Status: st, Code: "upstream_error", Message: "The upstream model provider refused or failed the request.", RequestID: t.req.RequestID}
 		body := e.Body(t.door.Dialect())
 		w.Header().Set("Content-Type", "application/json")
 		n, err := w.Write(body)
