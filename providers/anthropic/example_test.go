@@ -2,11 +2,82 @@ package anthropic_test
 
 import (
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
+	"strings"
+	"time"
 
+	"github.com/wicket-gw/wicket/providers"
 	"github.com/wicket-gw/wicket/providers/anthropic"
 	"github.com/wicket-gw/wicket/providers/canon"
+	"github.com/wicket-gw/wicket/redact"
 )
+
+func ExampleNew() {
+	claude, err := anthropic.New(&anthropic.Options{
+		APIKey: redact.NewSecret("sk-ant-example"),
+		Header: http.Header{"Anthropic-Beta": {"context-1m-2025-08-07"}}, // for every call
+	})
+	if err != nil {
+		panic(err)
+	}
+	router, _ := providers.NewRouter([]providers.Model{
+		{Name: "sonnet", Deployments: []providers.Deployment{{Provider: claude, Model: "claude-sonnet-4-5"}}},
+	}, nil)
+	plan, _ := router.Route("sonnet")
+	d := plan.At(0)
+	fmt.Println(d.Name, plan.UpstreamModel(d), claude.Dialect())
+
+	_, err = anthropic.New(&anthropic.Options{BaseURL: "https://example.com/v1?key=secret"})
+	fmt.Println(err)
+	// Output:
+	// anthropic/claude-sonnet-4-5 claude-sonnet-4-5 anthropic
+	// anthropic: provider "anthropic": BaseURL must be an http(s) URL without credentials, query or fragment
+}
+
+func ExampleDecode() {
+	body := []byte(`{"model":"sonnet","max_tokens":1024,"stream":true,"tools":[{"type":"web_search_20250305","name":"web_search"}],
+		"messages":[{"role":"user","content":[{"type":"image","source":{"type":"url","url":"https://example.com/a.png"}},{"type":"text","text":"Where is this?"}]}]}`)
+	req, perr := anthropic.Decode(providers.EndpointChat, body)
+	if perr != nil {
+		panic(perr)
+	}
+	fmt.Println(req.Model, req.Stream, req.MaxOutputTokens, req.Images, req.Unbounded)
+	fmt.Println(string(body[req.ModelStart:req.ModelEnd]))
+
+	_, perr = anthropic.Decode(providers.EndpointChat, []byte(`{"model":"sonnet","messages":[]}`))
+	fmt.Println(string(perr.Body(providers.DialectAnthropic)))
+	// Output:
+	// sonnet true 1024 1 tools
+	// "sonnet"
+	// {"type":"error","error":{"type":"invalid_request_error","message":"max_tokens: field required."}}
+}
+
+func ExampleFrontDoor_WriteLimitHeaders() {
+	h := http.Header{}
+	anthropic.FrontDoor{}.WriteLimitHeaders(h, providers.RateLimits{
+		Now:        time.Date(2025, 6, 1, 12, 0, 0, 400_000_000, time.UTC),
+		RetryAfter: 2500 * time.Millisecond,
+		Requests:   providers.Quota{Limit: 50, Remaining: 0, Reset: 2500 * time.Millisecond},
+	})
+	for _, k := range []string{"anthropic-ratelimit-requests-limit", "anthropic-ratelimit-requests-remaining", "anthropic-ratelimit-requests-reset", "retry-after"} {
+		fmt.Println(k+":", h.Get(k))
+	}
+	// Output:
+	// anthropic-ratelimit-requests-limit: 50
+	// anthropic-ratelimit-requests-remaining: 0
+	// anthropic-ratelimit-requests-reset: 2025-06-01T12:00:03Z
+	// retry-after: 3
+}
+
+func ExampleFrontDoor_WriteTokenCount() {
+	w := httptest.NewRecorder()
+	anthropic.FrontDoor{}.WriteTokenCount(w, &providers.Request{Endpoint: providers.EndpointCountTokens}, 2095)
+	fmt.Println(w.Header().Get("Content-Type"), strings.TrimSpace(w.Body.String()))
+	// Output:
+	// application/json {"input_tokens":2095}
+}
 
 func ExampleRequestToCanon() {
 	r, perr := anthropic.RequestToCanon([]byte(`{"model":"claude-haiku-4-5","max_tokens":100,

@@ -22,28 +22,35 @@ type wireUsage struct {
 	OutputTokens             *int64 `json:"output_tokens"`
 	CacheCreationInputTokens *int64 `json:"cache_creation_input_tokens"`
 	CacheReadInputTokens     *int64 `json:"cache_read_input_tokens"`
+	OutputTokensDetails      *struct {
+		ThinkingTokens *int64 `json:"thinking_tokens"`
+	} `json:"output_tokens_details"`
 }
 
-// merge overwrites the counts of u that w gives.
-func (w *wireUsage) merge(u *metering.Usage, raw *[3]int64) {
-	if w.InputTokens != nil {
-		raw[0] = *w.InputTokens
+// merge overwrites the counts of u that w gives; raw keeps Anthropic's
+// input, cache creation, cache read and thinking counts across calls.
+// Negative counts are ignored, and sums saturate.
+func (w *wireUsage) merge(u *metering.Usage, raw *[4]int64) {
+	take := func(v *int64, dst *int64) {
+		if v != nil && *v >= 0 {
+			*dst = *v
+		}
 	}
-	if w.CacheCreationInputTokens != nil {
-		raw[1] = *w.CacheCreationInputTokens
+	take(w.InputTokens, &raw[0])
+	take(w.CacheCreationInputTokens, &raw[1])
+	take(w.CacheReadInputTokens, &raw[2])
+	if w.OutputTokensDetails != nil {
+		take(w.OutputTokensDetails.ThinkingTokens, &raw[3])
 	}
-	if w.CacheReadInputTokens != nil {
-		raw[2] = *w.CacheReadInputTokens
-	}
-	if w.OutputTokens != nil {
-		u.OutputTokens = *w.OutputTokens
-	}
-	u.InputTokens = raw[0] + raw[1] + raw[2]
+	take(w.OutputTokens, &u.OutputTokens)
+	u.InputTokens = addSat(addSat(raw[0], raw[1]), raw[2])
 	u.CacheCreationTokens = raw[1]
 	u.CachedInputTokens = raw[2]
+	u.ReasoningTokens = min(raw[3], u.OutputTokens)
 }
 
-// appendUsage writes u in Anthropic's terms.
+// appendUsage writes u in Anthropic's terms; output_tokens_details only
+// when u has reasoning tokens.
 func appendUsage(b []byte, u metering.Usage) []byte {
 	in := u.InputTokens - u.CachedInputTokens - u.CacheCreationTokens
 	if in < 0 {
@@ -57,6 +64,11 @@ func appendUsage(b []byte, u metering.Usage) []byte {
 	b = appendInt(b, u.CachedInputTokens)
 	b = append(b, `,"output_tokens":`...)
 	b = appendInt(b, u.OutputTokens)
+	if u.ReasoningTokens > 0 {
+		b = append(b, `,"output_tokens_details":{"thinking_tokens":`...)
+		b = appendInt(b, u.ReasoningTokens)
+		b = append(b, '}')
+	}
 	return append(b, '}')
 }
 
@@ -139,7 +151,7 @@ func ResponseToCanon(body []byte) (*canon.Response, error) {
 		c.Finish = finishFromAnthropic(c.RawFinish)
 	}
 	if w.Usage != nil {
-		var raw [3]int64
+		var raw [4]int64
 		w.Usage.merge(&r.Usage, &raw)
 		r.UsageKnown = true
 	}

@@ -53,7 +53,7 @@ type StreamDecoder struct {
 	blocks   []uint8          // state by block index
 	kinds    []canon.PartKind // kind by block index
 	usage    metering.Usage
-	raw      [3]int64 // input, cache creation, cache read, as Anthropic counts them
+	raw      [4]int64 // input, cache creation, cache read, thinking, as Anthropic counts them
 }
 
 // Done reports whether message_stop was decoded: a stream that ends
