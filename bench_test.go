@@ -11,6 +11,7 @@ import (
 
 	"github.com/wicket-gw/wicket"
 	"github.com/wicket-gw/wicket/providers"
+	"github.com/wicket-gw/wicket/providers/anthropic"
 	"github.com/wicket-gw/wicket/providers/fake"
 	"github.com/wicket-gw/wicket/providers/openai"
 	"github.com/wicket-gw/wicket/ratelimit"
@@ -101,6 +102,99 @@ func BenchmarkChainOverhead(b *testing.B) {
 		e.gw.ServeHTTP(w, r)
 		if w.Code != 200 {
 			b.Fatalf("status %d: %s", w.Code, w.Body)
+		}
+	}
+}
+
+// BenchmarkTranslation compares calls translated between dialects with
+// the same-dialect pass-through, in the same run, over loopback to the
+// fake upstream: OpenAI clients served by an Anthropic upstream and
+// Anthropic clients served by an OpenAI one, whole and streamed (with
+// translationChunks content events). It logs each translated path's ratio
+// to the pass-through of the client's dialect, and the added cost per
+// streamed event:
+//
+//	go test -run='^$' -bench=BenchmarkTranslation -benchmem .
+func BenchmarkTranslation(b *testing.B) {
+	const translationChunks = 20
+	up := httptest.NewServer(fake.Handler(&fake.Options{Chunks: translationChunks}))
+	defer up.Close()
+	openaiUp, err := openai.New(&openai.Options{BaseURL: up.URL + "/v1"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	anthropicUp, err := anthropic.New(&anthropic.Options{BaseURL: up.URL + "/v1"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	prompt := strings.Repeat("hello wicket ", 40)
+	type client struct {
+		path, body, streamBody string
+		header                 map[string]string
+	}
+	clients := map[string]client{
+		"openai": {
+			path:       "/v1/chat/completions",
+			body:       `{"model":"fake-echo","messages":[{"role":"system","content":"You are terse."},{"role":"user","content":"` + prompt + `"}],"max_tokens":64}`,
+			streamBody: `{"model":"fake-echo","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"` + prompt + `"}],"max_tokens":64}`,
+		},
+		"anthropic": {
+			path:       "/v1/messages",
+			body:       `{"model":"fake-echo","system":"You are terse.","messages":[{"role":"user","content":"` + prompt + `"}],"max_tokens":64}`,
+			streamBody: `{"model":"fake-echo","stream":true,"messages":[{"role":"user","content":"` + prompt + `"}],"max_tokens":64}`,
+			header:     map[string]string{"anthropic-version": "2023-06-01"},
+		},
+	}
+	upstreams := map[string]providers.Provider{"openai": openaiUp, "anthropic": anthropicUp}
+	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64, DisableCompression: true}}
+	nsPerOp := map[string]float64{}
+	for _, pair := range [][2]string{{"openai", "openai"}, {"openai", "anthropic"}, {"anthropic", "anthropic"}, {"anthropic", "openai"}} {
+		from, to := pair[0], pair[1]
+		e := newEnv(b, single("fake-echo", upstreams[to], ""), nil)
+		go func() {
+			for range e.outcome {
+			}
+		}()
+		c := clients[from]
+		for _, kind := range []string{"whole", "stream"} {
+			body := c.body
+			if kind == "stream" {
+				body = c.streamBody
+			}
+			name := from + "→" + to + "/" + kind
+			b.Run(name, func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					req, _ := http.NewRequest("POST", e.srv.URL+c.path, strings.NewReader(body))
+					req.Header.Set("Content-Type", "application/json")
+					req.Header.Set("Authorization", "Bearer "+e.key)
+					for k, v := range c.header {
+						req.Header.Set(k, v)
+					}
+					resp, err := hc.Do(req)
+					if err != nil {
+						b.Fatal(err)
+					}
+					_, _ = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode != 200 {
+						b.Fatalf("status %d", resp.StatusCode)
+					}
+				}
+				nsPerOp[name] = float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+			})
+		}
+	}
+	for _, pair := range [][2]string{{"openai", "anthropic"}, {"anthropic", "openai"}} {
+		for _, kind := range []string{"whole", "stream"} {
+			pass, tr := nsPerOp[pair[0]+"→"+pair[0]+"/"+kind], nsPerOp[pair[0]+"→"+pair[1]+"/"+kind]
+			if pass == 0 || tr == 0 {
+				continue
+			}
+			b.Logf("%s→%s %s: translated %.0f ns/op, pass-through %.0f ns/op, ratio %.3f", pair[0], pair[1], kind, tr, pass, tr/pass)
+			if kind == "stream" {
+				b.Logf("%s→%s: %.0f ns added per streamed event", pair[0], pair[1], (tr-pass)/translationChunks)
+			}
 		}
 	}
 }

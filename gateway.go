@@ -13,6 +13,8 @@ import (
 	"github.com/wicket-gw/wicket/keys"
 	"github.com/wicket-gw/wicket/metering"
 	"github.com/wicket-gw/wicket/providers"
+	"github.com/wicket-gw/wicket/providers/anthropic"
+	"github.com/wicket-gw/wicket/providers/gemini"
 	"github.com/wicket-gw/wicket/providers/openai"
 	"github.com/wicket-gw/wicket/ratelimit"
 )
@@ -28,7 +30,10 @@ type Config struct {
 	// Router maps public model names to deployments. Required.
 	Router *providers.Router
 	// FrontDoors are the API dialects clients may speak, each serving its
-	// own routes. Nil means every built-in one (openai.FrontDoor).
+	// own routes. Nil means every built-in one: openai.FrontDoor,
+	// anthropic.FrontDoor and gemini.FrontDoor. A client of any door can
+	// reach a deployment of any dialect: calls are translated where the
+	// dialects differ.
 	FrontDoors []providers.FrontDoor
 	// Limits are the default per-key limits: requests and tokens per minute
 	// and concurrent requests. A key's own Limits override each non-zero
@@ -111,7 +116,8 @@ type Config struct {
 }
 
 // Gateway is an AI API gateway as an http.Handler. It serves the routes of
-// its front doors (Config.FrontDoors; for OpenAI's, see openai.FrontDoor).
+// its front doors (Config.FrontDoors; see openai.FrontDoor,
+// anthropic.FrontDoor and gemini.FrontDoor).
 //
 // Its steps (Guard, Authenticate, Limit, Decode, Authorize, Reserve,
 // Forward, in that order) are also available on their own for applications
@@ -179,7 +185,7 @@ func New(cfg Config) (*Gateway, error) {
 	}
 	g := &Gateway{cfg: cfg, limiter: cfg.Limiter, throttle: cfg.AuthThrottle, estimator: cfg.Estimator, doors: cfg.FrontDoors}
 	if len(g.doors) == 0 {
-		g.doors = []providers.FrontDoor{openai.FrontDoor{}}
+		g.doors = []providers.FrontDoor{openai.FrontDoor{}, anthropic.FrontDoor{}, gemini.FrontDoor{}}
 	}
 	g.doorOf = doorFinder(g.doors)
 	var err error

@@ -2,9 +2,12 @@ package gemini_test
 
 import (
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 
 	"github.com/wicket-gw/wicket/providers/canon"
 	"github.com/wicket-gw/wicket/providers/gemini"
+	"github.com/wicket-gw/wicket/redact"
 )
 
 func ExampleRequestToCanon() {
@@ -34,4 +37,33 @@ func ExampleRequestFromCanon() {
 	// Output:
 	// models/gemini-2.5-flash:generateContent
 	// {"contents":[{"role":"user","parts":[{"text":"Hi"}]}],"systemInstruction":{"parts":[{"text":"Be brief."}]}}
+}
+
+func ExampleFrontDoor_Decode() {
+	var door gemini.FrontDoor
+	body := []byte(`{"contents":[{"parts":[{"text":"Hi"}]}],"generationConfig":{"maxOutputTokens":256}}`)
+	mux := http.NewServeMux()
+	for _, rt := range door.Routes() {
+		mux.HandleFunc(rt.Pattern(), func(w http.ResponseWriter, r *http.Request) {
+			req, perr := door.Decode(rt, r, body)
+			if perr != nil {
+				fmt.Println(perr)
+				return
+			}
+			fmt.Println(req.Model, req.Endpoint, req.Stream, req.ArrayStream, req.MaxOutputTokens)
+		})
+	}
+	r := httptest.NewRequest(http.MethodPost, "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse", nil)
+	mux.ServeHTTP(httptest.NewRecorder(), r)
+	// Output: gemini-2.5-flash chat.completions true false 256
+}
+
+func ExampleNew() {
+	p, err := gemini.New(&gemini.Options{APIKey: redact.NewSecret("AIza-example")})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(p.Name(), p.Dialect())
+	// Output: gemini gemini
 }

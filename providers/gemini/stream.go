@@ -200,6 +200,7 @@ func (d *StreamDecoder) Finish(emit func(canon.Event) error) error {
 // canon.ErrSequence, writing nothing. It is not safe for concurrent use.
 type StreamEncoder struct {
 	w       io.Writer
+	array   bool // elements of a JSON array rather than SSE events
 	started bool
 	closed  bool
 	id      string
@@ -207,6 +208,7 @@ type StreamEncoder struct {
 	choices []encChoice
 	usage   *wUsage
 	wrote   bool
+	ended   bool // the array's closing bracket was written
 	buf     []byte
 }
 
@@ -228,6 +230,14 @@ type encPart struct {
 // NewStreamEncoder returns a StreamEncoder that writes to w.
 func NewStreamEncoder(w io.Writer) *StreamEncoder { return &StreamEncoder{w: w} }
 
+// NewArrayStreamEncoder returns a StreamEncoder that writes the same
+// chunks to w as the elements of one JSON array, the form of
+// streamGenerateContent without alt=sse: "[" before the first chunk,
+// ",\r\n" between chunks, and "]" at Close ("[]" if there was no chunk).
+func NewArrayStreamEncoder(w io.Writer) *StreamEncoder {
+	return &StreamEncoder{w: w, array: true}
+}
+
 // Encode writes the chunk, if any, that ev calls for.
 func (e *StreamEncoder) Encode(ev canon.Event) error {
 	if e.closed {
@@ -242,17 +252,7 @@ func (e *StreamEncoder) Encode(ev canon.Event) error {
 		return nil
 	case canon.EventError:
 		e.closed = true
-		we := wError{Message: "upstream error", Status: "INTERNAL", Code: http.StatusInternalServerError}
-		if ev.Error != nil {
-			we.Message = ev.Error.Message
-			if ev.Error.Status != 0 {
-				we.Code = ev.Error.Status
-			}
-			if ev.Error.Type != "" && strings.ToUpper(ev.Error.Type) == ev.Error.Type {
-				we.Status = ev.Error.Type
-			}
-		}
-		return e.write(&wResponse{Error: &we})
+		return e.write(&wResponse{Error: errorFromCanon(ev.Error)})
 	}
 	if !e.started {
 		return fmt.Errorf("%w: %s before start", canon.ErrSequence, ev.Kind)
@@ -310,6 +310,24 @@ func (e *StreamEncoder) Encode(ev canon.Event) error {
 		return nil
 	}
 	return fmt.Errorf("%w: unknown event kind %d", canon.ErrSequence, ev.Kind)
+}
+
+// errorFromCanon returns Gemini's error object for an upstream's
+// failure: its status and message, and its type when that is spelled as
+// Gemini spells a status (RESOURCE_EXHAUSTED); INTERNAL and 500 when it
+// says nothing.
+func errorFromCanon(f *canon.Error) *wError {
+	we := wError{Message: "upstream error", Status: "INTERNAL", Code: http.StatusInternalServerError}
+	if f != nil {
+		we.Message = f.Message
+		if f.Status != 0 {
+			we.Code = f.Status
+		}
+		if f.Type != "" && strings.ToUpper(f.Type) == f.Type {
+			we.Status = f.Type
+		}
+	}
+	return &we
 }
 
 func (e *StreamEncoder) delta(ev canon.Event, p *encPart) error {
@@ -370,18 +388,41 @@ func (e *StreamEncoder) write(w *wResponse) error {
 	if err != nil {
 		return err
 	}
-	e.buf = append(append(append(e.buf[:0], "data: "...), b...), "\r\n\r\n"...)
+	switch {
+	case !e.array:
+		e.buf = append(append(append(e.buf[:0], "data: "...), b...), "\r\n\r\n"...)
+	case e.wrote:
+		e.buf = append(append(e.buf[:0], ",\r\n"...), b...)
+	default:
+		e.buf = append(append(e.buf[:0], '['), b...)
+	}
 	e.wrote = true
 	_, err = e.w.Write(e.buf)
 	return err
 }
 
 // Close writes the last chunk: the finish reasons of the finished choices
-// and the usage, if any. It writes nothing after an error event, nor if
+// and the usage, if any. It writes no chunk after an error event, nor if
 // there is nothing to say and a chunk was written (a stream that said
 // nothing else still gets one chunk, with its responseId and
-// modelVersion).
+// modelVersion). An array encoder then closes the array. Closing twice
+// writes nothing more.
 func (e *StreamEncoder) Close() error {
+	err := e.lastChunk()
+	if !e.array || e.ended || err != nil {
+		return err
+	}
+	e.ended = true
+	end := "]"
+	if !e.wrote {
+		end = "[]"
+	}
+	_, err = io.WriteString(e.w, end)
+	return err
+}
+
+// lastChunk writes the chunk Close writes, if any.
+func (e *StreamEncoder) lastChunk() error {
 	if e.closed || !e.started {
 		e.closed = true
 		return nil
