@@ -1,7 +1,10 @@
 // Command quickstart runs a wicket gateway on 127.0.0.1:8080 with
-// in-memory stores and the deterministic fake model "fake-echo" (plus
-// OpenAI's models when OPENAI_API_KEY is set). It issues a demo key, a
-// key with a budget and an admin key, prints them once, prints a curl command that uses it, and shuts down
+// in-memory stores and the deterministic fake model "fake-echo", served
+// through all three front doors: OpenAI's chat completions, Anthropic's
+// messages and Gemini's generateContent (plus the real providers' models
+// when OPENAI_API_KEY, ANTHROPIC_API_KEY or GEMINI_API_KEY is set). It
+// issues a demo key, a key with a budget and an admin key, prints them
+// once with ready-to-paste curl commands for each dialect, and shuts down
 // gracefully on SIGINT or SIGTERM.
 //
 //	go run ./examples/quickstart [-addr 127.0.0.1:8080]
@@ -26,9 +29,7 @@ import (
 	"github.com/wicket-gw/wicket/keys"
 	"github.com/wicket-gw/wicket/providers"
 	"github.com/wicket-gw/wicket/providers/fake"
-	"github.com/wicket-gw/wicket/providers/openai"
 	"github.com/wicket-gw/wicket/ratelimit"
-	"github.com/wicket-gw/wicket/redact"
 )
 
 func main() {
@@ -37,14 +38,18 @@ func main() {
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, *addr, os.Stdout, logger, os.Getenv("OPENAI_API_KEY")); err != nil {
+	upstreams := upstreamKeys{openai: os.Getenv("OPENAI_API_KEY"), anthropic: os.Getenv("ANTHROPIC_API_KEY"), gemini: os.Getenv("GEMINI_API_KEY")}
+	if err := run(ctx, *addr, os.Stdout, logger, upstreams); err != nil {
 		logger.Error("quickstart failed", slog.String("error", err.Error()))
 		os.Exit(1)
 	}
 }
 
+// upstreamKeys are the real providers' API keys; empty ones are not used.
+type upstreamKeys struct{ openai, anthropic, gemini string }
+
 // run serves until ctx ends. It is main without the process: tests call it.
-func run(ctx context.Context, addr string, out io.Writer, logger *slog.Logger, openaiKey string) error {
+func run(ctx context.Context, addr string, out io.Writer, logger *slog.Logger, upstreams upstreamKeys) error {
 	// The master secret peppers key digests. A real service loads it from a
 	// secret manager; here a fresh one means keys last as long as the process.
 	secret := make([]byte, 32)
@@ -66,17 +71,11 @@ func run(ctx context.Context, addr string, out io.Writer, logger *slog.Logger, o
 		{Name: "fake-echo", MaxOutputTokens: 1024, Deployments: []providers.Deployment{{Provider: fake.NewProvider(nil)}}},
 		{Name: "fake-embed", Deployments: []providers.Deployment{{Provider: fake.NewProvider(nil)}}},
 	}
-	if openaiKey != "" {
-		up, err := openai.New(&openai.Options{APIKey: redact.NewSecret(openaiKey)})
-		if err != nil {
-			return err
-		}
-		models = append(models,
-			providers.Model{Name: "gpt-*", Deployments: []providers.Deployment{{Provider: up}}},
-			providers.Model{Name: "o*", Deployments: []providers.Deployment{{Provider: up}}},
-			providers.Model{Name: "text-embedding-*", Deployments: []providers.Deployment{{Provider: up}}},
-		)
+	real, err := realModels(upstreams)
+	if err != nil {
+		return err
 	}
+	models = append(models, real...)
 	router, err := providers.NewRouter(models, nil)
 	if err != nil {
 		return err
@@ -130,8 +129,10 @@ func run(ctx context.Context, addr string, out io.Writer, logger *slog.Logger, o
 	fmt.Fprintf(out, "api key: %s\n", key)
 	fmt.Fprintf(out, "budgeted key ($0.10 in total): %s\n", budgeted)
 	fmt.Fprintf(out, "admin key: %s\n", adminKey)
-	fmt.Fprintf(out, "\ntry:\n  curl -s %s/v1/chat/completions -H 'Authorization: Bearer %s' -H 'Content-Type: application/json' -d '{\"model\":\"fake-echo\",\"messages\":[{\"role\":\"user\",\"content\":\"hello wicket\"}]}'\n", base, key)
-	fmt.Fprintf(out, "  curl -sN %s/v1/chat/completions -H 'Authorization: Bearer %s' -H 'Content-Type: application/json' -d '{\"model\":\"fake-echo\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"hello wicket\"}]}'\n", base, key)
+	fmt.Fprintln(out, "\ntry, in the dialect your client speaks:")
+	for _, c := range tryCommands(base, key) {
+		fmt.Fprintf(out, "  # %s\n  %s\n", c.title, c.curl())
+	}
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

@@ -17,7 +17,7 @@ func TestQuickstartAnswersItsOwnCurl(t *testing.T) {
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, "127.0.0.1:0", pw, slog.New(slog.NewTextHandler(io.Discard, nil)), "")
+		done <- run(ctx, "127.0.0.1:0", pw, slog.New(slog.NewTextHandler(io.Discard, nil)), upstreamKeys{})
 		pw.Close()
 	}()
 	var base, key, budgeted, adminKey string
@@ -42,44 +42,24 @@ func TestQuickstartAnswersItsOwnCurl(t *testing.T) {
 		t.Fatalf("did not print the address and key: base %q key %q", base, key)
 	}
 
-	postAs := func(key, body string) *http.Response {
-		req, _ := http.NewRequest("POST", base+"/v1/chat/completions", strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+key)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
+	// Every command the quickstart printed works as printed.
+	cmds := tryCommands(base, key)
+	for _, c := range cmds {
+		resp := do(t, c)
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(b), c.want) {
+			t.Errorf("%s: %d %s; want 200 and %s", c.title, resp.StatusCode, b, c.want)
 		}
-		return resp
 	}
-	post := func(body string) *http.Response { return postAs(key, body) }
 	// The budgeted key can call the fake model: it has a price.
-	resp := postAs(budgeted, `{"model":"fake-echo","messages":[{"role":"user","content":"hello wicket"}]}`)
+	budgetedCall := cmds[0]
+	budgetedCall.header = map[string]string{"Authorization": "Bearer " + budgeted}
+	resp := do(t, budgetedCall)
 	if b, _ := io.ReadAll(resp.Body); resp.StatusCode != 200 {
 		t.Fatalf("budgeted key: %d %s; want 200", resp.StatusCode, b)
 	}
 	resp.Body.Close()
-	resp = post(`{"model":"fake-echo","messages":[{"role":"user","content":"hello wicket"}]}`)
-	var c struct {
-		Choices []struct {
-			Message struct{ Content string } `json:"message"`
-		} `json:"choices"`
-		Usage struct {
-			TotalTokens int `json:"total_tokens"`
-		} `json:"usage"`
-	}
-	json.NewDecoder(resp.Body).Decode(&c)
-	resp.Body.Close()
-	if resp.StatusCode != 200 || len(c.Choices) != 1 || c.Choices[0].Message.Content != "hello wicket" || c.Usage.TotalTokens != 5 {
-		t.Fatalf("non-streamed: %d %+v", resp.StatusCode, c)
-	}
-
-	resp = post(`{"model":"fake-echo","stream":true,"messages":[{"role":"user","content":"hello wicket"}]}`)
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != 200 || !strings.Contains(string(b), `"content":" wicket"`) || !strings.HasSuffix(string(b), "data: [DONE]\n\n") {
-		t.Fatalf("streamed: %d %s", resp.StatusCode, b)
-	}
 
 	// The admin API lists the demo key and shows its usage.
 	req, _ := http.NewRequest("GET", base+"/admin/keys?owner=demo", nil)
@@ -116,8 +96,9 @@ func TestQuickstartAnswersItsOwnCurl(t *testing.T) {
 		resp.Body.Close()
 		switch k.Name {
 		case "quickstart":
-			if u.Requests != 2 || u.OutputTokens != 4 || u.SpentMicros == 0 {
-				t.Errorf("demo key usage %+v; want 2 requests, 4 output tokens, some spend", u)
+			// Six model calls of two output tokens each, and a model list.
+			if u.Requests != int64(len(cmds)) || u.OutputTokens != 12 || u.SpentMicros == 0 {
+				t.Errorf("demo key usage %+v; want %d requests, 12 output tokens, some spend", u, len(cmds))
 			}
 		case "quickstart-budgeted":
 			if u.Requests != 1 || u.SpentMicros == 0 || u.RemainingMicros == nil || *u.RemainingMicros != 100_000-u.SpentMicros {
@@ -137,4 +118,25 @@ func TestQuickstartAnswersItsOwnCurl(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("quickstart did not shut down")
 	}
+}
+
+// do makes the call c describes.
+func do(t *testing.T, c command) *http.Response {
+	t.Helper()
+	var body io.Reader
+	if c.body != "" {
+		body = strings.NewReader(c.body)
+	}
+	req, err := http.NewRequest(c.method, c.url, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range c.header {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
 }

@@ -95,9 +95,12 @@ func refGet(data []byte, key string) (json.RawMessage, bool) {
 // whose every event holds valid JSON: the type is the event field, or the
 // data's first type member; message_start's first message member's first
 // usage member, and message_delta's first usage member, give counts; each
-// count member (the last of duplicates) replaces the one before.
+// count member (the last of duplicates) replaces the one before. The
+// usage is known, as the counts were, at the last message_delta that gave
+// counts: message_start's alone are not final.
 type refUsage struct {
 	c     [5]int64 // input, cache write, cache read, output, thinking
+	final [5]int64 // c at the last message_delta with counts
 	known bool
 	ended bool
 }
@@ -147,7 +150,10 @@ func (r *refUsage) event(typ string, data []byte) {
 		}
 	}
 	if found {
-		r.c, r.known = next, true
+		r.c = next
+		if typ == "message_delta" {
+			r.final, r.known = next, true
+		}
 	}
 }
 
@@ -155,11 +161,11 @@ func (r *refUsage) usage() metering.Usage {
 	if !r.known {
 		return metering.Usage{}
 	}
-	in := r.c[0]
-	for _, n := range r.c[1:3] {
+	in := r.final[0]
+	for _, n := range r.final[1:3] {
 		in = addSat(in, n)
 	}
-	return metering.Usage{InputTokens: in, CacheCreationTokens: r.c[1], CachedInputTokens: r.c[2], OutputTokens: r.c[3], ReasoningTokens: min(r.c[4], r.c[3])}
+	return metering.Usage{InputTokens: in, CacheCreationTokens: r.final[1], CachedInputTokens: r.final[2], OutputTokens: r.final[3], ReasoningTokens: min(r.final[4], r.final[3])}
 }
 
 func FuzzRelayStream(f *testing.F) {

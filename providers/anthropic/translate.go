@@ -151,10 +151,17 @@ func (c *canonResponse) Events(emit func(canon.Event) error) (providers.Result, 
 	var res providers.Result
 	var emitErr error
 	failed := false // an error event ended the stream
+	// Usage is known once the answer finished (message_delta): the counts
+	// of message_start alone are not final.
+	finished, sawUsage := false, false
 	note := func(ev canon.Event) error {
 		switch ev.Kind {
 		case canon.EventUsage:
-			res.Usage, res.UsageKnown = ev.Usage, true
+			res.Usage, sawUsage = ev.Usage, true
+			res.UsageKnown = finished
+		case canon.EventFinish:
+			finished = true
+			res.UsageKnown = sawUsage
 		case canon.EventError:
 			failed = true
 		}

@@ -135,7 +135,10 @@ type streamUsage struct {
 
 // event reads one event of type typ (the event field; when empty, the
 // type member of data that is valid JSON) with data, and reports whether
-// it gave usage.
+// it gave the answer's final usage: message_delta's. message_start's
+// counts are merged but are not final (its output count is a first
+// one), so a stream cut before message_delta has no known usage and the
+// gateway estimates it.
 func (s *streamUsage) event(typ, data []byte) bool {
 	if len(typ) == 0 && json.Valid(data) { // Anthropic names every event; others are rare
 		if v, _, _, ok := jsonx.Get(data, "type"); ok {
@@ -146,7 +149,7 @@ func (s *streamUsage) event(typ, data []byte) bool {
 	case eventMessageStart:
 		if msg, _, _, ok := jsonx.Get(data, "message"); ok {
 			if v, _, _, ok := jsonx.Get(msg, "usage"); ok {
-				return s.counts.merge(v)
+				s.counts.merge(v)
 			}
 		}
 	case eventMessageDelta:

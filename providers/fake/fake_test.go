@@ -185,6 +185,13 @@ func TestDeterministic(t *testing.T) {
 		{"stream", "POST", "/v1/chat/completions", userChat("fake-echo", "the same question", `,"stream":true,"stream_options":{"include_usage":true}`)},
 		{"embeddings", "POST", "/v1/embeddings", `{"model":"fake-embed","input":["x","y"]}`},
 		{"models", "GET", "/v1/models", ""},
+		{"anthropic", "POST", "/v1/messages", anthMsg("fake-echo", "the same question", "")},
+		{"anthropic stream", "POST", "/v1/messages", anthMsg("fake-echo", "the same question", `,"stream":true`)},
+		{"anthropic tool call", "POST", "/v1/messages", anthMsg("fake-echo", "the same question",
+			`,"stream":true,"tools":[{"name":"f","input_schema":{"type":"object","properties":{"q":{"type":"string"}}}}]`)},
+		{"gemini", "POST", "/v1beta/models/fake-echo:generateContent", gemText("the same question", "")},
+		{"gemini stream", "POST", "/v1beta/models/fake-echo:streamGenerateContent?alt=sse", gemText("the same question", gemWeather)},
+		{"gemini models", "GET", "/v1beta/models", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, a1 := do(t, tc.method, first.URL+tc.path, tc.body)
@@ -533,6 +540,12 @@ func TestHangReturnsOnlyWhenCanceled(t *testing.T) {
 		{"chat", "/v1/chat/completions", userChat("fake-hang", "hello?", "")},
 		{"stream", "/v1/chat/completions", userChat("fake-hang", "hello?", `,"stream":true`)},
 		{"embeddings", "/v1/embeddings", `{"model":"fake-hang","input":"x"}`},
+		{"anthropic", "/v1/messages", anthMsg("fake-hang", "hello?", "")},
+		{"anthropic stream", "/v1/messages", anthMsg("fake-hang", "hello?", `,"stream":true`)},
+		{"anthropic count_tokens", "/v1/messages/count_tokens", anthMsg("fake-hang", "hello?", "")},
+		{"gemini", "/v1beta/models/fake-hang:generateContent", gemText("hello?", "")},
+		{"gemini stream", "/v1beta/models/fake-hang:streamGenerateContent?alt=sse", gemText("hello?", "")},
+		{"gemini countTokens", "/v1beta/models/fake-hang:countTokens", gemText("hello?", "")},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h, done := tracked(fake.Handler(nil))

@@ -1,30 +1,32 @@
 package fake
 
 import (
-	"encoding/json"
-	"fmt"
+	"context"
 	"hash/fnv"
 	"io"
-	"math"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/wicket-gw/wicket/internal/apierror"
+	"github.com/wicket-gw/wicket/providers"
 )
 
 // Options configures the fake model. A nil *Options, and every zero field,
 // means the default documented on the field.
 type Options struct {
-	// Chunks, if positive, makes every answer exactly this many words (the
-	// echoed words repeat as needed), so a stream has Chunks content
-	// chunks. Default: the echoed text's own words.
+	// Chunks, if positive, makes every text answer exactly this many words
+	// (the answer's words repeat as needed), so a stream has Chunks content
+	// chunks. Tool calls are not affected. Default: the answer's own
+	// words.
 	Chunks int
-	// ChunkDelay is the pause before each streamed chunk. Default none.
+	// ChunkDelay is the pause before each streamed chunk that carries
+	// content (a word, or a fragment of a tool call's arguments). Default
+	// none.
 	ChunkDelay time.Duration
-	// Created is the "created" timestamp in answers. Default 1700000000,
-	// so answers are byte-for-byte reproducible.
+	// Created is the "created" timestamp in OpenAI answers and the
+	// creation time in model lists. Default 1700000000, so answers are
+	// byte-for-byte reproducible.
 	Created int64
 	// Dimensions is the length of embedding vectors. Default 8.
 	Dimensions int
@@ -37,10 +39,10 @@ var Models = []string{"fake-echo", "fake-embed", "fake-error-429", "fake-error-5
 
 type handler struct{ o Options }
 
-// Handler returns an http.Handler speaking the OpenAI wire format. It
-// serves POST .../chat/completions, POST .../embeddings and GET .../models
-// under any prefix (so both /v1/chat/completions and /chat/completions
-// work).
+// Handler returns an http.Handler that answers as the fake model in the
+// OpenAI, Anthropic and Gemini wire formats, under any path prefix (so
+// both /v1/chat/completions and /chat/completions work). The package
+// documentation lists the routes.
 func Handler(opts *Options) http.Handler {
 	var o Options
 	if opts != nil {
@@ -59,143 +61,112 @@ func Handler(opts *Options) http.Handler {
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p := r.URL.Path
+	post := r.Method == http.MethodPost
 	switch {
-	case r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/models"):
-		h.models(w)
-	case r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/chat/completions"):
+	case post && strings.HasSuffix(p, "/chat/completions"):
 		h.chat(w, r)
-	case r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/embeddings"):
+	case post && strings.HasSuffix(p, "/embeddings"):
 		h.embeddings(w, r)
-	default:
-		writeError(w, http.StatusNotFound, "invalid_request_error", "not_found", "Unknown fake endpoint.")
-	}
-}
-
-// chatRequest is what the fake reads of a chat completion request.
-type chatRequest struct {
-	Model         string          `json:"model"`
-	Messages      []chatMessage   `json:"messages"`
-	Stream        bool            `json:"stream"`
-	StreamOptions *streamOptions  `json:"stream_options"`
-	MaxTokens     *int            `json:"max_tokens"`
-	MaxCompletion *int            `json:"max_completion_tokens"`
-	N             json.RawMessage `json:"n"`
-}
-
-type streamOptions struct {
-	IncludeUsage bool `json:"include_usage"`
-}
-
-type chatMessage struct {
-	Role    string          `json:"role"`
-	Content json.RawMessage `json:"content"`
-}
-
-// text returns the message's text: a string, or the text parts of an array.
-func (m chatMessage) text() string {
-	var s string
-	if json.Unmarshal(m.Content, &s) == nil {
-		return s
-	}
-	var parts []struct {
-		Type string `json:"type"`
-		Text string `json:"text"`
-	}
-	if json.Unmarshal(m.Content, &parts) == nil {
-		var b strings.Builder
-		for _, p := range parts {
-			if p.Type == "text" {
-				b.WriteString(p.Text)
-			}
+	case post && strings.HasSuffix(p, "/messages/count_tokens"):
+		h.anthropicCountTokens(w, r)
+	case post && strings.HasSuffix(p, "/messages"):
+		h.anthropicMessages(w, r)
+	case post && isGeminiMethod(p):
+		h.gemini(w, r)
+	case r.Method == http.MethodGet && strings.HasSuffix(p, "/models"):
+		switch {
+		case isGemini(r):
+			h.geminiModels(w)
+		case isAnthropic(r):
+			h.anthropicModels(w)
+		default:
+			h.models(w)
 		}
-		return b.String()
+	default:
+		d := providers.DialectOpenAI
+		switch {
+		case isGemini(r) || isGeminiMethod(p):
+			d = providers.DialectGemini
+		case isAnthropic(r):
+			d = providers.DialectAnthropic
+			w.Header().Set("Request-Id", idFrom("req_fake", r.Method+" "+r.URL.Path))
+		}
+		fail(w, d, http.StatusNotFound, "invalid_request_error", "not_found", "Unknown fake endpoint.")
 	}
-	return ""
+}
+
+// isGemini reports whether a request is Gemini-shaped by more than its
+// path's last segment: a v1beta or v1alpha path segment, an
+// x-goog-api-key header, or a key query parameter, as Google's clients
+// send them. It tells Gemini's model list from OpenAI's on GET .../models.
+func isGemini(r *http.Request) bool {
+	for seg := range strings.SplitSeq(r.URL.Path, "/") {
+		if seg == "v1beta" || seg == "v1alpha" {
+			return true
+		}
+	}
+	return r.Header.Get("X-Goog-Api-Key") != "" || r.URL.Query().Has("key")
+}
+
+// isAnthropic reports whether a request carries the anthropic-version
+// header, which Anthropic's API requires of every request.
+func isAnthropic(r *http.Request) bool { return r.Header.Get("Anthropic-Version") != "" }
+
+// isGeminiMethod reports whether path names a model method the Gemini way:
+// .../models/{model}:{method}.
+func isGeminiMethod(path string) bool {
+	_, _, ok := geminiTarget(path)
+	return ok
+}
+
+// geminiTarget splits .../models/{model}:{method} into model and method.
+func geminiTarget(path string) (model, method string, ok bool) {
+	i := strings.LastIndex(path, "/models/")
+	if i < 0 {
+		return "", "", false
+	}
+	model, method, ok = strings.Cut(path[i+len("/models/"):], ":")
+	if !ok || model == "" || strings.Contains(model, "/") {
+		return "", "", false
+	}
+	return model, method, true
 }
 
 // PromptTokens is the fake's token count for a prompt of n bytes: n/4
 // rounded up, the same rule as the gateway's default estimator.
 func PromptTokens(n int) int64 { return int64((n + 3) / 4) }
 
-func (h *handler) decode(w http.ResponseWriter, r *http.Request, v any) bool {
+// readBody reads the request body, capped at MaxBodyBytes, and returns
+// what it read. On failure it returns false; the caller answers with
+// tooLarge once it has set its headers.
+func (h *handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.o.MaxBodyBytes))
-	if err != nil {
-		writeError(w, http.StatusRequestEntityTooLarge, "invalid_request_error", "request_too_large", "Request body too large.")
+	return body, err == nil
+}
+
+// tooLarge answers 413 in dialect d.
+func tooLarge(w http.ResponseWriter, d providers.Dialect) {
+	fail(w, d, http.StatusRequestEntityTooLarge, "invalid_request_error", "request_too_large", "Request body too large.")
+}
+
+// wait pauses for ChunkDelay before a streamed chunk, and reports whether
+// the client is still there.
+func (h *handler) wait(ctx context.Context) bool {
+	if h.o.ChunkDelay <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(h.o.ChunkDelay)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
 		return false
 	}
-	if err := json.Unmarshal(body, v); err != nil {
-		writeError(w, http.StatusBadRequest, "invalid_request_error", "invalid_json", "We could not parse the JSON body of your request.")
-		return false
-	}
-	return true
 }
 
-// failure answers the error-selecting model names and reports whether it did.
-func failure(w http.ResponseWriter, r *http.Request, model string) bool {
-	switch model {
-	case "fake-error-429":
-		w.Header().Set("Retry-After", "1")
-		writeError(w, http.StatusTooManyRequests, "requests", "rate_limit_exceeded", "Rate limit reached for fake-error-429.")
-	case "fake-error-500":
-		writeError(w, http.StatusInternalServerError, "server_error", "", "The fake server had an error while processing your request.")
-	case "fake-error-503":
-		writeError(w, http.StatusServiceUnavailable, "server_error", "", "The fake engine is currently overloaded.")
-	case "fake-hang":
-		<-r.Context().Done()
-	default:
-		return false
-	}
-	return true
-}
-
-func (h *handler) chat(w http.ResponseWriter, r *http.Request) {
-	var req chatRequest
-	if !h.decode(w, r, &req) {
-		return
-	}
-	if req.Model == "" {
-		writeError(w, http.StatusBadRequest, "invalid_request_error", "missing_required_parameter", "You must provide a model parameter.")
-		return
-	}
-	if len(req.Messages) == 0 {
-		writeError(w, http.StatusBadRequest, "invalid_request_error", "missing_required_parameter", "Missing required parameter: 'messages'.")
-		return
-	}
-	if failure(w, r, req.Model) {
-		return
-	}
-	promptBytes, last := 0, ""
-	for _, m := range req.Messages {
-		t := m.text()
-		promptBytes += len(t)
-		if m.Role == "user" {
-			last = t
-		}
-	}
-	words := h.words(last)
-	if limit := firstSet(req.MaxCompletion, req.MaxTokens); limit >= 0 && limit < len(words) {
-		words = words[:limit]
-	}
-	a := answer{id: "chatcmpl-fake" + strconv.FormatUint(hash(last), 36), model: req.Model, created: h.o.Created,
-		words: words, prompt: PromptTokens(promptBytes)}
-	if req.Stream {
-		h.stream(w, r, a, req.StreamOptions != nil && req.StreamOptions.IncludeUsage)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(a.completion())
-}
-
-func firstSet(ps ...*int) int {
-	for _, p := range ps {
-		if p != nil {
-			return *p
-		}
-	}
-	return -1
-}
-
-// words splits the echoed text into the answer's words, padded or cut to
+// words splits the answer's text into its words, padded or cut to
 // Options.Chunks when set.
 func (h *handler) words(text string) []string {
 	ws := strings.Fields(text)
@@ -218,121 +189,7 @@ func hash(s string) uint64 {
 	return f.Sum64()
 }
 
-func (h *handler) stream(w http.ResponseWriter, r *http.Request, a answer, includeUsage bool) {
-	w.Header().Set("Content-Type", "text/event-stream")
-	w.Header().Set("Cache-Control", "no-cache")
-	w.WriteHeader(http.StatusOK)
-	rc := http.NewResponseController(w)
-	send := func(v any) bool {
-		b, _ := json.Marshal(v)
-		if _, err := fmt.Fprintf(w, "data: %s\n\n", b); err != nil {
-			return false
-		}
-		return rc.Flush() == nil
-	}
-	wait := func() bool {
-		if h.o.ChunkDelay <= 0 {
-			return r.Context().Err() == nil
-		}
-		t := time.NewTimer(h.o.ChunkDelay)
-		defer t.Stop()
-		select {
-		case <-t.C:
-			return true
-		case <-r.Context().Done():
-			return false
-		}
-	}
-	for i := range a.words {
-		if !wait() || !send(a.chunk(i, includeUsage)) {
-			return
-		}
-	}
-	if !send(a.finalChunk(includeUsage)) {
-		return
-	}
-	if includeUsage && !send(a.usageChunk()) {
-		return
-	}
-	fmt.Fprint(w, "data: [DONE]\n\n")
-	rc.Flush()
-}
-
-type embeddingRequest struct {
-	Model string          `json:"model"`
-	Input json.RawMessage `json:"input"`
-}
-
-func (h *handler) embeddings(w http.ResponseWriter, r *http.Request) {
-	var req embeddingRequest
-	if !h.decode(w, r, &req) {
-		return
-	}
-	if failure(w, r, req.Model) {
-		return
-	}
-	var inputs []string
-	var one string
-	if json.Unmarshal(req.Input, &one) == nil {
-		inputs = []string{one}
-	} else if json.Unmarshal(req.Input, &inputs) != nil || len(inputs) == 0 {
-		writeError(w, http.StatusBadRequest, "invalid_request_error", "invalid_type", "Invalid type for 'input': expected a string or an array of strings.")
-		return
-	}
-	type item struct {
-		Object    string    `json:"object"`
-		Index     int       `json:"index"`
-		Embedding []float64 `json:"embedding"`
-	}
-	out := struct {
-		Object string `json:"object"`
-		Data   []item `json:"data"`
-		Model  string `json:"model"`
-		Usage  struct {
-			PromptTokens int64 `json:"prompt_tokens"`
-			TotalTokens  int64 `json:"total_tokens"`
-		} `json:"usage"`
-	}{Object: "list", Model: req.Model}
-	var n int
-	for i, in := range inputs {
-		n += len(in)
-		vec := make([]float64, h.o.Dimensions)
-		seed := hash(in)
-		var norm float64
-		for j := range vec {
-			seed = seed*6364136223846793005 + 1442695040888963407
-			vec[j] = float64(int64(seed>>11)%2000-1000) / 1000
-			norm += vec[j] * vec[j]
-		}
-		for j := range vec {
-			vec[j] = math.Round(vec[j]/math.Sqrt(norm)*1e6) / 1e6
-		}
-		out.Data = append(out.Data, item{Object: "embedding", Index: i, Embedding: vec})
-	}
-	out.Usage.PromptTokens = PromptTokens(n)
-	out.Usage.TotalTokens = out.Usage.PromptTokens
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(out)
-}
-
-func (h *handler) models(w http.ResponseWriter) {
-	type model struct {
-		ID      string `json:"id"`
-		Object  string `json:"object"`
-		Created int64  `json:"created"`
-		OwnedBy string `json:"owned_by"`
-	}
-	out := struct {
-		Object string  `json:"object"`
-		Data   []model `json:"data"`
-	}{Object: "list"}
-	for _, m := range Models {
-		out.Data = append(out.Data, model{ID: m, Object: "model", Created: h.o.Created, OwnedBy: "wicket-fake"})
-	}
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(out)
-}
-
-func writeError(w http.ResponseWriter, status int, typ, code, msg string) {
-	apierror.Write(w, status, apierror.Body{Status: status, Type: typ, Code: code, Message: msg}.OpenAI())
+// idFrom returns prefix followed by a short deterministic suffix of seed.
+func idFrom(prefix, seed string) string {
+	return prefix + strconv.FormatUint(hash(seed), 36)
 }

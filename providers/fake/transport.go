@@ -10,6 +10,8 @@ import (
 	"sync"
 
 	"github.com/wicket-gw/wicket/providers"
+	"github.com/wicket-gw/wicket/providers/anthropic"
+	"github.com/wicket-gw/wicket/providers/gemini"
 	"github.com/wicket-gw/wicket/providers/openai"
 )
 
@@ -17,11 +19,27 @@ import (
 // answers as Handler(opts) does, without a network: the same answers,
 // streams and usage reach the gateway as from a real OpenAI-dialect upstream.
 func NewProvider(opts *Options) providers.Provider {
-	p, err := openai.New(&openai.Options{
-		Name:    "fake",
-		BaseURL: "http://fake.invalid/v1",
-		Client:  &http.Client{Transport: Transport(Handler(opts))},
-	})
+	return NewDialectProvider(providers.DialectOpenAI, opts)
+}
+
+// NewDialectProvider is NewProvider for an upstream of dialect d: the
+// fake model behind that dialect's own upstream adapter (openai.New,
+// anthropic.New or gemini.New), named "fake-<dialect>" except for OpenAI's
+// "fake". It panics for a dialect it does not know.
+func NewDialectProvider(d providers.Dialect, opts *Options) providers.Provider {
+	client := &http.Client{Transport: Transport(Handler(opts))}
+	var p providers.Provider
+	var err error
+	switch d {
+	case providers.DialectOpenAI:
+		p, err = openai.New(&openai.Options{Name: "fake", BaseURL: "http://fake.invalid/v1", Client: client})
+	case providers.DialectAnthropic:
+		p, err = anthropic.New(&anthropic.Options{Name: "fake-anthropic", BaseURL: "http://fake.invalid/v1", Client: client})
+	case providers.DialectGemini:
+		p, err = gemini.New(&gemini.Options{Name: "fake-gemini", BaseURL: "http://fake.invalid/v1beta", Client: client})
+	default:
+		panic(fmt.Sprintf("fake: no upstream adapter for dialect %s", d))
+	}
 	if err != nil {
 		panic(err) // the options above are constant and valid
 	}
@@ -32,6 +50,13 @@ func NewProvider(opts *Options) providers.Provider {
 // in-process. The response is returned as soon as h writes its header or
 // first byte, and its body streams as h writes; closing the body, or
 // canceling the request's context, ends h's writes.
+//
+// An http.Client over Transport(Handler(opts)) serves every dialect's
+// routes without a network, whatever the host: an upstream adapter given
+// the base URL http://fake.invalid/v1 reaches the OpenAI and Anthropic
+// routes (/v1/chat/completions, /v1/messages), and one given
+// http://fake.invalid/v1beta the Gemini routes
+// (/v1beta/models/{model}:streamGenerateContent?alt=sse).
 func Transport(h http.Handler) http.RoundTripper { return transport{h} }
 
 type transport struct{ h http.Handler }

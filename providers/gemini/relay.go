@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/wicket-gw/wicket/internal/sse"
+	"github.com/wicket-gw/wicket/metering"
 	"github.com/wicket-gw/wicket/providers"
 )
 
@@ -179,6 +180,8 @@ func (r *response) relayStream(w http.ResponseWriter) (providers.Result, error) 
 		return nil
 	}
 	var end streamEnd
+	var last metering.Usage // the last running totals seen
+	sawUsage := false
 	for {
 		ev, err := rd.Next()
 		if werr != nil {
@@ -217,7 +220,12 @@ func (r *response) relayStream(w http.ResponseWriter) (providers.Result, error) 
 		valid := json.Valid(ev.Data)
 		if valid {
 			if u, ok := end.observe(ev.Data); ok {
-				res.Usage, res.UsageKnown = u, true
+				last, sawUsage = u, true
+			}
+			// Gemini repeats running totals: they are the answer's usage
+			// only once it is complete, else the gateway estimates.
+			if sawUsage && end.complete() {
+				res.Usage, res.UsageKnown = last, true
 			}
 		}
 		if !array {

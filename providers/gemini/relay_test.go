@@ -510,3 +510,20 @@ func FuzzRelayStream(f *testing.F) {
 		}
 	})
 }
+
+// TestRelayRunningUsageNotFinal: Gemini repeats running totals in every
+// chunk, so a stream cut before its finish has no known usage (the
+// gateway estimates it), however many totals it carried.
+func TestRelayRunningUsageNotFinal(t *testing.T) {
+	running := func(out int) string {
+		return `{"candidates":[{"content":{"parts":[{"text":"x"}],"role":"model"},"index":0}],"usageMetadata":{"promptTokenCount":12,"candidatesTokenCount":` + strconv.Itoa(out) + `}}`
+	}
+	p := upstream(t, 200, "text/event-stream", sseFrames(running(1), running(2)))
+	_, _, res, err := relay(t, p, gcall(providers.EndpointChat, simpleBody, true, false))
+	if err == nil || !errors.Is(err, providers.ErrIncomplete) {
+		t.Fatalf("Relay: %v; want ErrIncomplete", err)
+	}
+	if res.UsageKnown || res.Usage != (metering.Usage{}) {
+		t.Errorf("usage %+v known %v; want none: running totals of a cut stream are not its usage", res.Usage, res.UsageKnown)
+	}
+}

@@ -169,9 +169,17 @@ func (c *canonResponse) Events(emit func(canon.Event) error) (providers.Result, 
 	defer c.r.Close()
 	var res providers.Result
 	var emitErr error
+	// Gemini repeats running totals: the usage is the answer's once it
+	// finished, else the gateway estimates.
+	finished, sawUsage := false, false
 	note := func(ev canon.Event) error {
-		if ev.Kind == canon.EventUsage {
-			res.Usage, res.UsageKnown = ev.Usage, true
+		switch ev.Kind {
+		case canon.EventUsage:
+			res.Usage, sawUsage = ev.Usage, true
+			res.UsageKnown = finished
+		case canon.EventFinish:
+			finished = true
+			res.UsageKnown = sawUsage
 		}
 		if err := emit(ev); err != nil {
 			emitErr = err
