@@ -198,3 +198,47 @@ func BenchmarkTranslation(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkTranslateEvent measures one streamed content event translated
+// between dialects, decoder and encoder together, without I/O: an OpenAI
+// chunk written as Anthropic events, and an Anthropic content_block_delta
+// written as an OpenAI chunk.
+//
+//	go test -run='^$' -bench=BenchmarkTranslateEvent -benchmem .
+func BenchmarkTranslateEvent(b *testing.B) {
+	b.Run("openai→anthropic", func(b *testing.B) {
+		first := []byte(`{"id":"chatcmpl-B","object":"chat.completion.chunk","created":1760000000,"model":"gpt-4o-mini","choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}`)
+		chunk := []byte(`{"id":"chatcmpl-B","object":"chat.completion.chunk","created":1760000000,"model":"gpt-4o-mini","system_fingerprint":"fp_1",` +
+			`"choices":[{"index":0,"delta":{"content":" the quick brown"},"logprobs":null,"finish_reason":null}],"usage":null,"obfuscation":"Yq7"}`)
+		var dec openai.StreamDecoder
+		emit := anthropic.NewStreamEncoder(io.Discard).Encode
+		if err := dec.Decode(first, emit); err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := dec.Decode(chunk, emit); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("anthropic→openai", func(b *testing.B) {
+		delta := []byte(`{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":" the quick brown"}}`)
+		var dec anthropic.StreamDecoder
+		emit := openai.NewStreamEncoder(io.Discard, nil).Encode
+		for _, ev := range [][2]string{
+			{"message_start", `{"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","model":"claude","content":[],"usage":{"input_tokens":10,"output_tokens":1}}}`},
+			{"content_block_start", `{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}`},
+		} {
+			if err := dec.Decode(ev[0], []byte(ev[1]), emit); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := dec.Decode("content_block_delta", delta, emit); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
