@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"reflect"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/wicket-gw/wicket/metering"
@@ -54,14 +54,17 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request) {
 	var lastErr error
 	var held *heldAnswer // the last retryable answer, kept while others are tried
 	var refused []providers.Provider
+	var coolingUntil time.Time // the soonest end of the cool-downs that skipped deployments
+	router := g.cfg.Router
 	for i := 0; i < plan.Len(); i++ {
 		d := plan.At(i)
-		if slices.ContainsFunc(refused, func(p providers.Provider) bool { return sameProvider(p, d.Provider) }) {
+		if slices.ContainsFunc(refused, func(p providers.Provider) bool { return providers.SameProvider(p, d.Provider) }) {
 			continue // its credential was refused: never retried
 		}
+		round := i / plan.Deployments()
 		// Going back to deployments that failed this request: pause first.
-		if round := i / plan.Deployments(); round > 0 && i%plan.Deployments() == 0 {
-			if !sleep(ctx, g.cfg.RetryBackoff<<(round-1)) {
+		if round > 0 && i%plan.Deployments() == 0 {
+			if !sleep(ctx, jitter(g.cfg.RetryBackoff<<(round-1))) {
 				break
 			}
 		}
@@ -70,7 +73,21 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request) {
 			g.countLocally(w, r, s)
 			return
 		}
+		// A model with one deployment is never skipped: cooling it down
+		// would only refuse the client, with nowhere else to go.
+		ok, probe := true, false
+		if plan.Deployments() > 1 {
+			ok, probe = router.Available(d)
+		}
+		if !ok {
+			if until := router.CoolingUntil(d); !until.IsZero() && (coolingUntil.IsZero() || until.Before(coolingUntil)) {
+				coolingUntil = until
+			}
+			continue
+		}
 		o.Attempts++
+		at := attempt{g: g, ctx: ctx, s: s, d: d, start: g.cfg.Now()}
+		at.a = Attempt{RequestID: s.id, Model: o.Model, Deployment: d.Name, Provider: d.Provider.Name(), Number: o.Attempts, Reason: attemptReason(i, round, probe)}
 		o.Provider, o.Deployment, o.ServedModel = d.Provider.Name(), d.Name, metering.CutID(plan.UpstreamModel(d))
 		call := &providers.Call{Request: s.req, Deployment: d, UpstreamModel: plan.UpstreamModel(d), EnforceMaxOutput: s.enforceMaxOutput}
 		var resp providers.Response
@@ -85,6 +102,7 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			if errors.Is(err, errDialect) {
+				o.Attempts-- // nothing was sent
 				lastErr = err
 				continue
 			}
@@ -93,8 +111,14 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request) {
 			lastErr = err
 			if ctx.Err() != nil {
 				s.upstreamTook = true // the client left while the upstream was working
+				at.done(0, providers.FailureNone, metering.ClassClientDisconnect, false)
 				break
 			}
+			f := providers.FailureUpstream
+			if ue, ok := errors.AsType[*providers.UpstreamError](err); ok && ue.Timeout {
+				f = providers.FailureModel
+			}
+			at.done(0, f, errClassOf(err), true)
 			g.logUpstream(s, d, err)
 			continue
 		}
@@ -106,17 +130,23 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request) {
 			resp.Close()
 			refused = append(refused, d.Provider)
 			lastErr = errCredentialRefused
+			at.done(status, providers.FailureCredential, metering.ClassUpstreamError, true)
 			g.credentialRefused(ctx, s, d, status)
 			continue
 		}
-		if providers.Retryable(status) && i+1 < plan.Len() {
-			// Keep it, buffered, in case every other attempt fails too.
-			if h, ok := holdAnswer(resp, *o, g.cfg.Now); ok {
-				held, lastErr = h, nil
-			} else {
-				lastErr = providers.NewUpstreamError(d.Provider.Name(), errHeldTooLarge)
+		if providers.Retryable(status) {
+			at.done(status, providers.FailureModel, statusClass(status), true)
+			if i+1 < plan.Len() {
+				// Keep it, buffered, in case every other attempt fails too.
+				if h, ok := holdAnswer(resp, *o, g.cfg.Now); ok {
+					held, lastErr = h, nil
+				} else {
+					lastErr = providers.NewUpstreamError(d.Provider.Name(), errHeldTooLarge)
+				}
+				continue
 			}
-			continue
+		} else {
+			at.done(status, providers.FailureNone, statusClass(status), true)
 		}
 		err = g.relay(w, r, s, resp)
 		if err == nil {
@@ -128,7 +158,17 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request) {
 		if ctx.Err() != nil {
 			break
 		}
+		router.Report(d, providers.FailureModel)
 		g.logUpstream(s, d, err)
+	}
+	if o.Attempts == 0 && !coolingUntil.IsZero() && held == nil && ctx.Err() == nil {
+		// Every deployment is cooling down: nothing was tried.
+		o.ErrorClass = metering.ClassUpstreamError
+		secs := int64(coolingUntil.Sub(g.cfg.Now())/time.Second) + 1
+		w.Header().Set("Retry-After", strconv.FormatInt(max(secs, 1), 10))
+		fail(w, r, &providers.Error{Status: http.StatusServiceUnavailable, Code: "model_unavailable",
+			Message: "Every deployment of this model is failing and cooling down; try again after the time in retry-after."})
+		return
 	}
 	// Every attempt failed. Relay the last retryable upstream answer if
 	// there was one (its error body is the upstream's own, for the client
@@ -176,13 +216,6 @@ func errClassOf(err error) metering.ErrorClass {
 	return metering.ClassUpstreamError
 }
 
-// sameProvider reports whether a and b are the same provider, without
-// panicking on provider types that cannot be compared.
-func sameProvider(a, b providers.Provider) bool {
-	ta := reflect.TypeOf(a)
-	return ta == reflect.TypeOf(b) && ta.Comparable() && a == b
-}
-
 // relay writes an upstream response to the client. The status line and
 // the upstream's headers are held back until the first body byte (or the
 // end of an empty body), so that an upstream that fails before sending
@@ -205,13 +238,8 @@ func (g *Gateway) relay(w http.ResponseWriter, r *http.Request, s *state, resp p
 	o.Usage, s.usageKnown, s.firstByte = res.Usage, res.UsageKnown, res.FirstByte
 	s.events, s.bytesWritten = res.Events, res.BytesWritten
 	if err == nil {
-		switch {
-		case o.Status >= 500:
-			o.ErrorClass = metering.ClassUpstreamError
-		case o.Status == http.StatusTooManyRequests:
-			o.ErrorClass = metering.ClassRateLimited
-		case o.Status >= 400:
-			o.ErrorClass = metering.ClassInvalidRequest
+		if c := statusClass(o.Status); c != "" {
+			o.ErrorClass = c
 		}
 		return nil
 	}

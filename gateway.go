@@ -102,6 +102,11 @@ type Config struct {
 	// request's goroutine: keep it quick. A panic in it is recovered and
 	// logged.
 	OnEvent func(ctx context.Context, e metering.Event)
+	// OnAttempt, if set, is called after each upstream attempt, with where
+	// it went, why, and what came of it (identifiers only). It runs on the
+	// request's goroutine: keep it quick. A panic in it is recovered and
+	// logged. Cool-downs are reported by providers.RouterOptions.OnCoolDown.
+	OnAttempt func(ctx context.Context, a Attempt)
 	// OnUpstreamRefusal, if set, is called when an upstream refuses the
 	// gateway's own credential (401 or 403): the caller's key was fine, so
 	// the caller gets 502 with a generic message, the refusing provider is

@@ -1,0 +1,253 @@
+package wicket_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/wicket-gw/wicket"
+	"github.com/wicket-gw/wicket/providers"
+	"github.com/wicket-gw/wicket/providers/openai"
+	"github.com/wicket-gw/wicket/redact"
+)
+
+// testClock is a settable time source for the router's cool-downs.
+type testClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// routed builds a gateway over models whose router uses opts, recording
+// attempts and cool-downs.
+type routed struct {
+	*env
+	mu        sync.Mutex
+	attempts  []wicket.Attempt
+	coolDowns []providers.CoolDownEvent
+}
+
+func newRouted(t *testing.T, models []providers.Model, opts providers.RouterOptions) *routed {
+	t.Helper()
+	rt := &routed{}
+	opts.OnCoolDown = func(e providers.CoolDownEvent) {
+		rt.mu.Lock()
+		rt.coolDowns = append(rt.coolDowns, e)
+		rt.mu.Unlock()
+	}
+	router, err := providers.NewRouter(models, &opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt.env = newEnv(t, models, func(c *wicket.Config) {
+		c.Router, c.RetryBackoff = router, time.Millisecond
+		c.OnAttempt = func(_ context.Context, a wicket.Attempt) {
+			rt.mu.Lock()
+			rt.attempts = append(rt.attempts, a)
+			rt.mu.Unlock()
+		}
+	})
+	return rt
+}
+
+// takeAttempts returns the attempts recorded since the last call, as
+// "deployment reason status" lines.
+func (rt *routed) takeAttempts() []string {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	var out []string
+	for _, a := range rt.attempts {
+		out = append(out, a.Deployment+" "+a.Reason+" "+http.StatusText(a.Status))
+	}
+	rt.attempts = nil
+	return out
+}
+
+func (rt *routed) call(t *testing.T) int {
+	t.Helper()
+	resp := rt.post(t, "/v1/chat/completions", `{"model":"m","messages":[{"role":"user","content":"hi"}]}`)
+	readAll(t, resp)
+	<-rt.outcome
+	return resp.StatusCode
+}
+
+// TestCoolDownSkipsAFailingDeployment: a deployment that keeps failing is
+// taken out of rotation after three failures, gets no traffic while it
+// cools down, and comes back through one probe.
+func TestCoolDownSkipsAFailingDeployment(t *testing.T) {
+	var mu sync.Mutex
+	healthy := false
+	flaky := newUpstream(t, func(w http.ResponseWriter, r *http.Request, body []byte) {
+		mu.Lock()
+		ok := healthy
+		mu.Unlock()
+		if ok {
+			okUpstream(w, r, body)
+			return
+		}
+		errorUpstream(500, `{"error":{"message":"boom","type":"server_error"}}`)(w, r, body)
+	})
+	good := newUpstream(t, okUpstream)
+	clk := &testClock{t: time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)}
+	rt := newRouted(t, []providers.Model{{Name: "m", Deployments: []providers.Deployment{
+		{Name: "flaky", Provider: flaky.provider(t, "flaky")}, {Name: "good", Provider: good.provider(t, "good")},
+	}}}, providers.RouterOptions{Now: clk.Now, CoolDown: providers.CoolDown{Failures: 3, Window: time.Minute, Period: 10 * time.Second}})
+
+	for range 3 {
+		if st := rt.call(t); st != 200 {
+			t.Fatalf("status %d; want the fallback's 200", st)
+		}
+	}
+	want := []string{"flaky first Internal Server Error", "good fallback OK"}
+	if got := rt.takeAttempts(); !cmp.Equal(got, append(append(append([]string(nil), want...), want...), want...)) {
+		t.Errorf("attempts %q; want flaky then good, three times", got)
+	}
+	// Cooling down: no traffic to flaky.
+	before := len(flaky.requests())
+	for range 5 {
+		if st := rt.call(t); st != 200 {
+			t.Fatalf("status %d while flaky cools down", st)
+		}
+	}
+	if n := len(flaky.requests()) - before; n != 0 {
+		t.Errorf("flaky got %d requests while cooling down; want none", n)
+	}
+	if got := rt.takeAttempts(); len(got) != 5 || got[0] != "good fallback OK" {
+		t.Errorf("attempts while cooling %q; want good alone", got)
+	}
+	// The period ends with the upstream healthy: one probe brings it back.
+	mu.Lock()
+	healthy = true
+	mu.Unlock()
+	clk.Advance(10 * time.Second)
+	rt.call(t)
+	if got := rt.takeAttempts(); !cmp.Equal(got, []string{"flaky probe OK"}) {
+		t.Errorf("attempts after the period %q; want one successful probe of flaky", got)
+	}
+	rt.call(t)
+	if got := rt.takeAttempts(); !cmp.Equal(got, []string{"flaky first OK"}) {
+		t.Errorf("attempts after the probe %q; want flaky back in rotation", got)
+	}
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if len(rt.coolDowns) != 2 || !rt.coolDowns[0].Entered || rt.coolDowns[0].Deployment != "flaky" || rt.coolDowns[0].Cause != providers.FailureModel ||
+		!rt.coolDowns[0].Until.Equal(time.Date(2026, 11, 29, 12, 0, 10, 0, time.UTC)) || rt.coolDowns[1].Entered {
+		t.Errorf("cool-down events %+v; want flaky entering until 12:00:10, then leaving", rt.coolDowns)
+	}
+}
+
+// TestKeyPoolRefusedKey: in a pool of upstream keys (deployments on
+// providers with different credentials of one upstream), a key the
+// upstream refuses is taken out: traffic moves to the others, the
+// application hears of it once, and it is not retried until its probe.
+func TestKeyPoolRefusedKey(t *testing.T) {
+	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request, body []byte) {
+		if r.Header.Get("Authorization") == "Bearer sk-revoked" {
+			errorUpstream(401, `{"error":{"message":"Incorrect API key provided","type":"invalid_request_error","code":"invalid_api_key"}}`)(w, r, body)
+			return
+		}
+		okUpstream(w, r, body)
+	})
+	keyed := func(name, key string) providers.Provider {
+		p, err := openai.New(&openai.Options{Name: name, BaseURL: up.srv.URL + "/v1", APIKey: redact.NewSecret(key)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	clk := &testClock{t: time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)}
+	var refusals int
+	var mu sync.Mutex
+	router, _ := providers.NewRouter([]providers.Model{{Name: "m", Strategy: providers.Weighted, Deployments: []providers.Deployment{
+		{Name: "key-a", Provider: keyed("acct-a", "sk-revoked"), Weight: 1},
+		{Name: "key-b", Provider: keyed("acct-b", "sk-good-b"), Weight: 1},
+		{Name: "key-c", Provider: keyed("acct-c", "sk-good-c"), Weight: 1},
+	}}}, &providers.RouterOptions{Now: clk.Now})
+	e := newEnv(t, nil, func(c *wicket.Config) {
+		c.Router, c.RetryBackoff = router, time.Millisecond
+		c.OnUpstreamRefusal = func(context.Context, wicket.UpstreamRefusal) {
+			mu.Lock()
+			refusals++
+			mu.Unlock()
+		}
+	})
+	revokedHits := func() int {
+		n := 0
+		for _, r := range up.requests() {
+			if r.Header.Get("Authorization") == "Bearer sk-revoked" {
+				n++
+			}
+		}
+		return n
+	}
+	for i := range 60 {
+		resp := e.post(t, "/v1/chat/completions", `{"model":"m","messages":[{"role":"user","content":"hi"}]}`)
+		if body := readAll(t, resp); resp.StatusCode != 200 {
+			t.Fatalf("call %d: %d %s; want 200 from a good key", i, resp.StatusCode, body)
+		}
+		<-e.outcome
+	}
+	if n := revokedHits(); n != 1 {
+		t.Errorf("the refused key was tried %d times in 60 calls; want once", n)
+	}
+	mu.Lock()
+	if refusals != 1 {
+		t.Errorf("OnUpstreamRefusal heard %d refusals; want 1", refusals)
+	}
+	mu.Unlock()
+	// After its cool-down, one probe; refused again, it cools down longer.
+	clk.Advance(10 * time.Second)
+	for range 30 {
+		resp := e.post(t, "/v1/chat/completions", `{"model":"m","messages":[{"role":"user","content":"hi"}]}`)
+		readAll(t, resp)
+		<-e.outcome
+	}
+	if n := revokedHits(); n != 2 {
+		t.Errorf("after the period the refused key was tried %d times in all; want 2 (one probe)", n)
+	}
+}
+
+// TestEveryDeploymentCooling: when every deployment of a model is cooling
+// down, the client gets 503 in its dialect with retry-after, and no
+// upstream is called.
+func TestEveryDeploymentCooling(t *testing.T) {
+	bad := newUpstream(t, errorUpstream(503, `{"error":{"message":"overloaded","type":"server_error"}}`))
+	clk := &testClock{t: time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)}
+	rt := newRouted(t, []providers.Model{{Name: "m", Deployments: []providers.Deployment{
+		{Name: "one", Provider: bad.provider(t, "one")}, {Name: "two", Provider: bad.provider(t, "two")},
+	}}}, providers.RouterOptions{Now: clk.Now, CoolDown: providers.CoolDown{Failures: 2, Window: time.Minute, Period: 30 * time.Second}})
+	rt.call(t) // each deployment fails twice in this call (3 attempts)…
+	rt.call(t) // …and trips by the next
+	before := len(bad.requests())
+	resp := rt.do(t, "POST", "/v1/messages", `{"model":"m","max_tokens":8,"messages":[{"role":"user","content":"hi"}]}`, anthropicHeader(rt.key))
+	body := readAll(t, resp)
+	<-rt.outcome
+	if resp.StatusCode != 503 || !strings.Contains(body, `"type":"overloaded_error"`) && !strings.Contains(body, `"type":"api_error"`) {
+		t.Errorf("got %d %s; want 503 in Anthropic's shape", resp.StatusCode, body)
+	}
+	if !strings.HasPrefix(body, `{"type":"error"`) {
+		t.Errorf("body %s; want Anthropic's error shape", body)
+	}
+	if ra := resp.Header.Get("Retry-After"); ra == "" || ra == "0" {
+		t.Errorf("retry-after %q; want the seconds until a probe", ra)
+	}
+	if n := len(bad.requests()) - before; n != 0 {
+		t.Errorf("%d upstream calls while every deployment cools down; want none", n)
+	}
+}
