@@ -1,6 +1,7 @@
 package wicket
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/wicket-gw/wicket/metering"
@@ -39,7 +41,7 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request) {
 		fail(w, r, misconfigured("Forward needs the gateway's Authenticate and Decode before it"))
 		return
 	}
-	ctx := r.Context()
+	ctx := r.Context() // the client's: ends when it leaves
 	o := &s.outcome
 
 	plan := s.plan
@@ -51,22 +53,49 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	// actx bounds the attempts: it ends when the client leaves or, with a
+	// deadline, when the answer has not started in time.
+	actx := ctx
+	if dl := cmp.Or(plan.Deadline, g.cfg.Deadline); dl > 0 {
+		var cancel context.CancelCauseFunc
+		actx, cancel = context.WithCancelCause(ctx)
+		defer cancel(nil)
+		gate := &atomic.Int32{} // 0 until the answer starts (1) or the deadline passes (2)
+		timer := time.AfterFunc(dl, func() {
+			if gate.CompareAndSwap(0, 2) {
+				cancel(errDeadline)
+			}
+		})
+		defer timer.Stop()
+		s.gate = gate
+	}
 	var lastErr error
 	var held *heldAnswer // the last retryable answer, kept while others are tried
 	var refused []providers.Provider
 	var coolingUntil time.Time // the soonest end of the cool-downs that skipped deployments
 	router := g.cfg.Router
+	triedBefore := 0 // attempts made before the current round
 	for i := 0; i < plan.Len(); i++ {
 		d := plan.At(i)
 		if slices.ContainsFunc(refused, func(p providers.Provider) bool { return providers.SameProvider(p, d.Provider) }) {
 			continue // its credential was refused: never retried
 		}
 		round := i / plan.Deployments()
-		// Going back to deployments that failed this request: pause first.
+		// Going back to deployments that failed this request: pause first;
+		// but when the last round tried none (each was skipped), another
+		// round would skip them all again.
 		if round > 0 && i%plan.Deployments() == 0 {
-			if !sleep(ctx, jitter(g.cfg.RetryBackoff<<(round-1))) {
+			if o.Attempts == triedBefore {
 				break
 			}
+			triedBefore = o.Attempts
+			if !sleep(actx, jitter(g.cfg.RetryBackoff<<(round-1))) {
+				break
+			}
+		}
+		if plan.SameDialectOnly && d.Provider.Dialect() != s.req.Dialect {
+			lastErr = errDialect // the model is not translated
+			continue
 		}
 		if s.req.Endpoint == providers.EndpointCountTokens && d.Provider.Dialect() != s.req.Dialect {
 			o.Deployment = d.Name
@@ -93,9 +122,9 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request) {
 		var resp providers.Response
 		var err error
 		if d.Provider.Dialect() == s.req.Dialect {
-			resp, err = d.Provider.Send(ctx, call)
+			resp, err = d.Provider.Send(actx, call)
 		} else {
-			resp, err = g.sendTranslated(ctx, s, d, call)
+			resp, err = g.sendTranslated(actx, s, d, call)
 			if perr, ok := errors.AsType[*providers.Error](err); ok {
 				o.ErrorClass = metering.ClassInvalidRequest
 				fail(w, r, perr)
@@ -112,6 +141,10 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request) {
 			if ctx.Err() != nil {
 				s.upstreamTook = true // the client left while the upstream was working
 				at.done(0, providers.FailureNone, metering.ClassClientDisconnect, false)
+				break
+			}
+			if actx.Err() != nil {
+				at.done(0, providers.FailureModel, metering.ClassTimeout, true) // the deadline passed
 				break
 			}
 			f := providers.FailureUpstream
@@ -155,13 +188,17 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request) {
 		// Relay failed before the first body byte reached the client: the
 		// status is still unsent, so this is a failed attempt like any other.
 		lastErr = err
-		if ctx.Err() != nil {
+		if actx.Err() != nil {
 			break
 		}
 		router.Report(d, providers.FailureModel)
 		g.logUpstream(s, d, err)
 	}
-	if o.Attempts == 0 && !coolingUntil.IsZero() && held == nil && ctx.Err() == nil {
+	// The answers below are the gateway's own: the deadline no longer holds
+	// them back.
+	s.gate = nil
+	deadlinePassed := ctx.Err() == nil && errors.Is(context.Cause(actx), errDeadline)
+	if o.Attempts == 0 && !coolingUntil.IsZero() && held == nil && ctx.Err() == nil && !deadlinePassed {
 		// Every deployment is cooling down: nothing was tried.
 		o.ErrorClass = metering.ClassUpstreamError
 		secs := int64(coolingUntil.Sub(g.cfg.Now())/time.Second) + 1
@@ -182,6 +219,10 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case ctx.Err() != nil:
 		o.ErrorClass, o.Status = metering.ClassClientDisconnect, 499
+	case deadlinePassed:
+		o.ErrorClass = metering.ClassTimeout
+		fail(w, r, &providers.Error{Status: http.StatusGatewayTimeout, Code: "deadline_exceeded",
+			Message: "The model did not start answering within the gateway's time limit."})
 	case errors.Is(lastErr, errDialect):
 		o.ErrorClass = metering.ClassInvalidRequest
 		fail(w, r, &providers.Error{Status: http.StatusNotImplemented, Code: "dialect_not_supported", Message: "No deployment of this model speaks the request's API dialect."})
@@ -200,6 +241,7 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request) {
 }
 
 var (
+	errDeadline          = errors.New("wicket: the answer did not start before the deadline")
 	errDialect           = errors.New("wicket: no translation between dialects")
 	errCredentialRefused = errors.New("wicket: the upstream refused the gateway's credential")
 )
@@ -227,12 +269,14 @@ func (g *Gateway) relay(w http.ResponseWriter, r *http.Request, s *state, resp p
 	defer resp.Close()
 	o := &s.outcome
 	cw := &s.commit // in the request's state: no allocation per attempt
-	*cw = commitWriter{ResponseWriter: w, status: resp.StatusCode(), header: resp.Header()}
+	*cw = commitWriter{ResponseWriter: w, status: resp.StatusCode(), header: resp.Header(), gate: s.gate}
 	res, err := resp.Relay(cw)
 	if err != nil && !cw.committed {
 		return err
 	}
-	cw.commit()
+	if !cw.commit() {
+		return errDeadline
+	}
 	o.Status = cw.status
 	s.upstreamTook = o.Status < 400
 	o.Usage, s.usageKnown, s.firstByte = res.Usage, res.UsageKnown, res.FirstByte
@@ -282,11 +326,19 @@ type commitWriter struct {
 	status    int
 	header    http.Header // the upstream's, added at commit
 	committed bool
+	// gate, when set, is the request's deadline gate: the answer may
+	// start only if it wins the gate before the deadline's timer does.
+	gate *atomic.Int32
 }
 
-func (c *commitWriter) commit() {
+// commit sends the status line and headers, once; it reports false, with
+// nothing sent, when the request's deadline passed first.
+func (c *commitWriter) commit() bool {
 	if c.committed {
-		return
+		return true
+	}
+	if c.gate != nil && !c.gate.CompareAndSwap(0, 1) && c.gate.Load() != 1 {
+		return false
 	}
 	c.committed = true
 	h := c.ResponseWriter.Header()
@@ -294,6 +346,7 @@ func (c *commitWriter) commit() {
 		h[k] = vs
 	}
 	c.ResponseWriter.WriteHeader(c.status)
+	return true
 }
 
 // WriteHeader is ignored: the status is the upstream's, written at commit.
@@ -303,7 +356,9 @@ func (c *commitWriter) Write(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	c.commit()
+	if !c.commit() {
+		return 0, errDeadline
+	}
 	return c.ResponseWriter.Write(p)
 }
 

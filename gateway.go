@@ -92,6 +92,13 @@ type Config struct {
 	// gateway, whose X-Forwarded-For entries are believed. Empty means the
 	// client IP is the TCP peer's.
 	TrustedProxies []netip.Prefix
+	// Deadline bounds how long a request waits for its answer to start:
+	// every attempt, back-off and fallback before the first byte reaches
+	// the client. Past it the client gets 504 in its dialect (or the last
+	// retryable upstream answer, if one came). Once the answer has
+	// started, the upstream adapters' idle time-outs govern. A model's
+	// own Deadline overrides it. Zero means none.
+	Deadline time.Duration
 	// RetryBackoff is the pause before an attempt goes back to a
 	// deployment that already failed this request; it doubles each round.
 	// Default 250ms.
@@ -156,8 +163,8 @@ func New(cfg Config) (*Gateway, error) {
 	if err := cfg.Limits.Validate(); err != nil {
 		return nil, fmt.Errorf("wicket: Config.Limits: %w", err)
 	}
-	if cfg.MaxBodyBytes < 0 || cfg.RetryBackoff < 0 {
-		return nil, errors.New("wicket: Config.MaxBodyBytes and RetryBackoff must not be negative")
+	if cfg.MaxBodyBytes < 0 || cfg.RetryBackoff < 0 || cfg.Deadline < 0 {
+		return nil, errors.New("wicket: Config.MaxBodyBytes, RetryBackoff and Deadline must not be negative")
 	}
 	if cfg.MaxBodyBytes == 0 {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes

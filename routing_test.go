@@ -251,3 +251,142 @@ func TestEveryDeploymentCooling(t *testing.T) {
 		t.Errorf("%d upstream calls while every deployment cools down; want none", n)
 	}
 }
+
+// TestEachFailureFallsBack: the first deployment answering 429 (with and
+// without retry-after), 500, resetting the connection or hanging each
+// leads to the second, whose answer the client gets; the attempts are
+// reported with their outcome.
+func TestEachFailureFallsBack(t *testing.T) {
+	hang := func(w http.ResponseWriter, r *http.Request, _ []byte) { <-r.Context().Done() }
+	reset := func(w http.ResponseWriter, r *http.Request, _ []byte) {
+		conn, _, err := http.NewResponseController(w).Hijack()
+		if err == nil {
+			conn.Close()
+		}
+	}
+	for _, tc := range []struct {
+		name    string
+		h       func(http.ResponseWriter, *http.Request, []byte)
+		status  int
+		failure providers.Failure
+	}{
+		{"429 with retry-after", func(w http.ResponseWriter, r *http.Request, b []byte) {
+			w.Header().Set("Retry-After", "1")
+			errorUpstream(429, `{"error":{"message":"slow down","type":"requests"}}`)(w, r, b)
+		}, 429, providers.FailureModel},
+		{"429 without retry-after", errorUpstream(429, `{"error":{"message":"slow down","type":"requests"}}`), 429, providers.FailureModel},
+		{"500", errorUpstream(500, `{"error":{"message":"boom","type":"server_error"}}`), 500, providers.FailureModel},
+		{"connection reset", reset, 0, providers.FailureUpstream},
+		{"hang", hang, 0, providers.FailureModel},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			first := newUpstream(t, tc.h)
+			good := newUpstream(t, okUpstream)
+			client := &http.Client{Transport: providers.NewTransport(&providers.TransportOptions{ResponseHeaderTimeout: 100 * time.Millisecond})}
+			p1, err := openai.New(&openai.Options{Name: "first", BaseURL: first.srv.URL + "/v1", Client: client})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rt := newRouted(t, []providers.Model{{Name: "m", Deployments: []providers.Deployment{
+				{Name: "first", Provider: p1}, {Name: "second", Provider: good.provider(t, "second")},
+			}}}, providers.RouterOptions{})
+			resp := rt.post(t, "/v1/chat/completions", `{"model":"m","messages":[{"role":"user","content":"hi"}]}`)
+			if body := readAll(t, resp); resp.StatusCode != 200 || body != completionFixture {
+				t.Fatalf("got %d %s; want the second deployment's answer", resp.StatusCode, body)
+			}
+			o := <-rt.outcome
+			if o.Attempts != 2 || o.Deployment != "second" {
+				t.Errorf("event: %d attempts, deployment %q; want 2, second", o.Attempts, o.Deployment)
+			}
+			rt.mu.Lock()
+			defer rt.mu.Unlock()
+			if len(rt.attempts) != 2 {
+				t.Fatalf("attempts %+v; want 2", rt.attempts)
+			}
+			a, b := rt.attempts[0], rt.attempts[1]
+			if a.Deployment != "first" || a.Reason != wicket.AttemptFirst || a.Status != tc.status || a.Failure != tc.failure || a.ErrorClass == "" || a.Number != 1 {
+				t.Errorf("first attempt %+v; want first, status %d, failure %v", a, tc.status, tc.failure)
+			}
+			if b.Deployment != "second" || b.Reason != wicket.AttemptFallback || b.Status != 200 || b.Failure != providers.FailureNone || b.ErrorClass != "" || b.Number != 2 {
+				t.Errorf("second attempt %+v; want a successful fallback", b)
+			}
+		})
+	}
+}
+
+// TestDeadline: one deadline bounds the attempts before the answer
+// starts: a hanging first deployment and a slow second one end in 504 in
+// the client's dialect once it passes, and a model's own deadline wins
+// over the gateway's. An answer that started before the deadline is not
+// cut by it.
+func TestDeadline(t *testing.T) {
+	hang := newUpstream(t, func(w http.ResponseWriter, r *http.Request, _ []byte) { <-r.Context().Done() })
+	slowStream := newUpstream(t, func(w http.ResponseWriter, r *http.Request, _ []byte) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		for i := range 6 {
+			_, _ = w.Write([]byte(`data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"w` + strings.Repeat("x", i) + `"},"finish_reason":null}]}` + "\n\n"))
+			http.NewResponseController(w).Flush()
+			time.Sleep(30 * time.Millisecond)
+		}
+		_, _ = w.Write([]byte(`data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[],"usage":{"prompt_tokens":1,"completion_tokens":6,"total_tokens":7}}` + "\n\n" + "data: [DONE]\n\n"))
+	})
+	router, err := providers.NewRouter([]providers.Model{
+		{Name: "hangs", Deployments: []providers.Deployment{{Name: "a", Provider: hang.provider(t, "a")}, {Name: "b", Provider: hang.provider(t, "b")}}},
+		{Name: "own", Deadline: 40 * time.Millisecond, Deployments: []providers.Deployment{{Provider: hang.provider(t, "c")}}},
+		{Name: "streams", Deployments: []providers.Deployment{{Provider: slowStream.provider(t, "s")}}},
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, nil, func(c *wicket.Config) {
+		c.Router, c.Deadline, c.RetryBackoff = router, 150*time.Millisecond, time.Millisecond
+	})
+	for _, tc := range []struct {
+		model   string
+		atLeast time.Duration
+	}{{"hangs", 150 * time.Millisecond}, {"own", 40 * time.Millisecond}} {
+		start := time.Now()
+		resp := e.do(t, "POST", "/v1/messages", `{"model":"`+tc.model+`","max_tokens":8,"messages":[{"role":"user","content":"hi"}]}`, anthropicHeader(e.key))
+		body := readAll(t, resp)
+		took := time.Since(start)
+		if resp.StatusCode != http.StatusGatewayTimeout || !strings.HasPrefix(body, `{"type":"error"`) {
+			t.Errorf("%s: %d %s; want 504 in Anthropic's shape", tc.model, resp.StatusCode, body)
+		}
+		if took < tc.atLeast || took > tc.atLeast+time.Second {
+			t.Errorf("%s: answered after %v; want about %v", tc.model, took, tc.atLeast)
+		}
+		if o := <-e.outcome; o.ErrorClass != "timeout" || o.Status != 504 {
+			t.Errorf("%s: event class %q status %d; want timeout 504", tc.model, o.ErrorClass, o.Status)
+		}
+	}
+	// A stream that started within the deadline runs past it whole.
+	resp := e.post(t, "/v1/chat/completions", `{"model":"streams","stream":true,"messages":[{"role":"user","content":"hi"}]}`)
+	body := readAll(t, resp)
+	if resp.StatusCode != 200 || !strings.HasSuffix(body, "data: [DONE]\n\n") || strings.Count(body, "data: ") != 7 {
+		t.Errorf("stream across the deadline: %d %q; want all of it", resp.StatusCode, body)
+	}
+	if o := <-e.outcome; o.Status != 200 || o.ErrorClass != "" || o.Usage.OutputTokens != 6 {
+		t.Errorf("stream event %+v; want a whole answer", o)
+	}
+}
+
+// TestSameDialectOnly: a model marked SameDialectOnly is never
+// translated: a client of another dialect gets 501, and its fallback
+// chain skips deployments of another dialect.
+func TestSameDialectOnly(t *testing.T) {
+	good := newUpstream(t, okUpstream)
+	e := newEnv(t, []providers.Model{{Name: "m", SameDialectOnly: true, Deployments: []providers.Deployment{{Provider: good.provider(t, "openai")}}}}, nil)
+	resp := e.do(t, "POST", "/v1/messages", `{"model":"m","max_tokens":8,"messages":[{"role":"user","content":"hi"}]}`, anthropicHeader(e.key))
+	if body := readAll(t, resp); resp.StatusCode != http.StatusNotImplemented {
+		t.Errorf("Anthropic client: %d %s; want 501", resp.StatusCode, body)
+	}
+	<-e.outcome
+	resp = e.post(t, "/v1/chat/completions", `{"model":"m","messages":[{"role":"user","content":"hi"}]}`)
+	if body := readAll(t, resp); resp.StatusCode != 200 {
+		t.Errorf("OpenAI client: %d %s; want 200", resp.StatusCode, body)
+	}
+	<-e.outcome
+	if n := len(good.requests()); n != 1 {
+		t.Errorf("upstream calls %d; want 1 (the OpenAI client's)", n)
+	}
+}

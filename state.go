@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/netip"
+	"sync/atomic"
 	"time"
 
 	"github.com/wicket-gw/wicket/keys"
@@ -45,6 +46,7 @@ type state struct {
 	// events and bytesWritten count what reached the client.
 	events, bytesWritten int64
 	commit               commitWriter   // the relay's writer, reused per attempt
+	gate                 *atomic.Int32  // the deadline's gate (see Forward), while attempts run
 	outcome              metering.Event // the request's one record, for OnEvent and the Recorder
 	usageKnown           bool           // the upstream reported outcome.Usage
 	firstByte            time.Time      // the first body byte reached the client

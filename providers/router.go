@@ -70,6 +70,15 @@ type Model struct {
 	// what a request that sets no cap is assumed to use, for token limits
 	// and budget reservations. Zero means the gateway's default.
 	MaxOutputTokens int64
+	// Deadline bounds how long a request for the model waits for its
+	// answer to start, attempts and fallbacks included (see the gateway's
+	// Config.Deadline, which it overrides). Zero means the gateway's.
+	Deadline time.Duration
+	// SameDialectOnly keeps the model's calls untranslated: a deployment
+	// that speaks another dialect than the client's is skipped, so a
+	// fallback chain may cross dialects only when this is false (the
+	// default).
+	SameDialectOnly bool
 }
 
 // RouterOptions configures a Router. A nil *RouterOptions means defaults.
@@ -219,8 +228,8 @@ func NewRouter(models []Model, opts *RouterOptions) (*Router, error) {
 		if m.Strategy > Weighted {
 			return nil, fmt.Errorf("providers: model %q has an unknown Strategy", m.Name)
 		}
-		if m.MaxOutputTokens < 0 {
-			return nil, fmt.Errorf("providers: model %q has a negative MaxOutputTokens", m.Name)
+		if m.MaxOutputTokens < 0 || m.Deadline < 0 {
+			return nil, fmt.Errorf("providers: model %q has a negative MaxOutputTokens or Deadline", m.Name)
 		}
 		if m.OwnedBy == "" {
 			m.OwnedBy = m.Deployments[0].Provider.Name()
@@ -263,6 +272,9 @@ type Plan struct {
 	Public string
 	// MaxOutputTokens is the model's Model.MaxOutputTokens.
 	MaxOutputTokens int64
+	// Deadline and SameDialectOnly are the model's.
+	Deadline        time.Duration
+	SameDialectOnly bool
 	deps            []Deployment
 	start           int
 	n               int
@@ -303,7 +315,8 @@ func (r *Router) Route(model string) (Plan, error) {
 	case Weighted:
 		start = pickWeighted(rt.weights, rand.Uint64N(rt.weights[len(rt.weights)-1]))
 	}
-	return Plan{Public: model, MaxOutputTokens: rt.model.MaxOutputTokens, deps: deps, start: start, n: max(r.maxAttempts, 1)}, nil
+	return Plan{Public: model, MaxOutputTokens: rt.model.MaxOutputTokens, Deadline: rt.model.Deadline, SameDialectOnly: rt.model.SameDialectOnly,
+		deps: deps, start: start, n: max(r.maxAttempts, 1)}, nil
 }
 
 // Models lists the exact public names and aliases, sorted. Patterns are
