@@ -2,12 +2,14 @@ package wicket_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -250,4 +252,119 @@ func chaosBody(rng *rand.Rand, model string) string {
 		capField = "" // no cap: the gateway reserves and enforces the default
 	}
 	return fmt.Sprintf(`{"model":%q,%s%s"messages":[{"role":"user","content":[%s]}]}`, model, stream, capField, strings.Join(parts, ","))
+}
+
+// coin is an in-process upstream that fails about half of its attempts
+// (503, or an error as if the connection dropped) and otherwise answers
+// with exact usage, so that a model whose first deployment it is falls
+// back about every other request.
+type coin struct{ rng func() uint64 }
+
+func (coin) Name() string               { return "coin" }
+func (coin) Dialect() providers.Dialect { return providers.DialectOpenAI }
+
+func (c coin) Send(ctx context.Context, call *providers.Call) (providers.Response, error) {
+	switch c.rng() % 4 {
+	case 0:
+		return &chaosResponse{status: 503, ctx: ctx, body: `{"error":{"message":"busy","type":"server_error"}}`}, nil
+	case 1:
+		return nil, providers.NewUpstreamError("coin", errors.New("connection reset by peer"))
+	}
+	return chaos{}.Send(ctx, call)
+}
+
+// Spend never exceeds a budget and equals the sum of the events' costs
+// when 1,000 concurrent requests fall back about half the time: each
+// request's reservation covers whichever deployment serves it, and is
+// settled or released once, whatever its attempts did.
+func TestBudgetPropertyWithFallbacks(t *testing.T) {
+	pt := metering.DefaultPrices()
+	for _, m := range []string{"exact", "coin-first"} {
+		if err := pt.Set(m, metering.Price{Rates: metering.Rates{Input: 1_000_000, Output: 2_000_000}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var mu sync.Mutex
+	rng := rand.New(rand.NewPCG(11, 13))
+	flip := func() uint64 {
+		mu.Lock()
+		defer mu.Unlock()
+		return rng.Uint64()
+	}
+	var attempts, failed atomic.Int64
+	router, err := providers.NewRouter([]providers.Model{{Name: "flaky", Deployments: []providers.Deployment{
+		{Provider: coin{flip}, Model: "exact"}, {Provider: chaos{}, Model: "exact"},
+	}}}, &providers.RouterOptions{CoolDown: providers.CoolDown{Disabled: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &meteringtestRecorder{}
+	ledger, _ := metering.NewMemoryLedger(nil)
+	e := newEnv(t, nil, func(c *wicket.Config) {
+		c.Router, c.Prices, c.Ledger, c.Recorder, c.RetryBackoff = router, pt, ledger, rec, time.Microsecond
+		c.MeterOptions = &metering.MeterOptions{QueueSize: 4096}
+		c.OnAttempt = func(_ context.Context, a wicket.Attempt) {
+			attempts.Add(1)
+			if a.Failure != providers.FailureNone {
+				failed.Add(1)
+			}
+		}
+	})
+	type key struct {
+		plain string
+		rec   *keys.Record
+	}
+	var ks []key
+	for _, limit := range []int64{15_000, 20_000, 25_000, 40_000} {
+		plain, r, err := e.km.Issue(t.Context(), keys.Spec{Owner: "team", Budget: keys.Budget{LimitMicros: limit, Period: keys.PeriodTotal}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ks = append(ks, key{plain, r})
+	}
+	const n = 1000
+	statuses := make([]int, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		r := rand.New(rand.NewPCG(uint64(i), 3))
+		k := ks[r.IntN(len(ks))]
+		body := chaosBody(r, "flaky")
+		wg.Go(func() {
+			<-start
+			statuses[i] = serve(e.gw, k.plain, body).Code
+		})
+	}
+	close(start)
+	wg.Wait()
+	if err := e.gw.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	evs := rec.events()
+	if len(evs) != n {
+		t.Fatalf("%d events for %d requests; want one each", len(evs), n)
+	}
+	byKey := map[string]int64{}
+	for _, ev := range evs {
+		byKey[ev.KeyID] += ev.CostMicros
+	}
+	for _, k := range ks {
+		a := metering.Account{Kind: metering.AccountKey, ID: k.rec.Account(), Limit: k.rec.Budget.LimitMicros, Period: metering.PeriodTotal}
+		bal, err := ledger.Balance(t.Context(), a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bal.Spent > a.Limit || bal.Reserved != 0 || bal.Spent != byKey[k.rec.ID] {
+			t.Errorf("key %s: spent %d of %d, reserved %d, events' costs %d; want spent ≤ limit, nothing reserved, spent = events", k.rec.ID, bal.Spent, a.Limit, bal.Reserved, byKey[k.rec.ID])
+		}
+	}
+	count := map[int]int{}
+	for _, s := range statuses {
+		count[s]++
+	}
+	// The run must have fallen back often and pressed on the budgets.
+	if f, a := failed.Load(), attempts.Load(); f < a/4 || count[429] == 0 || count[200] == 0 {
+		t.Errorf("%d of %d attempts failed, statuses %v: the run did not exercise fallbacks and budgets", f, a, count)
+	}
+	t.Logf("%d of %d attempts failed; statuses %v", failed.Load(), attempts.Load(), count)
 }
