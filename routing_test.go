@@ -12,6 +12,8 @@ import (
 
 	"github.com/wicket-gw/wicket"
 	"github.com/wicket-gw/wicket/providers"
+	"github.com/wicket-gw/wicket/providers/anthropic"
+	"github.com/wicket-gw/wicket/providers/fake"
 	"github.com/wicket-gw/wicket/providers/openai"
 	"github.com/wicket-gw/wicket/redact"
 )
@@ -388,5 +390,34 @@ func TestSameDialectOnly(t *testing.T) {
 	<-e.outcome
 	if n := len(good.requests()); n != 1 {
 		t.Errorf("upstream calls %d; want 1 (the OpenAI client's)", n)
+	}
+}
+
+// TestFallbackAcrossDialects: a model's fallback chain may cross
+// dialects: an Anthropic client's call whose Anthropic deployment fails
+// is served, translated, by an OpenAI one.
+func TestFallbackAcrossDialects(t *testing.T) {
+	down := newUpstream(t, func(w http.ResponseWriter, r *http.Request, _ []byte) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(529)
+		_, _ = w.Write([]byte(`{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}`))
+	})
+	claude, err := anthropic.New(&anthropic.Options{Name: "claude", BaseURL: down.srv.URL + "/v1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt := newRouted(t, []providers.Model{{Name: "m", Deployments: []providers.Deployment{
+		{Name: "claude", Provider: claude}, {Name: "openai", Provider: fake.NewProvider(nil), Model: "fake-echo"},
+	}}}, providers.RouterOptions{})
+	resp := rt.do(t, "POST", "/v1/messages", `{"model":"m","max_tokens":16,"messages":[{"role":"user","content":"hello across"}]}`, anthropicHeader(rt.key))
+	body := readAll(t, resp)
+	if resp.StatusCode != 200 || !strings.Contains(body, `"type":"message"`) || !strings.Contains(body, "hello across") {
+		t.Fatalf("got %d %s; want the OpenAI deployment's answer as an Anthropic message", resp.StatusCode, body)
+	}
+	if o := <-rt.outcome; o.Attempts != 2 || o.Deployment != "openai" {
+		t.Errorf("event: %d attempts, deployment %q; want 2, openai", o.Attempts, o.Deployment)
+	}
+	if len(down.requests()) != 1 {
+		t.Errorf("the Anthropic deployment got %d calls; want 1", len(down.requests()))
 	}
 }
