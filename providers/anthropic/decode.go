@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"unicode/utf8"
 
+	"github.com/wicket-gw/wicket/internal/jsonval"
 	"github.com/wicket-gw/wicket/internal/jsonx"
 	"github.com/wicket-gw/wicket/providers"
 )
@@ -199,25 +200,25 @@ func (in *inputs) flag(name string) {
 func (in *inputs) member(m jsonx.Member) {
 	switch {
 	case m.KeyIs("messages"):
-		eachElem(m.Value, in.message)
+		jsonval.EachElem(m.Value, in.message)
 	case m.KeyIs("tools"):
-		eachElem(m.Value, in.tool)
+		jsonval.EachElem(m.Value, in.tool)
 	case m.KeyIs("container"):
 		if !jsonx.IsNull(m.Value) {
 			in.flag(unboundedContainer)
 		}
 	case m.KeyIs("mcp_servers"):
-		if !jsonx.IsNull(m.Value) && !emptyArray(m.Value) {
+		if !jsonx.IsNull(m.Value) && !jsonval.EmptyArray(m.Value) {
 			in.flag(unboundedMCPServers)
 		}
 	case m.KeyIs("context_management"):
 		in.contextManagement(m.Value)
 	case m.KeyIs("speed"):
-		if s, ok := str(m.Value); ok && string(s) == "fast" {
+		if s, ok := jsonval.Contents(m.Value); ok && string(s) == "fast" {
 			in.flag(unboundedSpeed)
 		}
 	case m.KeyIs("inference_geo"):
-		if s, ok := str(m.Value); ok && string(s) != "global" {
+		if s, ok := jsonval.Contents(m.Value); ok && string(s) != "global" {
 			in.flag(unboundedInferenceGeo)
 		}
 	}
@@ -231,7 +232,7 @@ func (in *inputs) message(msg []byte) {
 	}
 	_ = jsonx.Each(msg, func(m jsonx.Member) bool {
 		if m.KeyIs("content") {
-			eachElem(m.Value, in.block)
+			jsonval.EachElem(m.Value, in.block)
 		}
 		return true
 	})
@@ -260,7 +261,7 @@ func (in *inputs) block(v []byte) {
 	_ = jsonx.Each(v, func(m jsonx.Member) bool {
 		switch {
 		case m.KeyIs("type"):
-			s, ok := str(m.Value)
+			s, ok := jsonval.Contents(m.Value)
 			if !ok {
 				break // null or the wrong type: the upstream refuses it
 			}
@@ -297,7 +298,7 @@ func (in *inputs) block(v []byte) {
 		in.documentSource(source)
 	}
 	if kinds&kindToolResult != 0 && content != nil {
-		eachElem(content, in.block)
+		jsonval.EachElem(content, in.block)
 	}
 	if kinds&kindWebFetch != 0 && len(content) > 0 && content[0] == '{' {
 		if doc, _, _, ok := jsonx.Get(content, "content"); ok {
@@ -340,7 +341,7 @@ func sourceTypes(v []byte, fn func(typ []byte)) (content []byte, contents int) {
 	_ = jsonx.Each(v, func(m jsonx.Member) bool {
 		switch {
 		case m.KeyIs("type"):
-			if s, ok := str(m.Value); ok {
+			if s, ok := jsonval.Contents(m.Value); ok {
 				fn(s)
 			}
 		case m.KeyIs("content"):
@@ -381,7 +382,7 @@ func (in *inputs) documentSource(v []byte) {
 	if contents > 1 {
 		in.flag(unboundedMessages)
 	}
-	eachElem(content, in.block)
+	jsonval.EachElem(content, in.block)
 }
 
 // tool flags a tool that is not a custom one (no type, or "custom").
@@ -391,7 +392,7 @@ func (in *inputs) tool(v []byte) {
 	}
 	_ = jsonx.Each(v, func(m jsonx.Member) bool {
 		if m.KeyIs("type") {
-			if s, ok := str(m.Value); ok && string(s) != "custom" {
+			if s, ok := jsonval.Contents(m.Value); ok && string(s) != "custom" {
 				in.flag(unboundedTools)
 			}
 		}
@@ -409,7 +410,7 @@ func (in *inputs) contextManagement(v []byte) {
 		if !m.KeyIs("edits") {
 			return true
 		}
-		eachElem(m.Value, func(edit []byte) {
+		jsonval.EachElem(m.Value, func(edit []byte) {
 			sourceTypes(edit, func(typ []byte) {
 				if !bytes.HasPrefix(typ, []byte("clear_")) {
 					in.flag(unboundedContextManagement)
@@ -419,51 +420,3 @@ func (in *inputs) contextManagement(v []byte) {
 		return true
 	})
 }
-
-// str returns the contents of the JSON string v, with escapes decoded
-// (which allocates, but only when there are escapes); ok is false if v is
-// not a string.
-func str(v []byte) (s []byte, ok bool) {
-	if len(v) < 2 || v[0] != '"' {
-		return nil, false
-	}
-	if bytes.IndexByte(v, '\\') < 0 {
-		return v[1 : len(v)-1], true
-	}
-	d, ok := jsonx.String(v)
-	return []byte(d), ok
-}
-
-// eachElem calls fn with each element of the JSON array v, and does
-// nothing if v is not an array. v has passed json.Valid.
-func eachElem(v []byte, fn func([]byte)) {
-	if len(v) == 0 || v[0] != '[' {
-		return
-	}
-	for i := 1; ; i++ {
-		start, end, ok := jsonx.ValueAt(v, i)
-		if !ok {
-			return // "]": the array is empty
-		}
-		fn(v[start:end])
-		for i = end; i < len(v) && isSpace(v[i]); i++ {
-		}
-		if i >= len(v) || v[i] != ',' {
-			return
-		}
-	}
-}
-
-// emptyArray reports whether v is [] (with any white space).
-func emptyArray(v []byte) bool {
-	if len(v) == 0 || v[0] != '[' {
-		return false
-	}
-	i := 1
-	for i < len(v) && isSpace(v[i]) {
-		i++
-	}
-	return i < len(v) && v[i] == ']'
-}
-
-func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }

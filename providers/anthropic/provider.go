@@ -1,20 +1,18 @@
 package anthropic
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/wicket-gw/wicket/internal/jsonx"
 	"github.com/wicket-gw/wicket/internal/sse"
+	"github.com/wicket-gw/wicket/internal/uplink"
 	"github.com/wicket-gw/wicket/providers"
 	"github.com/wicket-gw/wicket/redact"
 )
@@ -56,12 +54,9 @@ type Provider struct {
 	base    string
 	key     redact.Secret
 	version string
-	header  http.Header
 	client  *http.Client
 	idle    time.Duration
-
-	readers sync.Pool // of *sse.Reader
-	bufs    sync.Pool // of *[]byte, copy buffers
+	up      uplink.Client
 }
 
 // Interfaces the provider implements.
@@ -77,10 +72,11 @@ func New(opts *Options) (*Provider, error) {
 		o = *opts
 	}
 	p := &Provider{name: o.Name, base: strings.TrimRight(o.BaseURL, "/"), key: o.APIKey, version: o.Version,
-		header: make(http.Header, len(o.Header)), client: o.Client, idle: o.IdleTimeout}
+		client: o.Client, idle: o.IdleTimeout}
+	header := make(http.Header, len(o.Header))
 	for k, vs := range o.Header {
 		for _, v := range vs {
-			p.header.Add(k, v) // canonical keys, whatever the map literal said
+			header.Add(k, v) // canonical keys, whatever the map literal said
 		}
 	}
 	if p.name == "" {
@@ -109,7 +105,7 @@ func New(opts *Options) (*Provider, error) {
 	if p.idle <= 0 {
 		p.idle = 2 * time.Minute
 	}
-	p.bufs.New = func() any { b := make([]byte, 32<<10); return &b }
+	p.up = uplink.Client{Name: p.name, Prefix: "anthropic", HTTP: p.client, Header: header, Idle: p.idle}
 	return p, nil
 }
 
@@ -155,42 +151,25 @@ func (p *Provider) Send(ctx context.Context, call *providers.Call) (providers.Re
 // do posts body to target for call and returns the response once its
 // status and headers have arrived, with its idle timer running.
 func (p *Provider) do(ctx context.Context, call *providers.Call, target string, body []byte) (*response, error) {
-	ctx, cancel := context.WithCancelCause(ctx)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
-	if err != nil {
-		cancel(nil)
-		return nil, fmt.Errorf("anthropic: provider %q: building request failed", p.name)
-	}
-	h := req.Header
-	for k, vs := range p.header {
-		h[k] = vs
-	}
-	if call.Header != nil {
-		if betas := call.Header.Values(headerBeta); len(betas) > 0 {
-			// A new slice: the operator's values are shared by every call.
-			h.Set(headerBeta, strings.Join(slices.Concat(h.Values(headerBeta), betas), ","))
+	r := &response{p: p, call: call}
+	stream := call.Stream && call.Endpoint == providers.EndpointChat
+	err := p.up.Post(ctx, &r.Exchange, target, body, stream, func(h http.Header) {
+		if call.Header != nil {
+			if betas := call.Header.Values(headerBeta); len(betas) > 0 {
+				// A new slice: the operator's values are shared by every call.
+				h.Set(headerBeta, strings.Join(slices.Concat(h.Values(headerBeta), betas), ","))
+			}
 		}
-	}
-	h.Set("Content-Type", "application/json")
-	if call.Stream && call.Endpoint == providers.EndpointChat {
-		h.Set("Accept", "text/event-stream")
-	} else {
-		h.Set("Accept", "application/json")
-	}
-	if !p.key.IsZero() {
-		h.Set("X-Api-Key", p.key.Reveal())
-	}
-	h.Set("Anthropic-Version", p.version)
-	// The wait for the status line is bounded by the transport's
-	// ResponseHeaderTimeout (long: non-streamed answers come whole); the
-	// idle timer starts with the body.
-	resp, err := p.client.Do(req)
+		if !p.key.IsZero() {
+			h.Set("X-Api-Key", p.key.Reveal())
+		}
+		h.Set("Anthropic-Version", p.version)
+	})
 	if err != nil {
-		cancel(nil)
-		return nil, providers.NewUpstreamError(p.name, err)
+		return nil, err
 	}
-	timer := time.AfterFunc(p.idle, func() { cancel(errIdle) })
-	return &response{p: p, call: call, resp: resp, cancel: cancel, timer: timer, header: relayHeaders(resp)}, nil
+	r.header = relayHeaders(r.Response)
+	return r, nil
 }
 
 // target returns the URL for call's endpoint, or an error for an endpoint
@@ -201,8 +180,6 @@ func (p *Provider) target(call *providers.Call) (string, error) {
 	}
 	return "", fmt.Errorf("anthropic: provider %q: endpoint %s not supported", p.name, call.Endpoint)
 }
-
-var errIdle = errors.New("anthropic: upstream idle too long")
 
 // upstreamBody returns the body to send: the client's, with the model
 // rewritten, and with max_tokens set when the gateway must enforce a cap
@@ -232,14 +209,10 @@ func relayHeaders(resp *http.Response) http.Header {
 	if ct := resp.Header.Get("Content-Type"); ct != "" {
 		h.Set("Content-Type", ct)
 	}
-	if isEventStream(resp) {
+	if uplink.IsEventStream(resp) {
 		sse.SetHeaders(h)
 	} else if resp.ContentLength >= 0 && !resp.Uncompressed {
 		h.Set("Content-Length", strconv.FormatInt(resp.ContentLength, 10))
 	}
 	return h
-}
-
-func isEventStream(resp *http.Response) bool {
-	return strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream")
 }

@@ -8,6 +8,8 @@ import (
 	"net/http"
 
 	"github.com/wicket-gw/wicket/internal/sse"
+	"github.com/wicket-gw/wicket/internal/translate"
+	"github.com/wicket-gw/wicket/internal/uplink"
 	"github.com/wicket-gw/wicket/providers"
 	"github.com/wicket-gw/wicket/providers/canon"
 )
@@ -17,8 +19,7 @@ import (
 // translated (501).
 func (FrontDoor) ToCanon(req *providers.Request) (*canon.Request, *providers.Error) {
 	if req.Endpoint != providers.EndpointChat {
-		return nil, &providers.Error{Status: http.StatusNotImplemented, Code: "translation_not_supported",
-			Message: "This endpoint cannot be served by a deployment that speaks another API dialect."}
+		return nil, translate.NotTranslated()
 	}
 	return RequestToCanon(req.Body)
 }
@@ -28,79 +29,15 @@ func (FrontDoor) ToCanon(req *providers.Request) (*canon.Request, *providers.Err
 // ResponseFromCanon) otherwise.
 func (FrontDoor) NewWriter(w http.ResponseWriter, req *providers.Request) providers.CanonWriter {
 	if req.Stream {
-		sw := &streamWriter{w: w, rc: http.NewResponseController(w)}
-		sw.enc = NewStreamEncoder(writerFunc(sw.write))
-		return sw
+		return translate.NewStreamWriter(w, "", newStreamEncoder)
 	}
-	return &wholeWriter{w: w}
+	return translate.NewWholeWriter(w, "application/json", encodeWhole)
 }
 
-// streamWriter writes canonical events as a Messages stream, flushing
-// each.
-type streamWriter struct {
-	w       http.ResponseWriter
-	rc      *http.ResponseController
-	enc     *StreamEncoder
-	started bool
-}
+func newStreamEncoder(w io.Writer) translate.Encoder { return NewStreamEncoder(w) }
 
-// write is the encoder's io.Writer: it sets the stream's headers first.
-func (s *streamWriter) write(p []byte) (int, error) {
-	if !s.started {
-		s.started = true
-		sse.SetHeaders(s.w.Header())
-	}
-	return s.w.Write(p)
-}
-
-func (s *streamWriter) Write(ev canon.Event) error {
-	if err := s.enc.Encode(ev); err != nil {
-		return err
-	}
-	return s.flush()
-}
-
-func (s *streamWriter) Close() error {
-	if err := s.enc.Close(); err != nil {
-		return err
-	}
-	return s.flush()
-}
-
-func (s *streamWriter) flush() error {
-	if !s.started {
-		return nil
-	}
-	if err := s.rc.Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
-		return err
-	}
-	return nil
-}
-
-// wholeWriter gathers canonical events and writes one message object.
-type wholeWriter struct {
-	w   http.ResponseWriter
-	acc canon.Accumulator
-}
-
-func (a *wholeWriter) Write(ev canon.Event) error { return a.acc.Add(ev) }
-
-func (a *wholeWriter) Close() error {
-	body, err := ResponseFromCanon(a.acc.Response())
-	if err != nil {
-		return err
-	}
-	a.w.Header().Set("Content-Type", "application/json")
-	_, err = a.w.Write(body)
-	return err
-}
-
-type writerFunc func([]byte) (int, error)
-
-func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
-
-// maxTranslatedBody bounds a non-streamed answer read whole to translate.
-const maxTranslatedBody = 32 << 20
+// encodeWhole writes gathered events as one message object.
+func encodeWhole(acc *canon.Accumulator) ([]byte, error) { return ResponseFromCanon(acc.Response()) }
 
 var errTooLarge = errors.New("anthropic: answer too large to translate")
 
@@ -114,12 +51,7 @@ func (p *Provider) SendCanon(ctx context.Context, call *providers.Call, req *can
 	if call.Endpoint != providers.EndpointChat {
 		return nil, fmt.Errorf("anthropic: provider %q: endpoint %s is not translated", p.name, call.Endpoint)
 	}
-	r := *req
-	r.Model, r.Stream = call.UpstreamModel, call.Stream
-	if call.EnforceMaxOutput > 0 && r.MaxOutputTokens == nil {
-		n := call.EnforceMaxOutput
-		r.MaxOutputTokens = &n
-	}
+	r := translate.Request(call, req)
 	body, err := RequestFromCanon(&r)
 	if err != nil {
 		return nil, err
@@ -135,84 +67,41 @@ func (p *Provider) SendCanon(ctx context.Context, call *providers.Call, req *can
 	return &canonResponse{r: resp}, nil
 }
 
-// canonResponse reads an upstream's Messages answer as canonical events.
-type canonResponse struct{ r *response }
+// canonResponse reads an upstream's Messages answer as canonical events;
+// it is the translate.Decoder of its own answer.
+type canonResponse struct {
+	r   *response
+	dec StreamDecoder
+}
 
-func (c *canonResponse) StatusCode() int { return c.r.resp.StatusCode }
+func (c *canonResponse) StatusCode() int { return c.r.StatusCode() }
 func (c *canonResponse) Close() error    { return c.r.Close() }
 
-// Events implements providers.CanonResponse. A stream ends with
-// message_stop or an error event (yielding canon.EventError); one that
-// ends before either is an error wrapping providers.ErrIncomplete. Errors
-// on the upstream's side are *providers.UpstreamError values; an error
-// from emit is returned as it is.
+// Events implements providers.CanonResponse (see translate.Events). A
+// stream ends with message_stop or an error event (yielding
+// canon.EventError); one that ends before either is an error wrapping
+// providers.ErrIncomplete. Usage is known once the answer finished
+// (message_delta): the counts of message_start alone are not final.
 func (c *canonResponse) Events(emit func(canon.Event) error) (providers.Result, error) {
 	defer c.r.Close()
-	var res providers.Result
-	var emitErr error
-	failed := false // an error event ended the stream
-	// Usage is known once the answer finished (message_delta): the counts
-	// of message_start alone are not final.
-	finished, sawUsage := false, false
-	note := func(ev canon.Event) error {
-		switch ev.Kind {
-		case canon.EventUsage:
-			res.Usage, sawUsage = ev.Usage, true
-			res.UsageKnown = finished
-		case canon.EventFinish:
-			finished = true
-			res.UsageKnown = sawUsage
-		case canon.EventError:
-			failed = true
-		}
-		if err := emit(ev); err != nil {
-			emitErr = err
-			return err
-		}
-		return nil
+	return translate.Events(c.r, c, &translate.Options{Name: c.r.p.name,
+		Stream: uplink.IsEventStream(c.r.Response), UsageAtFinish: true, TooLarge: errTooLarge}, emit)
+}
+
+// Whole implements translate.Decoder.
+func (c *canonResponse) Whole(body []byte) (*canon.Response, error) { return ResponseToCanon(body) }
+
+// Event implements translate.Decoder.
+func (c *canonResponse) Event(ev sse.Event, e *translate.Emitter) (bool, error) {
+	return false, c.dec.Decode(eventName(ev.Type), ev.Data, e.Emit)
+}
+
+// End implements translate.Decoder.
+func (c *canonResponse) End(e *translate.Emitter) (incomplete, err error) {
+	if !c.dec.Done() && !e.Failed() {
+		return errTruncated, nil
 	}
-	src := readerFunc(c.r.read)
-	if !isEventStream(c.r.resp) {
-		body, err := io.ReadAll(io.LimitReader(src, maxTranslatedBody+1))
-		if err != nil {
-			return res, err
-		}
-		if len(body) > maxTranslatedBody {
-			return res, providers.NewUpstreamError(c.r.p.name, errTooLarge)
-		}
-		whole, err := ResponseToCanon(body)
-		if err != nil {
-			return res, providers.NewUpstreamError(c.r.p.name, err)
-		}
-		if err := whole.Events(func(ev canon.Event) { _ = note(ev) }); err != nil {
-			return res, providers.NewUpstreamError(c.r.p.name, err)
-		}
-		res.Usage, res.UsageKnown = whole.Usage, whole.UsageKnown
-		return res, emitErr
-	}
-	rd := sse.NewReader(src, nil)
-	var dec StreamDecoder
-	for {
-		ev, err := rd.Next()
-		if err == io.EOF {
-			if !dec.Done() && !failed {
-				return res, providers.NewUpstreamError(c.r.p.name, errTruncated)
-			}
-			return res, nil
-		}
-		if err != nil {
-			if ue, ok := errors.AsType[*providers.UpstreamError](err); ok {
-				return res, ue
-			}
-			return res, providers.NewUpstreamError(c.r.p.name, err)
-		}
-		if err := dec.Decode(eventName(ev.Type), ev.Data, note); err != nil {
-			if emitErr != nil {
-				return res, emitErr
-			}
-			return res, providers.NewUpstreamError(c.r.p.name, err)
-		}
-	}
+	return nil, nil
 }
 
 // eventName returns the event type typ as a string, without allocating

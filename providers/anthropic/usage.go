@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"math"
 
+	"github.com/wicket-gw/wicket/internal/jsonval"
 	"github.com/wicket-gw/wicket/internal/jsonx"
 	"github.com/wicket-gw/wicket/metering"
 )
@@ -93,7 +94,7 @@ func usageFromBody(tail []byte, whole bool) (metering.Usage, bool) {
 		return metering.Usage{}, false
 	}
 	for i := bytes.LastIndex(tail, []byte(usageKey)); i >= 0; i = bytes.LastIndex(tail[:i], []byte(usageKey)) {
-		if s, e, ok := usageValue(tail, i); ok && tail[s] == '{' {
+		if s, e, ok := jsonval.AfterKey(tail, i, usageKey); ok && tail[s] == '{' {
 			if c.merge(tail[s:e]) {
 				return c.usage(), true
 			}
@@ -105,16 +106,6 @@ func usageFromBody(tail []byte, whole bool) (metering.Usage, bool) {
 
 // usageKey is the usage member's key as it stands in JSON text.
 const usageKey = `"usage"`
-
-// usageValue returns the span of the value of the key usageKey found at
-// data[i], if a colon follows it.
-func usageValue(data []byte, i int) (start, end int, ok bool) {
-	rest := bytes.TrimLeft(data[i+len(usageKey):], " \t\r\n")
-	if len(rest) == 0 || rest[0] != ':' {
-		return 0, 0, false
-	}
-	return jsonx.ValueAt(data, len(data)-len(rest)+1)
-}
 
 // Types of the stream events the relay reads.
 const (
@@ -142,7 +133,7 @@ type streamUsage struct {
 func (s *streamUsage) event(typ, data []byte) bool {
 	if len(typ) == 0 && json.Valid(data) { // Anthropic names every event; others are rare
 		if v, _, _, ok := jsonx.Get(data, "type"); ok {
-			typ, _ = str(v)
+			typ, _ = jsonval.Contents(v)
 		}
 	}
 	switch string(typ) {

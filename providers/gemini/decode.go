@@ -10,6 +10,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/wicket-gw/wicket/internal/jsonval"
 	"github.com/wicket-gw/wicket/internal/jsonx"
 	"github.com/wicket-gw/wicket/providers"
 	"github.com/wicket-gw/wicket/providers/canon"
@@ -195,7 +196,7 @@ func decodeGenerate(req *providers.Request, body []byte) *providers.Error {
 				perr = errType("contents", "an array")
 				return false
 			}
-			eachElem(m.Value, in.content)
+			jsonval.EachElem(m.Value, in.content)
 		case keyIs(m, "systemInstruction", "system_instruction"):
 			in.content(m.Value)
 		case keyIs(m, "generationConfig", "generation_config"):
@@ -212,11 +213,11 @@ func decodeGenerate(req *providers.Request, body []byte) *providers.Error {
 			perr = decodeGenConfig(m.Value, req, &in, once)
 			return perr == nil
 		case keyIs(m, "cachedContent", "cached_content"):
-			if s, ok := str(m.Value); ok && len(s) > 0 {
+			if s, ok := jsonval.Contents(m.Value); ok && len(s) > 0 {
 				in.flag(unboundedCachedContent)
 			}
 		case m.KeyIs("tools"):
-			eachElem(m.Value, in.tool)
+			jsonval.EachElem(m.Value, in.tool)
 		}
 		return true
 	})
@@ -272,8 +273,8 @@ func decodeGenConfig(v []byte, req *providers.Request, in *inputs, once func(fie
 			}
 			req.Choices = max(n, 1) // 0 is unset: one candidate
 		case keyIs(m, "responseModalities", "response_modalities"):
-			eachElem(m.Value, func(v []byte) {
-				if s, ok := str(v); ok && !strings.EqualFold(string(s), "TEXT") {
+			jsonval.EachElem(m.Value, func(v []byte) {
+				if s, ok := jsonval.Contents(v); ok && !strings.EqualFold(string(s), "TEXT") {
 					in.flag(unboundedResponseModalities)
 				}
 			})
@@ -388,7 +389,7 @@ func (in *inputs) content(v []byte) {
 	}
 	_ = jsonx.Each(v, func(m jsonx.Member) bool {
 		if m.KeyIs("parts") {
-			eachElem(m.Value, in.part)
+			jsonval.EachElem(m.Value, in.part)
 		}
 		return true
 	})
@@ -409,7 +410,7 @@ func (in *inputs) part(v []byte) {
 			if len(m.Value) > 0 && m.Value[0] == '{' {
 				_ = jsonx.Each(m.Value, func(m jsonx.Member) bool {
 					if m.KeyIs("parts") {
-						eachElem(m.Value, in.part)
+						jsonval.EachElem(m.Value, in.part)
 					}
 					return true
 				})
@@ -427,7 +428,7 @@ func (in *inputs) blob(v []byte, file bool) {
 	image := false
 	_ = jsonx.Each(v, func(m jsonx.Member) bool {
 		if keyIs(m, "mimeType", "mime_type") {
-			if s, ok := str(m.Value); ok && len(s) >= len("image/") && strings.EqualFold(string(s[:len("image/")]), "image/") {
+			if s, ok := jsonval.Contents(m.Value); ok && len(s) >= len("image/") && strings.EqualFold(string(s[:len("image/")]), "image/") {
 				image = true
 			}
 		}
@@ -466,39 +467,3 @@ func (in *inputs) tool(v []byte) {
 		return true
 	})
 }
-
-// str returns the contents of the JSON string v, with escapes decoded
-// (which allocates, but only when there are escapes); ok is false if v is
-// not a string.
-func str(v []byte) (s []byte, ok bool) {
-	if len(v) < 2 || v[0] != '"' {
-		return nil, false
-	}
-	if bytes.IndexByte(v, '\\') < 0 {
-		return v[1 : len(v)-1], true
-	}
-	d, ok := jsonx.String(v)
-	return []byte(d), ok
-}
-
-// eachElem calls fn with each element of the JSON array v, and does
-// nothing if v is not an array. v has passed json.Valid.
-func eachElem(v []byte, fn func([]byte)) {
-	if len(v) == 0 || v[0] != '[' {
-		return
-	}
-	for i := 1; ; i++ {
-		start, end, ok := jsonx.ValueAt(v, i)
-		if !ok {
-			return // "]": the array is empty
-		}
-		fn(v[start:end])
-		for i = end; i < len(v) && isSpace(v[i]); i++ {
-		}
-		if i >= len(v) || v[i] != ',' {
-			return
-		}
-	}
-}
-
-func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }

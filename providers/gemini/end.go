@@ -1,6 +1,7 @@
 package gemini
 
 import (
+	"github.com/wicket-gw/wicket/internal/jsonval"
 	"github.com/wicket-gw/wicket/internal/jsonx"
 	"github.com/wicket-gw/wicket/metering"
 	"github.com/wicket-gw/wicket/providers/canon"
@@ -50,7 +51,7 @@ func (s *streamEnd) observe(data []byte) (metering.Usage, bool) {
 		return metering.Usage{}, false // not an object
 	}
 	k := 0
-	eachElem(cands, func(c []byte) {
+	jsonval.EachElem(cands, func(c []byte) {
 		s.candidate(c, k)
 		k++
 	})
@@ -58,7 +59,7 @@ func (s *streamEnd) observe(data []byte) (metering.Usage, bool) {
 		blocked := false
 		_ = jsonx.Each(feedback, func(m jsonx.Member) bool {
 			if m.KeyIs("blockReason") {
-				r, ok := str(m.Value)
+				r, ok := jsonval.Contents(m.Value)
 				blocked = ok && len(r) > 0
 			}
 			return true
@@ -89,7 +90,7 @@ func (s *streamEnd) candidate(c []byte, k int) {
 				idx = n
 			}
 		case m.KeyIs("finishReason"):
-			r, ok := str(m.Value)
+			r, ok := jsonval.Contents(m.Value)
 			finished = ok && len(r) > 0
 		}
 		return true

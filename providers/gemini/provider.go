@@ -1,19 +1,17 @@
 package gemini
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/wicket-gw/wicket/internal/jsonx"
 	"github.com/wicket-gw/wicket/internal/sse"
+	"github.com/wicket-gw/wicket/internal/uplink"
 	"github.com/wicket-gw/wicket/providers"
 	"github.com/wicket-gw/wicket/redact"
 )
@@ -50,12 +48,9 @@ type Provider struct {
 	name   string
 	base   string
 	key    redact.Secret
-	header http.Header
 	client *http.Client
 	idle   time.Duration
-
-	readers sync.Pool // of *sse.Reader
-	bufs    sync.Pool // of *[]byte, copy buffers
+	up     uplink.Client
 }
 
 // New returns a Provider for the upstream opts describes, or an error
@@ -66,7 +61,7 @@ func New(opts *Options) (*Provider, error) {
 		o = *opts
 	}
 	p := &Provider{name: o.Name, base: strings.TrimRight(o.BaseURL, "/"), key: o.APIKey,
-		header: o.Header.Clone(), client: o.Client, idle: o.IdleTimeout}
+		client: o.Client, idle: o.IdleTimeout}
 	if p.name == "" {
 		p.name = "gemini"
 	}
@@ -84,7 +79,8 @@ func New(opts *Options) (*Provider, error) {
 	if p.idle <= 0 {
 		p.idle = 2 * time.Minute
 	}
-	p.bufs.New = func() any { b := make([]byte, 32<<10); return &b }
+	p.up = uplink.Client{Name: p.name, Prefix: "gemini", HTTP: p.client, Header: o.Header.Clone(), Idle: p.idle,
+		MaxEventSize: maxChunk}
 	return p, nil
 }
 
@@ -133,41 +129,20 @@ func (p *Provider) target(call *providers.Call) (string, error) {
 	return "", fmt.Errorf("gemini: provider %q: endpoint %s not supported", p.name, call.Endpoint)
 }
 
-var errIdle = errors.New("gemini: upstream idle too long")
-
 // do posts body to target for call and returns the response once its
 // status and headers have arrived, with its idle timer running.
 func (p *Provider) do(ctx context.Context, call *providers.Call, target string, body []byte) (*response, error) {
-	ctx, cancel := context.WithCancelCause(ctx)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
+	r := &response{p: p, call: call}
+	stream := call.Stream && call.Endpoint == providers.EndpointChat
+	err := p.up.Post(ctx, &r.Exchange, target, body, stream, func(h http.Header) {
+		if !p.key.IsZero() {
+			h.Set("X-Goog-Api-Key", p.key.Reveal())
+		}
+	})
 	if err != nil {
-		cancel(nil)
-		return nil, fmt.Errorf("gemini: provider %q: building request failed", p.name)
+		return nil, err
 	}
-	h := req.Header
-	for k, vs := range p.header {
-		h[k] = vs
-	}
-	h.Set("Content-Type", "application/json")
-	if call.Stream && call.Endpoint == providers.EndpointChat {
-		h.Set("Accept", "text/event-stream")
-	} else {
-		h.Set("Accept", "application/json")
-	}
-	if !p.key.IsZero() {
-		h.Set("X-Goog-Api-Key", p.key.Reveal())
-	}
-	// The wait for the status line is bounded by the transport's
-	// ResponseHeaderTimeout (long: non-streamed answers come whole); the
-	// idle timer starts with the body.
-	resp, err := p.client.Do(req)
-	if err != nil {
-		cancel(nil)
-		return nil, providers.NewUpstreamError(p.name, err)
-	}
-	timer := time.AfterFunc(p.idle, func() { cancel(errIdle) })
-	r := &response{p: p, call: call, resp: resp, cancel: cancel, timer: timer}
-	r.header = relayHeaders(resp, call)
+	r.header = relayHeaders(r.Response, call)
 	return r, nil
 }
 
@@ -257,5 +232,5 @@ func relayHeaders(resp *http.Response, call *providers.Call) http.Header {
 // streamed reports whether resp is a successful stream of server-sent
 // events, which Relay forwards event by event.
 func streamed(resp *http.Response) bool {
-	return resp.StatusCode < 300 && strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream")
+	return resp.StatusCode < 300 && uplink.IsEventStream(resp)
 }

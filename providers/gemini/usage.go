@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 
+	"github.com/wicket-gw/wicket/internal/jsonval"
 	"github.com/wicket-gw/wicket/internal/jsonx"
 	"github.com/wicket-gw/wicket/metering"
 )
@@ -73,41 +74,9 @@ func usageFromTail(tail []byte, whole bool) (metering.Usage, bool) {
 		return metering.Usage{}, false
 	}
 	for i := bytes.LastIndex(tail, []byte(usageKey)); i >= 0; i = bytes.LastIndex(tail[:i], []byte(usageKey)) {
-		rest := bytes.TrimLeft(tail[i+len(usageKey):], " \t\r\n")
-		if len(rest) == 0 || rest[0] != ':' {
-			continue
-		}
-		if s, e, ok := jsonx.ValueAt(tail, len(tail)-len(rest)+1); ok {
+		if s, e, ok := jsonval.AfterKey(tail, i, usageKey); ok {
 			return parseUsage(tail[s:e])
 		}
 	}
 	return metering.Usage{}, false
 }
-
-// tailSize is how much of a non-streamed body is kept to find its usage.
-const tailSize = 16 << 10
-
-// tailBuffer keeps a body whole while it is at most 2×tailSize bytes, and
-// past that only its last tailSize bytes (at least).
-type tailBuffer struct {
-	buf []byte
-	cut bool // the start of the body was dropped
-}
-
-func (t *tailBuffer) write(p []byte) {
-	if len(p) > 2*tailSize {
-		t.cut = true
-		t.buf = append(t.buf[:0], p[len(p)-tailSize:]...)
-		return
-	}
-	t.buf = append(t.buf, p...)
-	if len(t.buf) > 2*tailSize {
-		t.cut = true
-		t.buf = append(t.buf[:0], t.buf[len(t.buf)-tailSize:]...)
-	}
-}
-
-func (t *tailBuffer) bytes() []byte { return t.buf }
-
-// whole reports whether bytes holds the entire body.
-func (t *tailBuffer) whole() bool { return !t.cut }

@@ -56,22 +56,3 @@ func TestUsageFromTail(t *testing.T) {
 		t.Error("usage from a tail that cut the key")
 	}
 }
-
-func TestTailBuffer(t *testing.T) {
-	var tb tailBuffer
-	tb.write([]byte("abc"))
-	if string(tb.bytes()) != "abc" || !tb.whole() {
-		t.Fatalf("short body: %q whole %v", tb.bytes(), tb.whole())
-	}
-	big := strings.Repeat("x", 3*tailSize) + "END"
-	tb.write([]byte(big))
-	if tb.whole() || !strings.HasSuffix(string(tb.bytes()), "END") || len(tb.bytes()) > 2*tailSize {
-		t.Errorf("long body: %d bytes kept, whole %v", len(tb.bytes()), tb.whole())
-	}
-	for range 100 {
-		tb.write([]byte(strings.Repeat("y", 1000)))
-	}
-	if len(tb.bytes()) > 2*tailSize || len(tb.bytes()) < tailSize {
-		t.Errorf("kept %d bytes; want between %d and %d", len(tb.bytes()), tailSize, 2*tailSize)
-	}
-}

@@ -1,11 +1,11 @@
 package openai
 
 import (
-	"bytes"
 	"encoding/json"
 	"net/http"
 	"unicode/utf8"
 
+	"github.com/wicket-gw/wicket/internal/jsonval"
 	"github.com/wicket-gw/wicket/internal/jsonx"
 	"github.com/wicket-gw/wicket/providers"
 	"github.com/wicket-gw/wicket/providers/canon"
@@ -286,12 +286,12 @@ func (in *inputs) flag(name string) {
 func (in *inputs) chatMember(m jsonx.Member) {
 	switch {
 	case m.KeyIs("messages"):
-		eachElem(m.Value, in.chatMessage)
+		jsonval.EachElem(m.Value, in.chatMessage)
 	case m.KeyIs("audio"):
 		in.flagSet(m.Value, unboundedAudio)
 	case m.KeyIs("modalities"):
-		eachElem(m.Value, func(v []byte) {
-			if s, ok := str(v); ok && string(s) == "audio" {
+		jsonval.EachElem(m.Value, func(v []byte) {
+			if s, ok := jsonval.Contents(v); ok && string(s) == "audio" {
 				in.flag(unboundedModalities)
 			}
 		})
@@ -309,7 +309,7 @@ func (in *inputs) chatMessage(msg []byte) {
 	_ = jsonx.Each(msg, func(m jsonx.Member) bool {
 		switch {
 		case m.KeyIs("content"):
-			eachElem(m.Value, in.chatPart)
+			jsonval.EachElem(m.Value, in.chatPart)
 		case m.KeyIs("audio"):
 			in.flagSet(m.Value, unboundedAudio)
 		}
@@ -345,7 +345,7 @@ func chatPartType(t *types, typ []byte) {
 func (in *inputs) responsesMember(m jsonx.Member) {
 	switch {
 	case m.KeyIs("input"):
-		eachElem(m.Value, in.responsesItem)
+		jsonval.EachElem(m.Value, in.responsesItem)
 	case m.KeyIs("previous_response_id"):
 		in.flagSet(m.Value, unboundedPreviousResponseID)
 	case m.KeyIs("conversation"):
@@ -357,7 +357,7 @@ func (in *inputs) responsesMember(m jsonx.Member) {
 			in.flag(unboundedBackground)
 		}
 	case m.KeyIs("context_management"):
-		if !jsonx.IsNull(m.Value) && !emptyArray(m.Value) {
+		if !jsonx.IsNull(m.Value) && !jsonval.EmptyArray(m.Value) {
 			in.flag(unboundedContextManagement)
 		}
 	case m.KeyIs("tools"):
@@ -388,11 +388,11 @@ func (in *inputs) responsesItem(item []byte) {
 		case m.KeyIs("role"):
 			role = role || !jsonx.IsNull(m.Value)
 		case m.KeyIs("content"):
-			eachElem(m.Value, in.responsesContentPart)
+			jsonval.EachElem(m.Value, in.responsesContentPart)
 		case m.KeyIs("output"):
-			eachElem(m.Value, in.responsesOutputPart)
+			jsonval.EachElem(m.Value, in.responsesOutputPart)
 		case m.KeyIs("outputs"):
-			eachElem(m.Value, func(v []byte) {
+			jsonval.EachElem(m.Value, func(v []byte) {
 				var o types
 				if o.read(v, ruleCodeInterpreterOutput) && o.image {
 					images++
@@ -401,7 +401,7 @@ func (in *inputs) responsesItem(item []byte) {
 		case m.KeyIs("tools"):
 			in.tools(m.Value, true)
 		case m.KeyIs("encrypted_content"):
-			if s, ok := str(m.Value); ok && len(s) > 0 {
+			if s, ok := jsonval.Contents(m.Value); ok && len(s) > 0 {
 				encrypted = true
 			}
 		}
@@ -492,14 +492,14 @@ func responsesPartType(t *types, typ []byte) {
 // and "custom" and, where namespaces are allowed (responses), "namespace",
 // whose own tools must then be functions or custom tools.
 func (in *inputs) tools(v []byte, namespaces bool) {
-	eachElem(v, func(tool []byte) {
+	jsonval.EachElem(v, func(tool []byte) {
 		if len(tool) == 0 || tool[0] != '{' {
 			return
 		}
 		_ = jsonx.Each(tool, func(m jsonx.Member) bool {
 			switch {
 			case m.KeyIs("type"):
-				s, ok := str(m.Value)
+				s, ok := jsonval.Contents(m.Value)
 				if !ok {
 					break // null or the wrong type: the upstream refuses it
 				}
@@ -522,7 +522,7 @@ func (in *inputs) tools(v []byte, namespaces bool) {
 
 // serviceTier flags a tier other than the standard and cheaper ones.
 func (in *inputs) serviceTier(v []byte) {
-	s, ok := str(v)
+	s, ok := jsonval.Contents(v)
 	if !ok {
 		return
 	}
@@ -593,7 +593,7 @@ func (t *types) read(v []byte, r rule) bool {
 // add applies r to the type value v, if it is a string. (A switch rather
 // than a func value keeps t on the caller's stack.)
 func (t *types) add(v []byte, r rule) {
-	s, ok := str(v)
+	s, ok := jsonval.Contents(v)
 	if !ok {
 		return
 	}
@@ -615,51 +615,3 @@ func (t *types) flag(name string) {
 		t.unbounded = name
 	}
 }
-
-// str returns the contents of the JSON string v, with escapes decoded
-// (which allocates, but only when there are escapes); ok is false if v is
-// not a string.
-func str(v []byte) (s []byte, ok bool) {
-	if len(v) < 2 || v[0] != '"' {
-		return nil, false
-	}
-	if bytes.IndexByte(v, '\\') < 0 {
-		return v[1 : len(v)-1], true
-	}
-	d, ok := jsonx.String(v)
-	return []byte(d), ok
-}
-
-// eachElem calls fn with each element of the JSON array v, and does
-// nothing if v is not an array. v has passed json.Valid.
-func eachElem(v []byte, fn func([]byte)) {
-	if len(v) == 0 || v[0] != '[' {
-		return
-	}
-	for i := 1; ; i++ {
-		start, end, ok := jsonx.ValueAt(v, i)
-		if !ok {
-			return // "]": the array is empty
-		}
-		fn(v[start:end])
-		for i = end; i < len(v) && isSpace(v[i]); i++ {
-		}
-		if i >= len(v) || v[i] != ',' {
-			return
-		}
-	}
-}
-
-// emptyArray reports whether v is [] (with any white space).
-func emptyArray(v []byte) bool {
-	if len(v) == 0 || v[0] != '[' {
-		return false
-	}
-	i := 1
-	for i < len(v) && isSpace(v[i]) {
-		i++
-	}
-	return i < len(v) && v[i] == ']'
-}
-
-func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }

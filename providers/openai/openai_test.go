@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/wicket-gw/wicket/internal/uplink"
 	"github.com/wicket-gw/wicket/metering"
 	"github.com/wicket-gw/wicket/providers"
 )
@@ -101,14 +102,14 @@ func TestUsageFromTail(t *testing.T) {
 	}
 	b.WriteString(`],"model":"e","usage":{"prompt_tokens":4242,"total_tokens":4242}}`)
 	body := b.String()
-	var tail tailBuffer
+	var tail uplink.Tail
 	for i := 0; i < len(body); i += 1000 {
-		tail.write([]byte(body[i:min(i+1000, len(body))]))
+		tail.Write([]byte(body[i:min(i+1000, len(body))]))
 	}
-	if tail.whole() || len(tail.bytes()) > 2*tailSize {
-		t.Fatalf("tail kept %d bytes (whole %v) of %d", len(tail.bytes()), tail.whole(), len(body))
+	if tail.Whole() || len(tail.Bytes()) > 2*uplink.TailSize {
+		t.Fatalf("tail kept %d bytes (whole %v) of %d", len(tail.Bytes()), tail.Whole(), len(body))
 	}
-	u, ok := usageFromTail(tail.bytes(), tail.whole())
+	u, ok := usageFromTail(tail.Bytes(), tail.Whole())
 	if !ok || u.InputTokens != 4242 {
 		t.Errorf("usage %+v, %v; want 4242 input tokens", u, ok)
 	}

@@ -3,17 +3,16 @@ package openai
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/wicket-gw/wicket/internal/jsonx"
 	"github.com/wicket-gw/wicket/internal/sse"
+	"github.com/wicket-gw/wicket/internal/uplink"
 	"github.com/wicket-gw/wicket/providers"
 	"github.com/wicket-gw/wicket/redact"
 )
@@ -63,14 +62,9 @@ type Provider struct {
 	base   string
 	key    redact.Secret
 	auth   string
-	header http.Header
 	urlFor func(providers.Endpoint, string) string
-	client *http.Client
-	idle   time.Duration
 	capKey string
-
-	readers sync.Pool // of *sse.Reader
-	bufs    sync.Pool // of *[]byte, copy buffers
+	up     uplink.Client
 }
 
 // New returns a Provider for the upstream opts describes.
@@ -80,7 +74,7 @@ func New(opts *Options) (*Provider, error) {
 		o = *opts
 	}
 	p := &Provider{name: o.Name, base: strings.TrimRight(o.BaseURL, "/"), key: o.APIKey, auth: o.AuthHeader,
-		header: o.Header.Clone(), urlFor: o.EndpointURL, client: o.Client, idle: o.IdleTimeout, capKey: o.ChatCapParam}
+		urlFor: o.EndpointURL, capKey: o.ChatCapParam}
 	if p.capKey == "" {
 		p.capKey = "max_completion_tokens"
 	}
@@ -97,13 +91,13 @@ func New(opts *Options) (*Provider, error) {
 	if p.auth == "" {
 		p.auth = "Authorization"
 	}
-	if p.client == nil {
-		p.client = &http.Client{Transport: providers.NewTransport(nil)}
+	p.up = uplink.Client{Name: p.name, Prefix: "openai", HTTP: o.Client, Header: o.Header.Clone(), Idle: o.IdleTimeout}
+	if p.up.HTTP == nil {
+		p.up.HTTP = &http.Client{Transport: providers.NewTransport(nil)}
 	}
-	if p.idle <= 0 {
-		p.idle = 2 * time.Minute
+	if p.up.Idle <= 0 {
+		p.up.Idle = 2 * time.Minute
 	}
-	p.bufs.New = func() any { b := make([]byte, 32<<10); return &b }
 	return p, nil
 }
 
@@ -140,43 +134,23 @@ func (p *Provider) Send(ctx context.Context, call *providers.Call) (providers.Re
 // do posts body to target for call and returns the response once its
 // status and headers have arrived, with its idle timer running.
 func (p *Provider) do(ctx context.Context, call *providers.Call, target string, body []byte) (*response, error) {
-	ctx, cancel := context.WithCancelCause(ctx)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
-	if err != nil {
-		cancel(nil)
-		return nil, fmt.Errorf("openai: provider %q: building request failed", p.name)
-	}
-	h := req.Header
-	for k, vs := range p.header {
-		h[k] = vs
-	}
-	h.Set("Content-Type", "application/json")
-	if call.Stream {
-		h.Set("Accept", "text/event-stream")
-	} else {
-		h.Set("Accept", "application/json")
-	}
-	if !p.key.IsZero() {
-		if p.auth == "Authorization" {
-			h.Set("Authorization", "Bearer "+p.key.Reveal())
-		} else {
-			h.Set(p.auth, p.key.Reveal())
+	r := &response{p: p, call: call}
+	err := p.up.Post(ctx, &r.Exchange, target, body, call.Stream, func(h http.Header) {
+		if !p.key.IsZero() {
+			if p.auth == "Authorization" {
+				h.Set("Authorization", "Bearer "+p.key.Reveal())
+			} else {
+				h.Set(p.auth, p.key.Reveal())
+			}
 		}
-	}
-	if call.RequestID != "" {
-		h.Set("X-Client-Request-Id", call.RequestID)
-	}
-	// The wait for the status line is bounded by the transport's
-	// ResponseHeaderTimeout (long: non-streamed answers come whole); the
-	// idle timer starts with the body.
-	resp, err := p.client.Do(req)
+		if call.RequestID != "" {
+			h.Set("X-Client-Request-Id", call.RequestID)
+		}
+	})
 	if err != nil {
-		cancel(nil)
-		return nil, providers.NewUpstreamError(p.name, err)
+		return nil, err
 	}
-	timer := time.AfterFunc(p.idle, func() { cancel(errIdle) })
-	r := &response{p: p, call: call, resp: resp, cancel: cancel, timer: timer}
-	r.header = relayHeaders(resp)
+	r.header = relayHeaders(r.Response)
 	return r, nil
 }
 
@@ -191,8 +165,6 @@ func (p *Provider) target(call *providers.Call) (string, error) {
 	}
 	return "", fmt.Errorf("openai: provider %q: endpoint %s not supported", p.name, call.Endpoint)
 }
-
-var errIdle = errors.New("openai: upstream idle too long")
 
 // upstreamBody returns the body to send: the client's, with the model
 // rewritten; with an output cap added when the gateway must enforce one
@@ -257,7 +229,7 @@ func relayHeaders(resp *http.Response) http.Header {
 	if ct := resp.Header.Get("Content-Type"); ct != "" {
 		h.Set("Content-Type", ct)
 	}
-	if isEventStream(resp) {
+	if uplink.IsEventStream(resp) {
 		sse.SetHeaders(h)
 	} else if resp.ContentLength >= 0 && !resp.Uncompressed {
 		h.Set("Content-Length", strconv.FormatInt(resp.ContentLength, 10))
@@ -266,8 +238,4 @@ func relayHeaders(resp *http.Response) http.Header {
 		h.Set("Openai-Processing-Ms", v)
 	}
 	return h
-}
-
-func isEventStream(resp *http.Response) bool {
-	return strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream")
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 
+	"github.com/wicket-gw/wicket/internal/jsonval"
 	"github.com/wicket-gw/wicket/internal/jsonx"
 	"github.com/wicket-gw/wicket/metering"
 )
@@ -64,7 +65,7 @@ func usageFromTail(tail []byte, whole bool) (metering.Usage, bool) {
 		return metering.Usage{}, false
 	}
 	for i := bytes.LastIndex(tail, []byte(usageKey)); i >= 0; i = bytes.LastIndex(tail[:i], []byte(usageKey)) {
-		if s, e, ok := usageValue(tail, i); ok {
+		if s, e, ok := jsonval.AfterKey(tail, i, usageKey); ok {
 			return parseUsage(tail[s:e])
 		}
 	}
@@ -75,16 +76,6 @@ func usageFromTail(tail []byte, whole bool) (metering.Usage, bool) {
 // strings quotes are escaped, so an occurrence followed by a colon can only
 // be a key.
 const usageKey = `"usage"`
-
-// usageValue returns the span of the value of the key usageKey found at
-// data[i], if a colon follows it.
-func usageValue(data []byte, i int) (start, end int, ok bool) {
-	rest := bytes.TrimLeft(data[i+len(usageKey):], " \t\r\n")
-	if len(rest) == 0 || rest[0] != ':' {
-		return 0, 0, false
-	}
-	return jsonx.ValueAt(data, len(data)-len(rest)+1)
-}
 
 // usageFromEvent reads usage from one streamed event's data: a Chat
 // Completions chunk carries it at the top level (null until the last
@@ -126,7 +117,7 @@ func hasUsageObject(data []byte) bool {
 		if j < 0 {
 			return false
 		}
-		if s, _, ok := usageValue(data, i+j); ok && data[s] == '{' {
+		if s, _, ok := jsonval.AfterKey(data, i+j, usageKey); ok && data[s] == '{' {
 			return true
 		}
 		i += j + 1

@@ -1,0 +1,109 @@
+package uplink
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/wicket-gw/wicket/internal/sse"
+	"github.com/wicket-gw/wicket/providers"
+)
+
+// copyBufferSize is the size of the pooled buffers Copy reads with.
+const copyBufferSize = 32 << 10
+
+// Client sends calls to one upstream and holds what its relays reuse: a
+// pool of stream readers and one of copy buffers. Its fields are set once,
+// before first use; after that it is safe for concurrent use, and must not
+// be copied.
+type Client struct {
+	// Name is the upstream's name, as *providers.UpstreamError values
+	// carry it.
+	Name string
+	// Prefix starts the message of the errors that are not about the
+	// upstream, such as "openai".
+	Prefix string
+	// HTTP sends the requests; it must not be nil.
+	HTTP *http.Client
+	// Header holds headers set on every request before any other.
+	Header http.Header
+	// Idle ends a call whose body sends nothing for this long; it must be
+	// positive.
+	Idle time.Duration
+	// MaxEventSize bounds one relayed event (see sse.ReaderOptions); zero
+	// means sse's default.
+	MaxEventSize int
+
+	readers sync.Pool // of *sse.Reader
+	bufs    sync.Pool // of *[]byte, copy buffers
+}
+
+// Post sends body to url as a JSON POST, with Accept asking for an event
+// stream if stream is set (JSON otherwise), and starts x once the status
+// and headers have arrived. The request carries c.Header, then
+// Content-Type and Accept; header, if not nil, sets the rest (credentials,
+// the dialect's own headers) last. A failure to reach the upstream is a
+// *providers.UpstreamError.
+//
+// The wait for the status line is bounded by the transport's
+// ResponseHeaderTimeout (long: non-streamed answers come whole); the idle
+// timer starts with the body.
+func (c *Client) Post(ctx context.Context, x *Exchange, url string, body []byte, stream bool, header func(http.Header)) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		cancel(nil)
+		return fmt.Errorf("%s: provider %q: building request failed", c.Prefix, c.Name)
+	}
+	h := req.Header
+	for k, vs := range c.Header {
+		h[k] = vs
+	}
+	h.Set("Content-Type", "application/json")
+	if stream {
+		h.Set("Accept", "text/event-stream")
+	} else {
+		h.Set("Accept", "application/json")
+	}
+	if header != nil {
+		header(h)
+	}
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		cancel(nil)
+		return providers.NewUpstreamError(c.Name, err)
+	}
+	x.start(c, resp, cancel)
+	return nil
+}
+
+// reader returns a pooled reader of the events in src, for relays.
+func (c *Client) reader(src *source) *sse.Reader {
+	rd, _ := c.readers.Get().(*sse.Reader)
+	if rd == nil {
+		return sse.NewReader(src, &sse.ReaderOptions{All: true, MaxEventSize: c.MaxEventSize})
+	}
+	rd.Reset(src)
+	return rd
+}
+
+// putReader returns rd to the pool, holding on to nothing of its stream.
+func (c *Client) putReader(rd *sse.Reader) {
+	rd.Reset(nil)
+	c.readers.Put(rd)
+}
+
+// buffer returns a pooled copy buffer; putBuffer gives it back.
+func (c *Client) buffer() *[]byte {
+	bp, _ := c.bufs.Get().(*[]byte)
+	if bp == nil {
+		b := make([]byte, copyBufferSize)
+		bp = &b
+	}
+	return bp
+}
+
+func (c *Client) putBuffer(bp *[]byte) { c.bufs.Put(bp) }

@@ -1,0 +1,143 @@
+package uplink
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/wicket-gw/wicket/internal/sse"
+	"github.com/wicket-gw/wicket/providers"
+)
+
+// An EventHandler is a dialect's part of relaying a stream (see
+// Client.Relay): what to write for each event, what usage it carries, and
+// whether the stream was complete.
+type EventHandler interface {
+	// Event relays one event: it writes it to s (as it is, rewritten, or
+	// not at all) and notes in s.Result the usage it carries. An error
+	// ends the relay and is returned as it is.
+	Event(s *Stream, ev sse.Event) error
+	// Incomplete is called when the upstream's stream has ended, after
+	// the events before were flushed. It returns nil if the stream was
+	// complete, else why not (an error wrapping providers.ErrIncomplete),
+	// which the relay returns as a *providers.UpstreamError.
+	Incomplete() error
+}
+
+// A Finisher is an EventHandler that writes something after the last
+// event of a complete stream (the "]" of a JSON array), through s.
+type Finisher interface {
+	Finish(s *Stream) error
+}
+
+// Stream is the client's side of a relayed stream, as an EventHandler
+// sees it: it writes events and counts them in Result.
+type Stream struct {
+	// Result is what the relay reports: Events, BytesWritten and
+	// FirstByte are kept by WriteEvent and WriteBytes; the handler sets
+	// Usage and UsageKnown.
+	Result providers.Result
+
+	w       io.Writer
+	rc      http.ResponseController
+	src     io.Reader
+	pending bool  // written since the last flush
+	werr    error // the flush that failed before a read
+}
+
+// WriteEvent writes one event's bytes, counting the event and timing the
+// first. The write is flushed when the relay next waits for the upstream.
+func (s *Stream) WriteEvent(b []byte) error {
+	if s.Result.Events == 0 {
+		s.Result.FirstByte = time.Now()
+	}
+	if _, err := s.w.Write(b); err != nil {
+		return err
+	}
+	s.pending = true
+	s.Result.Events++
+	s.Result.BytesWritten += int64(len(b))
+	return nil
+}
+
+// WriteBytes writes bytes that are not an event (framing such as the "]"
+// that closes a JSON array), flushed like an event's.
+func (s *Stream) WriteBytes(b []byte) error {
+	if _, err := s.w.Write(b); err != nil {
+		return err
+	}
+	s.pending = true
+	s.Result.BytesWritten += int64(len(b))
+	return nil
+}
+
+// Flush flushes what was written since the last flush, if anything. A
+// writer that cannot flush (http.ErrNotSupported) is not an error.
+func (s *Stream) Flush() error {
+	if !s.pending {
+		return nil
+	}
+	s.pending = false
+	if err := s.rc.Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
+		return err
+	}
+	return nil
+}
+
+// source is the Stream as the event reader's source: it flushes what was
+// written before it waits for the upstream.
+type source Stream
+
+func (s *source) Read(p []byte) (int, error) {
+	if s.werr = (*Stream)(s).Flush(); s.werr != nil {
+		return 0, s.werr
+	}
+	return s.src.Read(p)
+}
+
+// Relay forwards the server-sent events read from src (an Exchange) to w,
+// one by one through h. Writes are flushed whenever the reader is about to
+// wait for the upstream, so every event reaches the client as soon as it
+// arrived, while events that arrived together leave in one write. Nothing
+// is written to w, not even a flush, before the first event.
+//
+// A stream that ends without being complete (see
+// EventHandler.Incomplete), whether cut mid-event or between events, is
+// an error: the events before it are still flushed, and the caller aborts
+// the answer. Every failure on the upstream's side, an event larger than
+// MaxEventSize included, is a *providers.UpstreamError; a failure to write
+// to w is returned as it is.
+func (c *Client) Relay(w http.ResponseWriter, src io.Reader, h EventHandler) (providers.Result, error) {
+	s := &Stream{w: w, rc: *http.NewResponseController(w), src: src}
+	rd := c.reader((*source)(s))
+	defer c.putReader(rd)
+	for {
+		ev, err := rd.Next()
+		if s.werr != nil {
+			return s.Result, s.werr
+		}
+		if err != nil {
+			ferr := s.Flush() // the events before reach the client either way
+			if err != io.EOF {
+				if ue, ok := errors.AsType[*providers.UpstreamError](err); ok {
+					return s.Result, ue
+				}
+				return s.Result, providers.NewUpstreamError(c.Name, err) // sse.ErrEventTooLarge
+			}
+			if cause := h.Incomplete(); cause != nil {
+				return s.Result, providers.NewUpstreamError(c.Name, cause)
+			}
+			if ferr != nil {
+				return s.Result, ferr
+			}
+			if f, ok := h.(Finisher); ok {
+				return s.Result, f.Finish(s)
+			}
+			return s.Result, nil
+		}
+		if err := h.Event(s, ev); err != nil {
+			return s.Result, err
+		}
+	}
+}

@@ -1,0 +1,202 @@
+package uplink
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wicket-gw/wicket/internal/sse"
+	"github.com/wicket-gw/wicket/providers"
+)
+
+func newClient(idle time.Duration) *Client {
+	return &Client{Name: "up", Prefix: "test", HTTP: &http.Client{}, Idle: idle,
+		Header: http.Header{"X-Operator": {"op"}, "Accept": {"text/plain"}}}
+}
+
+func TestPostAndCopy(t *testing.T) {
+	const answer = `{"id":"a","usage":{"n":1}}`
+	for _, stream := range []bool{false, true} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			body, _ := io.ReadAll(r.Body)
+			wantAccept := "application/json"
+			if stream {
+				wantAccept = "text/event-stream"
+			}
+			if r.Method != http.MethodPost || r.URL.Path != "/v1/x" || string(body) != `{"q":1}` ||
+				r.Header.Get("Content-Type") != "application/json" || r.Header.Get("Accept") != wantAccept ||
+				r.Header.Get("X-Operator") != "op" || r.Header.Get("X-Key") != "k" {
+				t.Errorf("upstream got %s %s %q %v", r.Method, r.URL.Path, body, r.Header)
+			}
+			io.WriteString(w, answer)
+		}))
+		c := newClient(time.Minute)
+		var x Exchange
+		err := c.Post(context.Background(), &x, srv.URL+"/v1/x", []byte(`{"q":1}`), stream, func(h http.Header) { h.Set("X-Key", "k") })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if x.StatusCode() != http.StatusOK {
+			t.Errorf("status %d", x.StatusCode())
+		}
+		w := httptest.NewRecorder()
+		var tail Tail
+		res, err := c.Copy(w, &x, &tail)
+		if err != nil || w.Body.String() != answer || res.BytesWritten != int64(len(answer)) || res.FirstByte.IsZero() ||
+			!tail.Whole() || string(tail.Bytes()) != answer {
+			t.Errorf("Copy: %+v, %v; body %q, tail %q", res, err, w.Body, tail.Bytes())
+		}
+		if err := x.Close(); err != nil || x.Close() != nil {
+			t.Errorf("Close: %v", err)
+		}
+		srv.Close()
+	}
+}
+
+func TestPostUnreachable(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	url := srv.URL
+	srv.Close()
+	var x Exchange
+	err := newClient(time.Minute).Post(context.Background(), &x, url, nil, false, nil)
+	if ue, ok := errors.AsType[*providers.UpstreamError](err); !ok || ue.Provider != "up" {
+		t.Errorf("got %v; want an *UpstreamError of up", err)
+	}
+	if err := newClient(time.Minute).Post(context.Background(), &x, "://bad", nil, false, nil); err == nil ||
+		err.Error() != `test: provider "up": building request failed` {
+		t.Errorf("bad URL: %v", err)
+	}
+}
+
+func TestIdleTimeout(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, `{"a":`)
+		w.(http.Flusher).Flush()
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	c := newClient(50 * time.Millisecond)
+	var x Exchange
+	if err := c.Post(context.Background(), &x, srv.URL, nil, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	w := httptest.NewRecorder()
+	res, err := c.Copy(w, &x, nil)
+	if ue, ok := errors.AsType[*providers.UpstreamError](err); !ok || !ue.Timeout {
+		t.Fatalf("got %v; want a time-out", err)
+	}
+	if w.Body.String() != `{"a":` || res.BytesWritten != 5 {
+		t.Errorf("before the stall: %q, %+v", w.Body, res)
+	}
+}
+
+// handler relays events as they are; the stream is complete once "END"
+// was seen.
+type handler struct{ ended bool }
+
+var errCut = errors.New("cut")
+
+func (h *handler) Event(s *Stream, ev sse.Event) error {
+	if string(ev.Data) == "END" {
+		h.ended = true
+	}
+	return s.WriteEvent(ev.Raw)
+}
+
+func (h *handler) Incomplete() error {
+	if !h.ended {
+		return errCut
+	}
+	return nil
+}
+
+// arrayHandler closes the stream with "]", as a Finisher.
+type arrayHandler struct{ handler }
+
+func (h *arrayHandler) Finish(s *Stream) error {
+	if err := s.WriteBytes([]byte("]")); err != nil {
+		return err
+	}
+	return s.Flush()
+}
+
+func TestRelay(t *testing.T) {
+	for _, tc := range []struct {
+		name, body string
+		h          EventHandler
+		want       string
+		events     int64
+		err        error
+	}{
+		{"complete", "data: a\n\n: ping\n\ndata: END\n\n", &handler{}, "data: a\n\n: ping\n\ndata: END\n\n", 3, nil},
+		{"finished", "data: a\n\ndata: END\n\n", &arrayHandler{}, "data: a\n\ndata: END\n\n]", 2, nil},
+		{"truncated", "data: a\n\ndata: EN", &handler{}, "data: a\n\n", 1, errCut},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "text/event-stream")
+				io.WriteString(w, tc.body)
+			}))
+			defer srv.Close()
+			c := newClient(time.Minute)
+			var x Exchange
+			if err := c.Post(context.Background(), &x, srv.URL, nil, true, nil); err != nil {
+				t.Fatal(err)
+			}
+			defer x.Close()
+			if !IsEventStream(x.Response) {
+				t.Error("IsEventStream = false")
+			}
+			w := httptest.NewRecorder()
+			res, err := c.Relay(w, &x, tc.h)
+			if tc.err != nil {
+				ue, ok := errors.AsType[*providers.UpstreamError](err)
+				if !ok || !errors.Is(err, tc.err) || ue.Provider != "up" {
+					t.Errorf("got %v; want an *UpstreamError wrapping %v", err, tc.err)
+				}
+			} else if err != nil {
+				t.Errorf("got %v", err)
+			}
+			if w.Body.String() != tc.want || res.Events != tc.events || res.BytesWritten != int64(len(tc.want)) || !w.Flushed {
+				t.Errorf("relayed %q (flushed %v), %+v; want %q, %d events", w.Body, w.Flushed, res, tc.want, tc.events)
+			}
+		})
+	}
+}
+
+// failWriter fails every write.
+type failWriter struct{ httptest.ResponseRecorder }
+
+func (*failWriter) Write([]byte) (int, error) { return 0, errors.New("client gone") }
+
+func TestRelayWriteError(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		io.WriteString(w, "data: a\n\ndata: END\n\n")
+	}))
+	defer srv.Close()
+	c := newClient(time.Minute)
+	var x Exchange
+	if err := c.Post(context.Background(), &x, srv.URL, nil, true, nil); err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	_, err := c.Relay(&failWriter{*httptest.NewRecorder()}, &x, &handler{})
+	if err == nil || err.Error() != "client gone" {
+		t.Errorf("got %v; want the write error as it is", err)
+	}
+	if strings.Contains(err.Error(), "upstream") {
+		t.Error("a client's failure reported as the upstream's")
+	}
+}
