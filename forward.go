@@ -56,7 +56,9 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request) {
 	// actx bounds the attempts: it ends when the client leaves or, with a
 	// deadline, when the answer has not started in time.
 	actx := ctx
+	var deadlineAt time.Time // on the timer's clock
 	if dl := cmp.Or(plan.Deadline, g.cfg.Deadline); dl > 0 {
+		deadlineAt = time.Now().Add(dl)
 		var cancel context.CancelCauseFunc
 		actx, cancel = context.WithCancelCause(ctx)
 		defer cancel(nil)
@@ -75,6 +77,9 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request) {
 	var coolingUntil time.Time // the soonest end of the cool-downs that skipped deployments
 	router := g.cfg.Router
 	triedBefore := 0 // attempts made before the current round
+	// retryAt holds, per deployment of the plan, when its upstream asked
+	// to be tried again (retry-after); made at the first such advice.
+	var retryAt []time.Time
 	for i := 0; i < plan.Len(); i++ {
 		d := plan.At(i)
 		if slices.ContainsFunc(refused, func(p providers.Provider) bool { return providers.SameProvider(p, d.Provider) }) {
@@ -91,6 +96,17 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request) {
 			triedBefore = o.Attempts
 			if !sleep(actx, jitter(g.cfg.RetryBackoff<<(round-1))) {
 				break
+			}
+		}
+		if retryAt != nil && round > 0 {
+			// Honour the upstream's advice, when it can be waited out.
+			if wait := retryAt[i%plan.Deployments()].Sub(g.cfg.Now()); wait > 0 {
+				if wait > g.cfg.MaxRetryAfter || (!deadlineAt.IsZero() && !time.Now().Add(wait).Before(deadlineAt)) {
+					continue
+				}
+				if !sleep(actx, wait) {
+					break
+				}
 			}
 		}
 		if plan.SameDialectOnly && d.Provider.Dialect() != s.req.Dialect {
@@ -169,6 +185,14 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request) {
 		}
 		if providers.Retryable(status) {
 			at.done(status, providers.FailureModel, statusClass(status), true)
+			if ra, ok := resp.(providers.RetryAdviser); ok {
+				if wait := ra.RetryAfter(); wait > 0 {
+					if retryAt == nil {
+						retryAt = make([]time.Time, plan.Deployments())
+					}
+					retryAt[i%plan.Deployments()] = g.cfg.Now().Add(wait)
+				}
+			}
 			if i+1 < plan.Len() {
 				// Keep it, buffered, in case every other attempt fails too.
 				if h, ok := holdAnswer(resp, *o, g.cfg.Now); ok {

@@ -99,9 +99,15 @@ type Config struct {
 	// started, the upstream adapters' idle time-outs govern. A model's
 	// own Deadline overrides it. Zero means none.
 	Deadline time.Duration
+	// MaxRetryAfter is the longest wait an upstream's retry-after (or
+	// retry-after-ms) may impose within a request: before going back to
+	// a deployment that asked for a pause, the gateway waits it out if it
+	// is no longer than this and ends before the deadline, and otherwise
+	// skips that deployment. Default 10s.
+	MaxRetryAfter time.Duration
 	// RetryBackoff is the pause before an attempt goes back to a
-	// deployment that already failed this request; it doubles each round.
-	// Default 250ms.
+	// deployment that already failed this request; it doubles each round,
+	// spread by a random jitter of ±50%. Default 250ms.
 	RetryBackoff time.Duration
 	// OnEvent, if set, is called once per authenticated request, after
 	// the response is complete, with what happened: the same metering.Event
@@ -171,6 +177,12 @@ func New(cfg Config) (*Gateway, error) {
 	}
 	if cfg.RetryBackoff == 0 {
 		cfg.RetryBackoff = 250 * time.Millisecond
+	}
+	if cfg.MaxRetryAfter < 0 {
+		return nil, errors.New("wicket: Config.MaxRetryAfter must not be negative")
+	}
+	if cfg.MaxRetryAfter == 0 {
+		cfg.MaxRetryAfter = 10 * time.Second
 	}
 	for _, p := range cfg.TrustedProxies {
 		if !p.IsValid() {

@@ -421,3 +421,54 @@ func TestFallbackAcrossDialects(t *testing.T) {
 		t.Errorf("the Anthropic deployment got %d calls; want 1", len(down.requests()))
 	}
 }
+
+// TestRetryAfterHonoured: before going back to a deployment that asked
+// for a pause (retry-after-ms, retry-after), the gateway waits it out when
+// it is short and within the deadline, and otherwise does not wait: it
+// answers with the upstream's 429 at once.
+func TestRetryAfterHonoured(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		header   [2]string
+		deadline time.Duration
+		calls    int
+		status   int
+		atLeast  time.Duration
+		within   time.Duration
+	}{
+		{"short retry-after-ms is waited out", [2]string{"Retry-After-Ms", "150"}, 0, 2, 200, 150 * time.Millisecond, 2 * time.Second},
+		{"long retry-after is not", [2]string{"Retry-After", "60"}, 0, 1, 429, 0, time.Second},
+		{"advice past the deadline is not", [2]string{"Retry-After-Ms", "400"}, 200 * time.Millisecond, 1, 429, 0, 150 * time.Millisecond},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var mu sync.Mutex
+			n := 0
+			up := newUpstream(t, func(w http.ResponseWriter, r *http.Request, body []byte) {
+				mu.Lock()
+				n++
+				first := n == 1
+				mu.Unlock()
+				if first {
+					w.Header().Set(tc.header[0], tc.header[1])
+					errorUpstream(429, `{"error":{"message":"slow down","type":"requests"}}`)(w, r, body)
+					return
+				}
+				okUpstream(w, r, body)
+			})
+			e := newEnv(t, single("m", up.provider(t, "up"), ""), func(c *wicket.Config) {
+				c.RetryBackoff, c.Deadline = time.Millisecond, tc.deadline
+			})
+			start := time.Now()
+			resp := e.post(t, "/v1/chat/completions", `{"model":"m","messages":[{"role":"user","content":"hi"}]}`)
+			readAll(t, resp)
+			took := time.Since(start)
+			<-e.outcome
+			if resp.StatusCode != tc.status || len(up.requests()) != tc.calls {
+				t.Errorf("status %d after %d upstream calls; want %d after %d", resp.StatusCode, len(up.requests()), tc.status, tc.calls)
+			}
+			if took < tc.atLeast || took > tc.within {
+				t.Errorf("answered after %v; want between %v and %v", took, tc.atLeast, tc.within)
+			}
+		})
+	}
+}

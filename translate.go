@@ -52,6 +52,14 @@ type translated struct {
 }
 
 func (t *translated) StatusCode() int     { return t.resp.StatusCode() }
+
+// RetryAfter implements providers.RetryAdviser with the upstream's advice.
+func (t *translated) RetryAfter() time.Duration {
+	if ra, ok := t.resp.(providers.RetryAdviser); ok {
+		return ra.RetryAfter()
+	}
+	return 0
+}
 func (t *translated) Header() http.Header { return http.Header{} } // the door's writer sets its own
 func (t *translated) Close() error        { return t.resp.Close() }
 

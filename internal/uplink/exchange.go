@@ -39,6 +39,12 @@ func (x *Exchange) start(c *Client, resp *http.Response, cancel context.CancelCa
 // StatusCode is the upstream's HTTP status.
 func (x *Exchange) StatusCode() int { return x.Response.StatusCode }
 
+// RetryAfter implements providers.RetryAdviser from the upstream's
+// retry-after-ms and retry-after headers.
+func (x *Exchange) RetryAfter() time.Duration {
+	return providers.ParseRetryAfter(x.Response.Header, time.Now())
+}
+
 // Read reads from the upstream body, pushing the idle deadline forward. A
 // failure other than io.EOF is returned as a *providers.UpstreamError, a
 // time-out if the idle timer ended the call.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"time"
 
 	"github.com/wicket-gw/wicket/internal/sse"
 	"github.com/wicket-gw/wicket/internal/translate"
@@ -96,7 +97,10 @@ type canonResponse struct {
 }
 
 func (c *canonResponse) StatusCode() int { return c.r.StatusCode() }
-func (c *canonResponse) Close() error    { return c.r.Close() }
+
+// RetryAfter implements providers.RetryAdviser.
+func (c *canonResponse) RetryAfter() time.Duration { return c.r.RetryAfter() }
+func (c *canonResponse) Close() error              { return c.r.Close() }
 
 // Events implements providers.CanonResponse (see translate.Events): a
 // stream is read with a StreamDecoder, a whole answer with

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"time"
 
 	"github.com/wicket-gw/wicket/internal/sse"
 	"github.com/wicket-gw/wicket/internal/translate"
@@ -70,7 +71,10 @@ type canonResponse struct {
 }
 
 func (c *canonResponse) StatusCode() int { return c.r.StatusCode() }
-func (c *canonResponse) Close() error    { return c.r.Close() }
+
+// RetryAfter implements providers.RetryAdviser.
+func (c *canonResponse) RetryAfter() time.Duration { return c.r.RetryAfter() }
+func (c *canonResponse) Close() error              { return c.r.Close() }
 
 // Events implements providers.CanonResponse (see translate.Events). A
 // stream ends with "data: [DONE]"; one that ends before it is an error
