@@ -51,7 +51,7 @@ type translated struct {
 	now  func() time.Time
 }
 
-func (t *translated) StatusCode() int     { return t.resp.StatusCode() }
+func (t *translated) StatusCode() int { return t.resp.StatusCode() }
 
 // RetryAfter implements providers.RetryAdviser with the upstream's advice.
 func (t *translated) RetryAfter() time.Duration {
