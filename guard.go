@@ -35,8 +35,9 @@ type GuardOptions struct {
 
 // Guard is the first step of the chain. It caps the request body (413
 // without reading past the cap, for declared and chunked lengths alike),
-// assigns the request a new, unique ID and returns it in X-Request-Id and
-// Request-Id (OpenAI's and Anthropic's spellings; an ID the client sent is kept apart, see clientRequestID), determines the client IP (RemoteAddr, or behind trusted
+// assigns the request a new, unique ID and returns it in X-Request-Id (and
+// in the dialect's own header where its SDKs read another, such as
+// Anthropic's Request-Id; an ID the client sent is kept apart, see clientRequestID), determines the client IP (RemoteAddr, or behind trusted
 // proxies the right-most untrusted X-Forwarded-For entry), and recovers
 // from panics with a 500 that dumps nothing.
 func Guard(opts GuardOptions) func(http.Handler) http.Handler {
@@ -57,7 +58,9 @@ func Guard(opts GuardOptions) func(http.Handler) http.Handler {
 			s := &state{id: newRequestID(), dialect: opts.Dialect(r.URL.Path), start: opts.Now()}
 			h := w.Header()
 			h.Set("X-Request-Id", s.id)
-			h.Set("Request-Id", s.id) // Anthropic's spelling, which its SDKs read
+			if name := s.dialect.RequestIDHeader(); name != "" {
+				h.Set(name, s.id) // Anthropic's SDKs read Request-Id
+			}
 			if id := clientRequestID(r); id != "" {
 				s.outcome.ClientRequestID = id
 				h.Set("X-Client-Request-Id", id)

@@ -23,6 +23,16 @@ func (d Dialect) String() string {
 	return "unknown"
 }
 
+// RequestIDHeader names the response header, besides X-Request-Id, in
+// which the dialect's SDKs read a request's ID: Anthropic's Request-Id;
+// empty for the others.
+func (d Dialect) RequestIDHeader() string {
+	if d == DialectAnthropic {
+		return "Request-Id"
+	}
+	return ""
+}
+
 // Endpoint names the kind of call, independent of dialect.
 type Endpoint string
 
