@@ -69,6 +69,12 @@ func (t *translated) Close() error        { return t.resp.Close() }
 func (t *translated) Relay(w http.ResponseWriter) (providers.Result, error) {
 	defer t.resp.Close()
 	cw := &countingWriter{ResponseWriter: w}
+	if wn, ok := t.resp.(providers.WaitNotifier); ok {
+		// Flush when the upstream is about to be waited for, not after
+		// each event: events that arrived together leave in one write.
+		cw.deferFlush = true
+		wn.OnWait(cw.flushNow)
+	}
 	if st := t.resp.StatusCode(); st >= 300 {
 		e := &providers.Error{Status: st, Code: "upstream_error", Message: "The upstream model provider refused or failed the request.", RequestID: t.req.RequestID}
 		body := e.Body(t.door.Dialect())
@@ -92,6 +98,9 @@ func (t *translated) Relay(w http.ResponseWriter) (providers.Result, error) {
 	if err == nil {
 		err = out.Close()
 	}
+	if ferr := cw.flushNow(); err == nil {
+		err = ferr
+	}
 	if first.IsZero() && cw.n > 0 {
 		first = t.now()
 	}
@@ -99,10 +108,43 @@ func (t *translated) Relay(w http.ResponseWriter) (providers.Result, error) {
 	return res, err
 }
 
-// countingWriter counts the body bytes written through it.
+// countingWriter counts the body bytes written through it. With
+// deferFlush, a flush only marks what was written as pending, and
+// flushNow flushes it.
 type countingWriter struct {
 	http.ResponseWriter
-	n int64
+	n          int64
+	deferFlush bool
+	pending    bool
+}
+
+// FlushError flushes, or with deferFlush marks a flush as pending.
+func (c *countingWriter) FlushError() error {
+	if c.deferFlush {
+		c.pending = true
+		return nil
+	}
+	return flushTo(c.ResponseWriter)
+}
+
+// Flush implements http.Flusher.
+func (c *countingWriter) Flush() { _ = c.FlushError() }
+
+// flushNow flushes a pending flush.
+func (c *countingWriter) flushNow() error {
+	if !c.pending {
+		return nil
+	}
+	c.pending = false
+	return flushTo(c.ResponseWriter)
+}
+
+// flushTo flushes w; a writer that cannot flush is not an error.
+func flushTo(w http.ResponseWriter) error {
+	if err := http.NewResponseController(w).Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
+		return err
+	}
+	return nil
 }
 
 func (c *countingWriter) Write(p []byte) (int, error) {

@@ -1,6 +1,7 @@
 package wicket_test
 
 import (
+	"bufio"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -171,4 +172,57 @@ func TestTranslationFailures(t *testing.T) {
 	if ev := <-e.outcome; ev.ErrorClass != metering.ClassIncomplete {
 		t.Errorf("event class %q; want incomplete", ev.ErrorClass)
 	}
+}
+
+// TestTranslatedStreamFlushesBeforeWaiting: a translated stream reaches
+// the client event by event: what the gateway wrote is flushed whenever
+// it is about to wait for the upstream (a gateway that held the writes
+// back until the end would deadlock here and fail by the test's deadline).
+func TestTranslatedStreamFlushesBeforeWaiting(t *testing.T) {
+	next := make(chan struct{})
+	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request, body []byte) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		for i, word := range []string{"one", " two", " three"} {
+			if i > 0 {
+				select {
+				case <-next:
+				case <-r.Context().Done():
+					return
+				}
+			}
+			io.WriteString(w, `data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"`+word+`"},"finish_reason":null}]}`+"\n\n")
+			w.(http.Flusher).Flush()
+		}
+		io.WriteString(w, `data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}`+"\n\n")
+		io.WriteString(w, `data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[],"usage":{"prompt_tokens":3,"completion_tokens":3,"total_tokens":6}}`+"\n\ndata: [DONE]\n\n")
+	})
+	e := newEnv(t, single("m", up.provider(t, "openai"), ""), nil)
+	resp := e.do(t, "POST", "/v1/messages", `{"model":"m","max_tokens":16,"stream":true,"messages":[{"role":"user","content":"count"}]}`, anthropicHeader(e.key))
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	br := bufio.NewReader(resp.Body)
+	for i, word := range []string{"one", " two", " three"} {
+		for {
+			line, err := br.ReadString('\n')
+			if err != nil {
+				t.Fatalf("before %q: %v", word, err)
+			}
+			if strings.Contains(line, `"text_delta"`) {
+				if !strings.Contains(line, `"text":"`+word+`"`) {
+					t.Fatalf("delta %q; want %q", line, word)
+				}
+				break
+			}
+		}
+		if i < 2 {
+			next <- struct{}{}
+		}
+	}
+	rest, _ := io.ReadAll(br)
+	if !strings.Contains(string(rest), "event: message_stop") {
+		t.Errorf("the stream's end %q; want message_stop", rest)
+	}
+	<-e.outcome
 }

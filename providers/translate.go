@@ -55,3 +55,15 @@ type CanonResponse interface {
 	// Close releases the response; it is safe to call more than once.
 	Close() error
 }
+
+// A WaitNotifier is a CanonResponse that tells when it is about to wait
+// for more of its upstream's answer, so that the writer of a translated
+// stream can flush the events it wrote at that moment, not after each one:
+// events that arrived together leave in one write, as on the pass-through
+// path.
+type WaitNotifier interface {
+	// OnWait registers f, which Events calls each time it is about to
+	// read more of the upstream's answer; an error from f ends Events
+	// with that error. Call it before Events.
+	OnWait(f func() error)
+}

@@ -46,6 +46,33 @@ type Options struct {
 	// TooLarge is the cause of the error for a whole answer larger than
 	// MaxWholeBody.
 	TooLarge error
+	// Wait, if set, is called each time Events is about to read more from
+	// the source (and so may wait for the upstream); its error ends
+	// Events. See providers.WaitNotifier and Waiter.
+	Wait func() error
+}
+
+// Waiter implements providers.WaitNotifier for a CanonResponse that
+// embeds it: its Hook goes in Options.Wait.
+type Waiter struct{ f func() error }
+
+// OnWait implements providers.WaitNotifier.
+func (w *Waiter) OnWait(f func() error) { w.f = f }
+
+// Hook returns the function OnWait registered, or nil.
+func (w *Waiter) Hook() func() error { return w.f }
+
+// waitingReader calls wait before each read of src.
+type waitingReader struct {
+	src  io.Reader
+	wait func() error
+}
+
+func (r waitingReader) Read(p []byte) (int, error) {
+	if err := r.wait(); err != nil {
+		return 0, err
+	}
+	return r.src.Read(p)
 }
 
 // Emitter passes canonical events on to Events' emit function, noting the
@@ -99,6 +126,9 @@ func Events(src io.Reader, d Decoder, o *Options, emit func(canon.Event) error) 
 	e := &Emitter{emit: emit, usageAtFinish: o.UsageAtFinish}
 	if !o.Stream {
 		return e.whole(src, d, o)
+	}
+	if o.Wait != nil {
+		src = waitingReader{src, o.Wait}
 	}
 	fail := func(err error) (providers.Result, error) {
 		if e.err != nil {

@@ -71,6 +71,7 @@ func (p *Provider) SendCanon(ctx context.Context, call *providers.Call, req *can
 // canonResponse reads an upstream's Messages answer as canonical events;
 // it is the translate.Decoder of its own answer.
 type canonResponse struct {
+	translate.Waiter
 	r   *response
 	dec StreamDecoder
 }
@@ -89,7 +90,7 @@ func (c *canonResponse) Close() error              { return c.r.Close() }
 func (c *canonResponse) Events(emit func(canon.Event) error) (providers.Result, error) {
 	defer c.r.Close()
 	return translate.Events(c.r, c, &translate.Options{Name: c.r.p.name,
-		Stream: uplink.IsEventStream(c.r.Response), UsageAtFinish: true, TooLarge: errTooLarge}, emit)
+		Stream: uplink.IsEventStream(c.r.Response), UsageAtFinish: true, TooLarge: errTooLarge, Wait: c.Hook()}, emit)
 }
 
 // Whole implements translate.Decoder.
