@@ -4,10 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http/httptest"
+	"time"
 
 	"github.com/wicket-gw/wicket/providers"
 	"github.com/wicket-gw/wicket/providers/fake"
 	"github.com/wicket-gw/wicket/providers/openai"
+	"github.com/wicket-gw/wicket/redact"
 )
 
 func ExampleNewRouter() {
@@ -126,4 +128,44 @@ func ExampleRetryable() {
 	// 501 false
 	// 503 true
 	// 529 true
+}
+
+// A key pool: several credentials of one upstream, each its own provider,
+// as weighted deployments of one model. A key the upstream refuses (401,
+// 403) cools its provider down, so traffic moves to the other keys, and
+// repeated 429s or 5xx from one key's deployment take it out for a while.
+func ExampleDeployment_keyPool() {
+	var keys []providers.Deployment
+	for i, share := range []int{3, 1} { // the first key gets 3/4 of the traffic
+		p, err := openai.New(&openai.Options{Name: fmt.Sprintf("openai-key%d", i+1), APIKey: redact.NewSecret(fmt.Sprintf("sk-key-%d", i+1))})
+		if err != nil {
+			panic(err)
+		}
+		keys = append(keys, providers.Deployment{Provider: p, Model: "gpt-4o-mini", Weight: share})
+	}
+	router, err := providers.NewRouter([]providers.Model{{Name: "gpt-4o-mini", Strategy: providers.Weighted, Deployments: keys}},
+		&providers.RouterOptions{
+			CoolDown: providers.CoolDown{Failures: 3, Window: 30 * time.Second, Period: 10 * time.Second},
+			OnCoolDown: func(e providers.CoolDownEvent) {
+				fmt.Println("cool-down:", e.Provider, e.Entered, e.Cause)
+			},
+		})
+	if err != nil {
+		panic(err)
+	}
+	plan, _ := router.Route("gpt-4o-mini")
+	fmt.Println("attempts:", plan.Len(), "over", plan.Deployments(), "keys")
+
+	// The gateway reports each attempt; the first key refused:
+	key1 := plan.At(0)
+	if key1.Provider.Name() != "openai-key1" {
+		key1 = plan.At(1) // the weighted pick started at the other key
+	}
+	router.Report(key1, providers.FailureCredential)
+	ok, _ := router.Available(key1)
+	fmt.Println("refused key available:", ok)
+	// Output:
+	// attempts: 3 over 2 keys
+	// cool-down: openai-key1 true credential
+	// refused key available: false
 }
