@@ -110,16 +110,13 @@ func run(ctx context.Context, addr string, out io.Writer, logger *slog.Logger, u
 	mux := http.NewServeMux()
 	mux.Handle("/admin/", http.StripPrefix("/admin", gw.Admin(nil)))
 	mux.Handle("/", gw)
-	srv := &http.Server{
-		Handler:           mux,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       2 * time.Minute, // the whole request, body included
-		WriteTimeout:      0,               // streams may run long; the gateway times out idle upstreams
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
-	}
+	// The production settings: header, read and idle time-outs (slowloris
+	// connections are closed), a header cap, no write time-out (streams
+	// may run long; the gateway times out idle upstreams) and a modern
+	// TLS configuration for ListenAndServeTLS.
+	srv := wicket.NewServer(mux)
+	srv.ErrorLog = slog.NewLogLogger(logger.Handler(), slog.LevelWarn)
+	srv.BaseContext = func(net.Listener) context.Context { return context.WithoutCancel(ctx) }
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
