@@ -61,6 +61,7 @@ func (g *Gateway) finish(r *http.Request, s *state) {
 	g.settle(ctx, s)
 	g.settleTokens(r.WithContext(ctx), s)
 	g.countUsage(s)
+	g.accessRecord(ctx, s)
 	if g.cfg.OnEvent != nil {
 		func() {
 			defer func() {
