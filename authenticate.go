@@ -1,6 +1,7 @@
 package wicket
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -43,7 +44,8 @@ func (g *Gateway) Authenticate() func(http.Handler) http.Handler {
 }
 
 // Admin returns the key admin API (keys.NewAdmin) wired to the gateway:
-// GET /keys/{id}/usage served by KeyUsage, callers' addresses found as
+// GET /keys/{id}/usage served by KeyUsage, DELETE /owners/{owner} by
+// EraseOwner, callers' addresses found as
 // Config.TrustedProxies say, and the gateway's failed-auth throttle, so
 // that the admin API is protected from key guessing as the model routes
 // are. opts may be nil; the fields it leaves empty are filled in.
@@ -54,6 +56,9 @@ func (g *Gateway) Admin(opts *keys.AdminOptions) http.Handler {
 	}
 	if o.Usage == nil {
 		o.Usage = g
+	}
+	if o.EraseOwner == nil {
+		o.EraseOwner = func(ctx context.Context, owner string) (any, error) { return g.EraseOwner(ctx, owner) }
 	}
 	if o.ClientIP == nil {
 		o.ClientIP = g.clientIPOf

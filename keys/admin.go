@@ -1,6 +1,7 @@
 package keys
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,6 +22,11 @@ type AdminOptions struct {
 	// Usage, if set, serves GET /keys/{id}/usage: the key's spend, budget
 	// and counts in its current period. Pass the gateway.
 	Usage UsageSource
+	// EraseOwner, if set, serves DELETE /owners/{owner} (admin keys only):
+	// it erases everything the deployment holds for the owner and returns
+	// a report, answered as JSON. Pass the gateway's (wicket.Gateway's
+	// Admin does).
+	EraseOwner func(ctx context.Context, owner string) (report any, err error)
 }
 
 // NewAdmin returns the admin HTTP API over m. Callers authenticate with a
@@ -36,6 +42,7 @@ type AdminOptions struct {
 //	DELETE /keys/{id}             204
 //	DELETE /owners/{owner}/keys   200 {"deleted":N}
 //	GET    /keys/{id}/usage       200 Usage (when AdminOptions.Usage is set)
+//	DELETE /owners/{owner}        200 the erasure's report (when AdminOptions.EraseOwner is set)
 //
 // Admin-role keys may do everything. User-role keys may list, read, see the
 // usage of and revoke their own owner's keys only: another owner's key answers 404 and
@@ -69,6 +76,9 @@ func NewAdmin(m *Manager, opts *AdminOptions) http.Handler {
 	}
 	mux.HandleFunc("DELETE /keys/{id}", a.adminOnly(a.delete))
 	mux.HandleFunc("DELETE /owners/{owner}/keys", a.adminOnly(a.deleteOwner))
+	if o.EraseOwner != nil {
+		mux.HandleFunc("DELETE /owners/{owner}", a.adminOnly(a.eraseOwner))
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		o.ErrorHandler(w, r, fmt.Errorf("%w: no such admin route", ErrNotFound))
 	})
@@ -275,6 +285,15 @@ func (a *admin) deleteOwner(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]int{"deleted": n})
+}
+
+func (a *admin) eraseOwner(w http.ResponseWriter, r *http.Request) {
+	report, err := a.opts.EraseOwner(r.Context(), r.PathValue("owner"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, report)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

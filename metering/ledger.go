@@ -201,3 +201,13 @@ func remaining(limit, spent, reserved int64) int64 {
 	}
 	return max(r-reserved, 0)
 }
+
+// An AccountEraser is a Ledger that can forget accounts, so that erasing
+// a user (the gateway's EraseOwner) leaves no spend or budget state behind.
+// EraseAccounts forgets every period of each account given (by Kind and ID;
+// Limit and Period are ignored) and returns how many of them it held.
+// Reservations in flight against them still settle or release without
+// error, charging no account that remains.
+type AccountEraser interface {
+	EraseAccounts(ctx context.Context, accounts []Account) (int, error)
+}

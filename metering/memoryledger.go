@@ -379,3 +379,25 @@ func (h timerHeap) down(i int) bool {
 	}
 	return i > start
 }
+
+var _ AccountEraser = (*MemoryLedger)(nil)
+
+// EraseAccounts implements AccountEraser.
+func (l *MemoryLedger) EraseAccounts(ctx context.Context, accounts []Account) (int, error) {
+	l.lockedNow()
+	defer l.mu.Unlock()
+	n := 0
+	for _, a := range accounts {
+		held := false
+		for k := range l.accounts {
+			if k.kind == a.Kind && k.id == a.ID {
+				delete(l.accounts, k)
+				held = true
+			}
+		}
+		if held {
+			n++
+		}
+	}
+	return n, nil
+}

@@ -128,3 +128,48 @@ func TestMemoryLedgerRefusesOverflow(t *testing.T) {
 		t.Error("a capped account admitted more than its limit")
 	}
 }
+
+func TestMemoryLedgerEraseAccounts(t *testing.T) {
+	l, err := metering.NewMemoryLedger(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	key := metering.Account{Kind: metering.AccountKey, ID: "k1", Limit: 100, Period: metering.PeriodTotal}
+	keyMonthly := metering.Account{Kind: metering.AccountKey, ID: "k1", Period: metering.PeriodMonthly}
+	other := metering.Account{Kind: metering.AccountKey, ID: "k2", Period: metering.PeriodTotal}
+	owner := metering.Account{Kind: metering.AccountOwner, ID: "k1", Period: metering.PeriodTotal} // same ID, other kind
+	for _, accts := range [][]metering.Account{{key, owner}, {keyMonthly}, {other}} {
+		id, err := l.Reserve(ctx, accts, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := l.Settle(ctx, id, 10); err != nil {
+			t.Fatal(err)
+		}
+	}
+	inFlight, err := l.Reserve(ctx, []metering.Account{key}, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := l.EraseAccounts(ctx, []metering.Account{{Kind: metering.AccountKey, ID: "k1"}, {Kind: metering.AccountKey, ID: "never"}})
+	if err != nil || n != 1 {
+		t.Fatalf("EraseAccounts = %d, %v; want 1 (k1, every period)", n, err)
+	}
+	for _, a := range []metering.Account{key, keyMonthly} {
+		if bal, _ := l.Balance(ctx, a); bal.Spent != 0 || bal.Reserved != 0 {
+			t.Errorf("%+v after erasure: %+v; want nothing", a, bal)
+		}
+	}
+	for _, a := range []metering.Account{other, owner} {
+		if bal, _ := l.Balance(ctx, a); bal.Spent != 10 {
+			t.Errorf("%+v: spent %d; want 10, untouched", a, bal.Spent)
+		}
+	}
+	if err := l.Settle(ctx, inFlight, 5); err != nil {
+		t.Errorf("settling a reservation of an erased account: %v", err)
+	}
+	if bal, _ := l.Balance(ctx, key); bal.Spent != 0 {
+		t.Errorf("the erased account was charged again: %+v", bal)
+	}
+}

@@ -1,0 +1,90 @@
+package wicket
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/wicket-gw/wicket/keys"
+	"github.com/wicket-gw/wicket/metering"
+)
+
+// An OwnerEraser is a store of the application's that can erase what it
+// holds for an owner: a metering.Recorder, an audit sink, or any other
+// the gateway is configured with. EraseOwner calls the configured ones
+// that implement it and returns how many items each erased.
+type OwnerEraser interface {
+	EraseOwner(ctx context.Context, owner string) (int, error)
+}
+
+// Erasure reports what EraseOwner erased.
+type Erasure struct {
+	// Owner is the owner erased.
+	Owner string `json:"owner"`
+	// Keys counts the key records deleted (rotated predecessors included).
+	Keys int `json:"keys"`
+	// LedgerAccounts counts the ledger accounts (the keys' and the
+	// owner's) the Ledger forgot; -1 when the Ledger cannot erase
+	// (it does not implement metering.AccountEraser).
+	LedgerAccounts int `json:"ledger_accounts"`
+	// UsageCounts counts the per-key usage counts this process dropped.
+	UsageCounts int `json:"usage_counts"`
+	// Recorder counts what the Recorder erased; -1 when it cannot (it
+	// does not implement OwnerEraser) or there is none.
+	Recorder int `json:"recorder"`
+}
+
+// EraseOwner erases everything the gateway's stores hold for owner: its
+// keys (which fail at once in this process, and in others as their caches
+// expire or revocation reaches them), the ledger accounts of those keys and
+// of the owner, this process's usage counts, and what the Recorder holds
+// when it implements OwnerEraser. It is how an application honours a
+// user's right to erasure. It returns what it erased; on an error it stops
+// and reports what it erased before.
+func (g *Gateway) EraseOwner(ctx context.Context, owner string) (Erasure, error) {
+	er := Erasure{Owner: owner, LedgerAccounts: -1, Recorder: -1}
+	if owner == "" {
+		return er, fmt.Errorf("wicket: erase owner: empty owner")
+	}
+	// The accounts of the owner's keys: a rotated key's successor shares
+	// its predecessor's, so collect them before the records go.
+	accounts := []metering.Account{{Kind: metering.AccountOwner, ID: owner}}
+	seen := map[string]bool{}
+	q := keys.ListQuery{Owner: owner}
+	for {
+		page, err := g.cfg.Keys.List(ctx, q)
+		if err != nil {
+			return er, fmt.Errorf("wicket: erase owner: listing keys: %w", err)
+		}
+		for _, rec := range page {
+			if id := rec.Account(); !seen[id] {
+				seen[id] = true
+				accounts = append(accounts, metering.Account{Kind: metering.AccountKey, ID: id})
+			}
+		}
+		if len(page) < q.PageSize() {
+			break
+		}
+		q.After = page[len(page)-1].ID
+	}
+	n, err := g.cfg.Keys.DeleteOwner(ctx, owner)
+	if err != nil {
+		return er, fmt.Errorf("wicket: erase owner: deleting keys: %w", err)
+	}
+	er.Keys = n
+	if ae, ok := g.ledger.(metering.AccountEraser); ok {
+		if er.LedgerAccounts, err = ae.EraseAccounts(ctx, accounts); err != nil {
+			return er, fmt.Errorf("wicket: erase owner: ledger: %w", err)
+		}
+	}
+	for _, a := range accounts[1:] {
+		if g.usage.cache.Remove(a.ID) {
+			er.UsageCounts++
+		}
+	}
+	if oe, ok := g.cfg.Recorder.(OwnerEraser); ok {
+		if er.Recorder, err = oe.EraseOwner(ctx, owner); err != nil {
+			return er, fmt.Errorf("wicket: erase owner: recorder: %w", err)
+		}
+	}
+	return er, nil
+}
