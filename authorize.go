@@ -21,13 +21,18 @@ func (g *Gateway) Authorize() func(http.Handler) http.Handler {
 				fail(w, r, misconfigured("Authorize needs Authenticate and Decode before it"))
 				return
 			}
+			plan, routeErr := g.cfg.Router.Route(s.req.Model)
+			if routeErr == nil {
+				// A configured name, not free text: fit for events and logs
+				// (bounded as events bound identifiers).
+				s.outcome.Model = metering.CutID(s.req.Model)
+			}
 			if !rec.Scopes.AllowsModel(s.req.Model) {
 				s.outcome.ErrorClass = metering.ClassInvalidRequest
 				fail(w, r, &providers.Error{Status: http.StatusForbidden, Type: "permission_error", Param: "model", Code: "model_not_allowed", Message: "This API key may not use the requested model."})
 				return
 			}
-			plan, err := g.cfg.Router.Route(s.req.Model)
-			if err != nil {
+			if routeErr != nil {
 				s.outcome.ErrorClass = metering.ClassInvalidRequest
 				fail(w, r, providers.ErrorModelNotFound())
 				return

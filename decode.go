@@ -36,8 +36,9 @@ func (g *Gateway) Decode(door providers.FrontDoor, route providers.Route) func(h
 			s.outcome.ErrorClass = ""
 			req.RequestID = s.id
 			s.req = req
-			// The model name is the client's text: bound it as events do.
-			s.outcome.Model, s.outcome.Stream = metering.CutID(req.Model), req.Stream
+			// The model name is the client's free text until it names a
+			// configured model: Authorize records it then.
+			s.outcome.Stream = req.Stream
 			next.ServeHTTP(w, r)
 		})
 	}

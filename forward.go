@@ -52,6 +52,7 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request) {
 			fail(w, r, providers.ErrorModelNotFound())
 			return
 		}
+		o.Model = metering.CutID(s.req.Model)
 	}
 	// actx bounds the attempts: it ends when the client leaves or, with a
 	// deadline, when the answer has not started in time.

@@ -35,7 +35,9 @@ type Event struct {
 	KeyID string `json:"key_id,omitempty"`
 	// Owner is the ID of the key's owner (a user, team or tenant).
 	Owner string `json:"owner,omitempty"`
-	// Model is the model name the client asked for.
+	// Model is the model name the client asked for, once it names a
+	// configured model; empty for a name that matches none, which is the
+	// client's free text and is never recorded.
 	Model string `json:"model,omitempty"`
 	// ServedModel is the model name sent to the upstream that served the
 	// request, which can differ from Model after routing, aliasing or
