@@ -1,6 +1,7 @@
 // Package metering counts, prices and budgets the model calls that pass
 // through the gateway, and hands one Event per request to the application's
-// storage. It imports no other package of this module.
+// storage. It imports no other package of this module but internal/asyncq,
+// the bounded delivery queue that Meter shares with package audit.
 //
 // # Pieces
 //

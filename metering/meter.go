@@ -5,9 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
-	"sync/atomic"
 	"time"
+
+	"github.com/wicket-gw/wicket/internal/asyncq"
 )
 
 // OverflowPolicy says what Meter.Record does when the queue is full. The
@@ -104,40 +104,12 @@ type MeterStats struct {
 // is valid and discards events: Record returns nil, Close returns nil and
 // Stats returns zeros.
 type Meter struct {
-	rec      Recorder
-	batchRec BatchRecorder // rec as a BatchRecorder, or nil
-
-	queue        chan Event
-	batchSize    int
-	maxWait      time.Duration
+	// q is the queue and its worker, shared machinery with package audit.
+	// The zero queue is closed, which makes the zero Meter refuse events.
+	q            asyncq.Queue[Event]
 	overflow     OverflowPolicy
 	blockTimeout time.Duration
-	maxAttempts  int
-	initBackoff  time.Duration
-	maxBackoff   time.Duration
-	callTimeout  time.Duration
-	sleep        func(context.Context, time.Duration) error
 	logger       *slog.Logger
-
-	// ctx is the context of recorder calls; cancel aborts them when Close
-	// gives up.
-	ctx    context.Context
-	cancel context.CancelFunc
-
-	closeOnce sync.Once
-	stop      chan struct{} // closed once no Record can send any more
-	done      chan struct{} // closed when the worker has returned
-
-	recorded atomic.Uint64
-	retried  atomic.Uint64
-	dropped  atomic.Uint64
-	failed   atomic.Uint64
-
-	// mu is held for reading by Record while it may send on queue, and for
-	// writing by Close to set closed, so that no send can follow the final
-	// drain.
-	mu     sync.RWMutex
-	closed bool
 }
 
 // NewMeter returns a Meter that delivers to rec, configured by opts (nil
@@ -159,27 +131,30 @@ func NewMeter(rec Recorder, opts *MeterOptions) (*Meter, error) {
 		return nil, fmt.Errorf("metering: new meter: unknown overflow policy %d", uint8(o.Overflow))
 	}
 	m := &Meter{
-		rec:          rec,
-		queue:        make(chan Event, orDefault(o.QueueSize, 10_000)),
-		batchSize:    orDefault(o.BatchSize, 100),
-		maxWait:      orDefault(o.MaxWait, time.Second),
 		overflow:     o.Overflow,
 		blockTimeout: orDefault(o.BlockTimeout, time.Second),
-		maxAttempts:  orDefault(o.MaxAttempts, 5),
-		initBackoff:  orDefault(o.InitialBackoff, 100*time.Millisecond),
-		maxBackoff:   orDefault(o.MaxBackoff, 10*time.Second),
-		callTimeout:  o.CallTimeout,
-		sleep:        o.Sleep,
 		logger:       o.Logger,
-		stop:         make(chan struct{}),
-		done:         make(chan struct{}),
 	}
-	if m.sleep == nil {
-		m.sleep = sleepTimer
+	qo := asyncq.Options[Event]{
+		Size:           orDefault(o.QueueSize, 10_000),
+		BatchSize:      orDefault(o.BatchSize, 100),
+		MaxWait:        orDefault(o.MaxWait, time.Second),
+		MaxAttempts:    orDefault(o.MaxAttempts, 5),
+		InitialBackoff: orDefault(o.InitialBackoff, 100*time.Millisecond),
+		MaxBackoff:     orDefault(o.MaxBackoff, 10*time.Second),
+		CallTimeout:    o.CallTimeout,
+		Sleep:          o.Sleep,
+		Write:          rec.Record,
 	}
-	m.batchRec, _ = rec.(BatchRecorder)
-	m.ctx, m.cancel = context.WithCancel(context.Background())
-	go m.run()
+	if br, ok := rec.(BatchRecorder); ok {
+		qo.WriteBatch = br.RecordBatch
+	}
+	if m.logger != nil {
+		qo.OnFailure = m.logFailure
+	}
+	if err := m.q.Start(qo); err != nil {
+		return nil, fmt.Errorf("metering: new meter: %w", err)
+	}
 	return m, nil
 }
 
@@ -190,15 +165,19 @@ func orDefault[T int | time.Duration](v, def T) T {
 	return v
 }
 
-func sleepTimer(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
+// errRecorderPanicked is what the failure log says of a recorder that
+// panicked.
+var errRecorderPanicked = errors.New("metering: recorder panicked")
+
+// logFailure warns that lost events were given up after attempts tries.
+func (m *Meter) logFailure(ctx context.Context, lost, attempts int, err error) {
+	if errors.Is(err, asyncq.ErrPanicked) {
+		err = errRecorderPanicked
 	}
+	m.logger.LogAttrs(ctx, slog.LevelWarn, "metering: recorder failed; events lost",
+		slog.Int("events", lost),
+		slog.Int("attempts", attempts),
+		slog.String("error", err.Error()))
 }
 
 // Record queues e for the recorder and returns without waiting for it to be
@@ -214,45 +193,21 @@ func (m *Meter) Record(ctx context.Context, e Event) error {
 		return nil
 	}
 	e.limitIDs()
-	m.mu.RLock()
-	if m.closed || m.queue == nil {
-		m.mu.RUnlock()
-		m.dropped.Add(1)
-		return ErrClosed
-	}
-	select {
-	case m.queue <- e:
-		m.mu.RUnlock()
-		return nil
-	default:
-	}
-	err := m.waitLocked(ctx, e)
-	m.mu.RUnlock()
-	if err != nil {
-		m.dropped.Add(1)
-	}
-	return err
-}
-
-// waitLocked sends e on a full queue under the overflow policy. m.mu is held
-// for reading.
-func (m *Meter) waitLocked(ctx context.Context, e Event) error {
+	var err error
 	if m.overflow == OverflowDrop {
-		return ErrQueueFull
+		err = m.q.TryPut(e)
+	} else {
+		err = m.q.Put(ctx, e, m.blockTimeout)
 	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("%w: %w", ErrQueueFull, err)
-	}
-	t := time.NewTimer(m.blockTimeout)
-	defer t.Stop()
-	select {
-	case m.queue <- e:
+	switch err {
+	case nil:
 		return nil
-	case <-t.C:
+	case asyncq.ErrClosed:
+		return ErrClosed
+	case asyncq.ErrFull:
 		return ErrQueueFull
-	case <-ctx.Done():
-		return fmt.Errorf("%w: %w", ErrQueueFull, ctx.Err())
 	}
+	return fmt.Errorf("%w: %w", ErrQueueFull, err) // ctx ended the wait
 }
 
 // Close stops accepting events, delivers every event still queued, and
@@ -264,28 +219,13 @@ func (m *Meter) waitLocked(ctx context.Context, e Event) error {
 // Close may be called more than once and concurrently; every call waits for
 // the same shutdown.
 func (m *Meter) Close(ctx context.Context) error {
-	if m == nil || m.done == nil {
+	if m == nil {
 		return nil
 	}
-	m.closeOnce.Do(func() {
-		// Taking the write lock waits for Records blocked on a full queue;
-		// the worker keeps draining meanwhile, so they finish. The lock is
-		// taken on its own goroutine so that Close can honor ctx.
-		go func() {
-			m.mu.Lock()
-			m.closed = true
-			m.mu.Unlock()
-			close(m.stop)
-		}()
-	})
-	select {
-	case <-m.done:
-		return nil
-	case <-ctx.Done():
+	if err := m.q.Close(ctx); err != nil {
+		return fmt.Errorf("metering: close: %w", err)
 	}
-	m.cancel()
-	<-m.done
-	return fmt.Errorf("metering: close: %w", ctx.Err())
+	return nil
 }
 
 // Stats returns the meter's counters. It is safe to call at any time.
@@ -293,137 +233,12 @@ func (m *Meter) Stats() MeterStats {
 	if m == nil {
 		return MeterStats{}
 	}
+	s := m.q.Stats()
 	return MeterStats{
-		Recorded: m.recorded.Load(),
-		Retried:  m.retried.Load(),
-		Dropped:  m.dropped.Load(),
-		Failed:   m.failed.Load(),
-		Queued:   len(m.queue),
+		Recorded: s.Delivered,
+		Retried:  s.Retried,
+		Dropped:  s.Dropped,
+		Failed:   s.Failed,
+		Queued:   s.Queued,
 	}
-}
-
-// run is the worker: it gathers events into batches and delivers them.
-func (m *Meter) run() {
-	defer close(m.done)
-	defer m.cancel()
-	batch := make([]Event, 0, m.batchSize)
-	flush := func() {
-		m.deliver(batch)
-		clear(batch) // let the strings go
-		batch = batch[:0]
-	}
-	timer := time.NewTimer(m.maxWait)
-	timer.Stop()
-	defer timer.Stop()
-	var timerC <-chan time.Time
-	for {
-		select {
-		case e := <-m.queue:
-			batch = append(batch, e)
-			if len(batch) >= m.batchSize {
-				timer.Stop()
-				timerC = nil
-				flush()
-			} else if len(batch) == 1 {
-				timer.Reset(m.maxWait)
-				timerC = timer.C
-			}
-		case <-timerC:
-			timerC = nil
-			flush()
-		case <-m.stop:
-			// No Record can send any more: drain what is left.
-			for {
-				select {
-				case e := <-m.queue:
-					batch = append(batch, e)
-					if len(batch) >= m.batchSize {
-						flush()
-					}
-				default:
-					if len(batch) > 0 {
-						flush()
-					}
-					return
-				}
-			}
-		}
-	}
-}
-
-// deliver hands batch to the recorder, retrying with backoff.
-func (m *Meter) deliver(batch []Event) {
-	attempt := 1
-	backoff := min(m.initBackoff, m.maxBackoff)
-	for len(batch) > 0 {
-		if m.ctx.Err() != nil {
-			m.dropped.Add(uint64(len(batch)))
-			return
-		}
-		n, err := m.send(batch)
-		m.recorded.Add(uint64(n))
-		batch = batch[n:]
-		if err == nil {
-			return
-		}
-		if m.ctx.Err() != nil {
-			m.dropped.Add(uint64(len(batch)))
-			return
-		}
-		if n > 0 { // progress: the remaining events get a fresh set of attempts
-			attempt = 1
-			backoff = min(m.initBackoff, m.maxBackoff)
-		}
-		if attempt >= m.maxAttempts {
-			m.failed.Add(uint64(len(batch)))
-			if m.logger != nil {
-				m.logger.LogAttrs(m.ctx, slog.LevelWarn, "metering: recorder failed; events lost",
-					slog.Int("events", len(batch)),
-					slog.Int("attempts", attempt),
-					slog.String("error", err.Error()))
-			}
-			return
-		}
-		if m.sleep(m.ctx, backoff) != nil {
-			m.dropped.Add(uint64(len(batch)))
-			return
-		}
-		m.retried.Add(1)
-		attempt++
-		if backoff > m.maxBackoff/2 {
-			backoff = m.maxBackoff
-		} else {
-			backoff *= 2
-		}
-	}
-}
-
-// send makes one recorder call for batch (or one per event for a plain
-// Recorder) and reports how many events, from the start, were stored.
-func (m *Meter) send(batch []Event) (n int, err error) {
-	ctx := m.ctx
-	if m.callTimeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, m.callTimeout)
-		defer cancel()
-	}
-	defer func() {
-		// A panicking backend must not take the process down with it.
-		if r := recover(); r != nil {
-			err = errors.New("metering: recorder panicked")
-		}
-	}()
-	if m.batchRec != nil {
-		if err := m.batchRec.RecordBatch(ctx, batch); err != nil {
-			return 0, err
-		}
-		return len(batch), nil
-	}
-	for i := range batch {
-		if err := m.rec.Record(ctx, batch[i]); err != nil {
-			return i, err
-		}
-		n = i + 1
-	}
-	return len(batch), nil
 }
