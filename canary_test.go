@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/wicket-gw/wicket"
+	"github.com/wicket-gw/wicket/audit"
 	"github.com/wicket-gw/wicket/keys"
 	"github.com/wicket-gw/wicket/metering"
 	"github.com/wicket-gw/wicket/providers"
@@ -150,7 +151,11 @@ func TestCanaries(t *testing.T) {
 		t.Fatal(err)
 	}
 	logger := slog.New(slog.NewJSONHandler(capt, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	km, err := keys.NewManager(recordingStore{keys.NewMemoryStore(), capt}, h, &keys.Options{Logger: logger})
+	auditor, err := audit.New(audit.SinkFunc(func(_ context.Context, e audit.Event) error { capt.add(e); return nil }), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	km, err := keys.NewManager(recordingStore{keys.NewMemoryStore(), capt}, h, &keys.Options{Logger: logger, Auditor: auditor})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,7 +226,13 @@ func TestCanaries(t *testing.T) {
 	if err := gw.Close(t.Context()); err != nil {
 		t.Fatal(err)
 	}
+	if err := auditor.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
 	srv.Close()
+	if !strings.Contains(capt.String(), `"action":"auth.failed"`) {
+		t.Fatal("the capture is missing the audit events")
+	}
 	got := capt.String()
 	if !strings.Contains(got, `"msg":"wicket: request"`) || strings.Count(got, `"msg":"wicket: request"`) < len(calls)-2 {
 		t.Fatalf("the capture is missing the access records: the test did not see the traffic:\n%s", got)

@@ -3,6 +3,7 @@ package wicket
 import (
 	"context"
 	"fmt"
+	"github.com/wicket-gw/wicket/audit"
 
 	"github.com/wicket-gw/wicket/keys"
 	"github.com/wicket-gw/wicket/metering"
@@ -40,11 +41,21 @@ type Erasure struct {
 // when it implements OwnerEraser. It is how an application honours a
 // user's right to erasure. It returns what it erased; on an error it stops
 // and reports what it erased before.
-func (g *Gateway) EraseOwner(ctx context.Context, owner string) (Erasure, error) {
-	er := Erasure{Owner: owner, LedgerAccounts: -1, Recorder: -1}
+func (g *Gateway) EraseOwner(ctx context.Context, owner string) (er Erasure, err error) {
+	er = Erasure{Owner: owner, LedgerAccounts: -1, Recorder: -1}
 	if owner == "" {
 		return er, fmt.Errorf("wicket: erase owner: empty owner")
 	}
+	defer func() {
+		e := audit.Event{Action: audit.ActionOwnerErased, Outcome: audit.OutcomeAllowed, Subject: owner, Owner: owner}
+		if err != nil {
+			e.Outcome, e.Reason = audit.OutcomeFailed, audit.ReasonInternal
+		}
+		if rec, ok := keys.PrincipalFrom(ctx); ok { // an admin API call
+			e.ActorKeyID, e.ActorKeyHint = rec.ID, rec.Hint
+		}
+		g.audit(nil, e)
+	}()
 	// The accounts of the owner's keys: a rotated key's successor shares
 	// its predecessor's, so collect them before the records go.
 	accounts := []metering.Account{{Kind: metering.AccountOwner, ID: owner}}

@@ -2,6 +2,7 @@ package wicket
 
 import (
 	"errors"
+	"github.com/wicket-gw/wicket/audit"
 	"log/slog"
 	"net/http"
 
@@ -93,6 +94,14 @@ func (g *Gateway) refuseLimit(w http.ResponseWriter, r *http.Request, s *state, 
 	if le, ok := errors.AsType[*ratelimit.LimitError](err); ok {
 		g.setLimitHeaders(w.Header(), r, s, le.Decision)
 		dim := le.Decision.Refused
+		reason := audit.ReasonRequests
+		switch dim {
+		case ratelimit.Tokens:
+			reason = audit.ReasonTokens
+		case ratelimit.Concurrency:
+			reason = audit.ReasonConcurrency
+		}
+		g.audit(s, audit.Event{Action: audit.ActionRateLimitExceeded, Outcome: audit.OutcomeRefused, Reason: reason, Subject: s.outcome.KeyID})
 		typ := "requests"
 		if dim == ratelimit.Tokens {
 			typ = "tokens"

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"github.com/wicket-gw/wicket/audit"
 	"math"
 	"net/http"
 	"strconv"
@@ -169,6 +170,11 @@ func (g *Gateway) reserveBudget(w http.ResponseWriter, r *http.Request, s *state
 	if err != nil {
 		if be, ok := errors.AsType[*metering.BudgetError](err); ok {
 			s.outcome.ErrorClass = metering.ClassBudgetExceeded
+			reason := audit.ReasonKeyBudget
+			if be.Account.Kind == metering.AccountOwner {
+				reason = audit.ReasonOwnerBudget
+			}
+			g.audit(s, audit.Event{Action: audit.ActionBudgetExhausted, Outcome: audit.OutcomeRefused, Reason: reason, Subject: s.outcome.KeyID})
 			if !be.Reset.IsZero() {
 				w.Header().Set("Retry-After", strconv.FormatInt(int64(be.Reset.Sub(g.cfg.Now()).Seconds())+1, 10))
 			}

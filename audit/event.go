@@ -101,6 +101,11 @@ const (
 	// concurrency limit. Reason says which (ReasonRequests, ReasonTokens,
 	// ReasonConcurrency); Outcome is OutcomeRefused.
 	ActionRateLimitExceeded Action = "ratelimit.exceeded"
+	// ActionOwnerErased: everything the deployment held for an owner was
+	// erased (the gateway's EraseOwner). Owner names it; Outcome is
+	// OutcomeAllowed, or OutcomeFailed when the erasure stopped on an
+	// error.
+	ActionOwnerErased Action = "owner.erased"
 )
 
 // Outcome says how an action ended. The zero Outcome is empty.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/wicket-gw/wicket/audit"
 	"io"
 	"net/http"
 	"strconv"
@@ -82,7 +83,7 @@ func NewAdmin(m *Manager, opts *AdminOptions) http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		o.ErrorHandler(w, r, fmt.Errorf("%w: no such admin route", ErrNotFound))
 	})
-	return m.Middleware(&o.MiddlewareOptions)(mux)
+	return m.Middleware(&o.MiddlewareOptions)(a.audited(mux))
 }
 
 type admin struct {
@@ -302,3 +303,44 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
 }
+
+// audited emits one admin.request audit event per call that passed
+// authentication, after it is answered: the route called (its pattern),
+// the key or owner it named, and whether it was allowed, refused (and
+// why) or failed.
+func (a *admin) audited(next http.Handler) http.Handler {
+	if a.m.opts.Auditor == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(sw, r)
+		e := audit.Event{Action: audit.ActionAdminRequest, Outcome: audit.OutcomeAllowed, Operation: r.Pattern,
+			Subject: r.PathValue("id"), Owner: r.PathValue("owner"), ClientIP: a.opts.clientIP(r)}
+		switch st := sw.status; {
+		case st == http.StatusForbidden:
+			e.Outcome, e.Reason = audit.OutcomeRefused, audit.ReasonForbidden
+		case st == http.StatusNotFound:
+			e.Outcome, e.Reason = audit.OutcomeRefused, audit.ReasonNotFound
+		case st >= 500:
+			e.Outcome, e.Reason = audit.OutcomeFailed, audit.ReasonInternal
+		case st >= 400:
+			e.Outcome, e.Reason = audit.OutcomeRefused, audit.ReasonInvalid
+		}
+		a.m.audit(r.Context(), e)
+	})
+}
+
+// statusWriter notes the status an answer was sent with.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	s.status = code
+	s.ResponseWriter.WriteHeader(code)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }

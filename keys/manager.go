@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/wicket-gw/wicket/audit"
 	"io"
 	"log/slog"
 	"sync"
@@ -39,6 +40,13 @@ type Options struct {
 	// Logger receives store failures and rehash events, with key IDs only.
 	// Nil means silent.
 	Logger *slog.Logger
+	// Auditor receives the audit events of the Manager (keys issued,
+	// rotated, revoked, deleted), of its middleware (failed
+	// authentications, addresses the failed-auth throttle blocks) and of
+	// its admin API (every call, allowed or refused), with identifiers and
+	// key hints only. The gateway emits its own (budgets, rate limits,
+	// erasure) through the same one. Nil means none.
+	Auditor *audit.Auditor
 }
 
 // Manager issues, verifies, rotates and revokes API keys against a Store,
@@ -132,7 +140,11 @@ func (m *Manager) Store() Store { return m.store }
 // nowhere else and cannot be recovered later, together with its record. The
 // record's AccountID is its own ID.
 func (m *Manager) Issue(ctx context.Context, spec Spec) (string, *Record, error) {
-	return m.issue(ctx, spec, "")
+	key, rec, err := m.issue(ctx, spec, "")
+	if err == nil {
+		m.audit(ctx, audit.Event{Action: audit.ActionKeyIssued, Outcome: audit.OutcomeAllowed, Subject: rec.ID, Owner: rec.Owner})
+	}
+	return key, rec, err
 }
 
 // issue is Issue charging the key to account; an empty account means the
@@ -216,6 +228,7 @@ func (m *Manager) Revoke(ctx context.Context, id string) (*Record, error) {
 		return nil, err
 	}
 	m.Invalidate(r.Digest)
+	m.audit(ctx, audit.Event{Action: audit.ActionKeyRevoked, Outcome: audit.OutcomeAllowed, Subject: r.ID, Owner: r.Owner})
 	return r, nil
 }
 
@@ -252,6 +265,7 @@ func (m *Manager) Rotate(ctx context.Context, id string, grace time.Duration) (s
 		return "", nil, nil, err
 	}
 	m.Invalidate(prev.Digest)
+	m.audit(ctx, audit.Event{Action: audit.ActionKeyRotated, Outcome: audit.OutcomeAllowed, Subject: prev.ID, ReplacedBy: next.ID, Owner: prev.Owner})
 	return key, next, prev, nil
 }
 
@@ -265,12 +279,14 @@ func (m *Manager) Delete(ctx context.Context, id string) error {
 		return err
 	}
 	m.Invalidate(r.Digest)
+	m.audit(ctx, audit.Event{Action: audit.ActionKeyDeleted, Outcome: audit.OutcomeAllowed, Subject: r.ID, Owner: r.Owner})
 	return nil
 }
 
 // DeleteOwner removes every key of an owner and returns how many it removed.
 func (m *Manager) DeleteOwner(ctx context.Context, owner string) (int, error) {
 	var digests []Digest
+	var ids []string
 	q := ListQuery{Owner: owner}
 	for {
 		page, err := m.store.List(ctx, q)
@@ -279,6 +295,7 @@ func (m *Manager) DeleteOwner(ctx context.Context, owner string) (int, error) {
 		}
 		for _, r := range page {
 			digests = append(digests, r.Digest)
+			ids = append(ids, r.ID)
 		}
 		if len(page) < q.PageSize() {
 			break
@@ -290,6 +307,9 @@ func (m *Manager) DeleteOwner(ctx context.Context, owner string) (int, error) {
 		return 0, err
 	}
 	m.Invalidate(digests...)
+	for _, id := range ids {
+		m.audit(ctx, audit.Event{Action: audit.ActionKeyDeleted, Outcome: audit.OutcomeAllowed, Subject: id, Owner: owner})
+	}
 	return n, nil
 }
 

@@ -3,6 +3,7 @@ package keys
 import (
 	"errors"
 	"fmt"
+	"github.com/wicket-gw/wicket/audit"
 	"net"
 	"net/http"
 	"net/netip"
@@ -76,15 +77,22 @@ func (m *Manager) Middleware(opts *MiddlewareOptions) func(http.Handler) http.Ha
 					rec, err = m.Verify(r.Context(), key, ip)
 				}
 				if err != nil {
+					m.auditAuthFailure(key, ip, err)
 					if o.Throttle != nil && StatusCode(err) == http.StatusUnauthorized && !errors.Is(err, ErrMissing) {
-						o.Throttle.Fail(ip, m.opts.Now())
+						if _, blocked := o.Throttle.Fail(ip, m.opts.Now()); blocked {
+							// This failure blocked the address.
+							m.audit(r.Context(), audit.Event{Action: audit.ActionIPBlocked, Outcome: audit.OutcomeRefused, Reason: audit.ReasonTooManyFailures, ClientIP: ip})
+						}
 					}
 					o.ErrorHandler(w, r, err)
 					return
 				}
 			}
 			if !rec.Scopes.AllowsEndpoint(r.URL.Path) {
-				o.ErrorHandler(w, r, fmt.Errorf("%w: endpoint not allowed for this key", ErrForbidden))
+				err := fmt.Errorf("%w: endpoint not allowed for this key", ErrForbidden)
+				m.audit(r.Context(), audit.Event{Action: audit.ActionAuthFailed, Outcome: audit.OutcomeRefused, Reason: audit.ReasonForbidden,
+					ActorKeyID: rec.ID, ActorKeyHint: rec.Hint, Owner: rec.Owner, ClientIP: ip})
+				o.ErrorHandler(w, r, err)
 				return
 			}
 			next.ServeHTTP(w, r.WithContext(WithPrincipal(r.Context(), rec)))
