@@ -115,7 +115,7 @@ func TestAuditTrail(t *testing.T) {
 	call(gw, "POST", "/v1/chat/completions", unknown, body, "10.0.0.9")
 	call(gw, "POST", "/v1/chat/completions", wellFormedUnknown, body, "10.0.0.9")
 	call(gw, "POST", "/v1/chat/completions", wellFormedUnknown, body, "10.0.0.9") // the third failure that counts blocks
-	if _, err := km.Revoke(ctx, adminRec.ID); err != nil { // key.revoked (no actor: the application)
+	if _, err := km.Revoke(ctx, adminRec.ID); err != nil {                        // key.revoked (no actor: the application)
 		t.Fatal(err)
 	}
 	if _, err := gw.EraseOwner(ctx, "dana"); err != nil { // owner.erased, key.deleted ×2 (the key and its successor)
