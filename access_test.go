@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/wicket-gw/wicket"
+	"github.com/wicket-gw/wicket/providers"
 	"github.com/wicket-gw/wicket/providers/fake"
 )
 
@@ -72,5 +73,23 @@ func TestAccessRecord(t *testing.T) {
 	}
 	if l := logs.String(); strings.Contains(l, canary) || strings.Contains(l, e.key) {
 		t.Errorf("the log holds the prompt or the key:\n%s", l)
+	}
+}
+
+// TestLoggerIsRedacted: the gateway wraps Config.Logger in the redacting
+// handler: a key-shaped value in a record (here an operator's deployment
+// name that holds an upstream key by mistake) is masked.
+func TestLoggerIsRedacted(t *testing.T) {
+	var logs syncBuffer
+	const leaked = "sk-proj-Zx8Kq2Lm5Nb7Vc9Xd1Fg3Hj4Kl6"
+	e := newEnv(t, []providers.Model{{Name: "fake-echo", Deployments: []providers.Deployment{{Name: leaked, Provider: fake.NewProvider(nil)}}}}, func(c *wicket.Config) {
+		c.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
+	})
+	resp := e.post(t, "/v1/chat/completions", `{"model":"fake-echo","messages":[{"role":"user","content":"hi"}]}`)
+	readAll(t, resp)
+	<-e.outcome
+	l := logs.String()
+	if !strings.Contains(l, `"msg":"wicket: request"`) || strings.Contains(l, leaked) {
+		t.Errorf("the access record does not mask the key-shaped deployment name:\n%s", l)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/wicket-gw/wicket/providers/gemini"
 	"github.com/wicket-gw/wicket/providers/openai"
 	"github.com/wicket-gw/wicket/ratelimit"
+	"github.com/wicket-gw/wicket/redact"
 )
 
 // DefaultMaxBodyBytes is the request body cap when Config.MaxBodyBytes is
@@ -128,8 +129,11 @@ type Config struct {
 	// request's goroutine; a panic in it is recovered and logged. The event
 	// is also logged at error level.
 	OnUpstreamRefusal func(ctx context.Context, r UpstreamRefusal)
-	// Logger receives operational events (upstream failures, panics) with
-	// identifiers only. Nil means silent.
+	// Logger receives operational events (upstream failures, panics) and
+	// one access record per request (at Info), with identifiers only. The
+	// gateway always wraps it in redact.NewHandler, which drops
+	// credential- and content-bearing attributes and masks key-shaped
+	// values. Nil means silent.
 	Logger *slog.Logger
 }
 
@@ -207,6 +211,10 @@ func New(cfg Config) (*Gateway, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler) // wrapped once: no nil checks per call
 	}
+	// Whatever reaches the application's logger passes the redacting
+	// handler: no Authorization, key or content-bearing attribute, and
+	// key-shaped values masked, whoever logs them.
+	cfg.Logger = slog.New(redact.NewHandler(cfg.Logger.Handler(), &redact.HandlerOptions{KeyPrefixes: []string{cfg.Keys.Format().Prefix()}}))
 	g := &Gateway{cfg: cfg, limiter: cfg.Limiter, throttle: cfg.AuthThrottle, estimator: cfg.Estimator, doors: cfg.FrontDoors}
 	if len(g.doors) == 0 {
 		g.doors = []providers.FrontDoor{openai.FrontDoor{}, anthropic.FrontDoor{}, gemini.FrontDoor{}}

@@ -1,10 +1,6 @@
 package redact_test
 
 import (
-	"bytes"
-	"encoding/json"
-	"fmt"
-	"log/slog"
 	"strings"
 	"testing"
 
@@ -14,26 +10,49 @@ import (
 func TestSecretNeverPrints(t *testing.T) {
 	const v = "sk-live-very-secret"
 	s := redact.NewSecret(v)
-	holder := struct {
-		Key redact.Secret `json:"key"`
-		Ptr *redact.Secret
-	}{s, &s}
-	var logs bytes.Buffer
-	slog.New(slog.NewJSONHandler(&logs, nil)).Info("x", "secret", s, "holder", holder)
-	slog.New(slog.NewTextHandler(&logs, nil)).Info("x", "secret", s)
-	j, _ := json.Marshal(holder)
-	for _, out := range []string{
-		s.String(), fmt.Sprint(s), fmt.Sprintf("%v %+v %#v %s %q %x %d", s, s, s, s, s, s, s),
-		fmt.Sprintf("%v %+v %#v", holder, holder, &holder), string(j), logs.String(),
-	} {
-		if strings.Contains(out, v) || strings.Contains(out, "secret-") {
-			t.Errorf("secret printed: %s", out)
+	for name, out := range printings(t, s) {
+		if strings.Contains(out, v) || strings.Contains(out, "very-secret") {
+			t.Errorf("%s printed the secret: %s", name, out)
 		}
 	}
-	if s.Reveal() != v {
-		t.Errorf("Reveal = %q; want %q", s.Reveal(), v)
+	if got := s.String(); got != "[redacted]" {
+		t.Errorf("String() = %q; want [redacted]", got)
 	}
-	if !redact.NewSecret("").IsZero() || s.IsZero() {
-		t.Error("IsZero wrong")
+	if s.Reveal() != v {
+		t.Errorf("Reveal() = %q; want %q", s.Reveal(), v)
+	}
+}
+
+func TestSecretZeroAndEqual(t *testing.T) {
+	var zero redact.Secret
+	if !zero.IsZero() || zero.Reveal() != "" || !redact.NewSecret("").IsZero() {
+		t.Error("zero Secret: IsZero false or Reveal not empty")
+	}
+	if zero.String() != "[redacted]" {
+		t.Errorf("zero String() = %q; want [redacted]", zero.String())
+	}
+	a, b, c := redact.NewSecret("abc"), redact.NewSecret("abc"), redact.NewSecret("abd")
+	if a.IsZero() {
+		t.Error("IsZero() = true for a non-empty Secret")
+	}
+	if !a.Equal(b) || a.Equal(c) || a.Equal(zero) || !zero.Equal(redact.NewSecret("")) {
+		t.Error("Equal: got a wrong answer")
+	}
+}
+
+func TestSecretHint(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{openAIKey, "sk-proj-…w7Tz"},
+		{anthropicKey, "sk-ant-…w-AA"},
+		{googleKey, "AIza…4fGx"},
+		{appKey, "wk_…1uQ6"},
+		{"0123456789abcdef0123456789abcdef", "…cdef"},
+		{"short-secret", "[redacted]"},
+		{"", "[redacted]"},
+		{"sk-proj-with spaces and more than enough", "…ough"},
+	} {
+		if got := redact.NewSecret(tc.in).Hint(); got != tc.want {
+			t.Errorf("NewSecret(%q).Hint() = %q; want %q", tc.in, got, tc.want)
+		}
 	}
 }
