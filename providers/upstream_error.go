@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net"
 	"net/http"
+
+	"github.com/wicket-gw/wicket/redact"
 )
 
 // UpstreamError is a failure to get a response from an upstream: a refused
@@ -16,7 +18,9 @@ type UpstreamError struct {
 	Provider string
 	// Timeout reports a time-out (answered with 504 rather than 502).
 	Timeout bool
-	// Err is the underlying error, for errors.Is; it is not printed.
+	// Err is the underlying error, scrubbed (redact.ScrubError: no URL
+	// query, userinfo or key-shaped text), for errors.Is; it is not
+	// printed.
 	Err error
 }
 
@@ -44,7 +48,7 @@ func (e *UpstreamError) Unwrap() error { return e.Err }
 func NewUpstreamError(provider string, err error) *UpstreamError {
 	var ne net.Error
 	timeout := errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
-	return &UpstreamError{Provider: provider, Timeout: timeout, Err: err}
+	return &UpstreamError{Provider: provider, Timeout: timeout, Err: redact.ScrubError(err)}
 }
 
 // ClientError returns the dialect error the gateway answers for err when
