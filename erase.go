@@ -32,17 +32,22 @@ type Erasure struct {
 	// Recorder counts what the Recorder erased; -1 when it cannot (it
 	// does not implement OwnerEraser) or there is none.
 	Recorder int `json:"recorder"`
+	// AuditSink counts the audit events the keys.Manager's Auditor's sink
+	// erased; -1 when it does not opt in (implement OwnerEraser), as audit
+	// trails usually must be kept, or there is none.
+	AuditSink int `json:"audit_sink"`
 }
 
 // EraseOwner erases everything the gateway's stores hold for owner: its
 // keys (which fail at once in this process, and in others as their caches
 // expire or revocation reaches them), the ledger accounts of those keys and
-// of the owner, this process's usage counts, and what the Recorder holds
-// when it implements OwnerEraser. It is how an application honours a
+// of the owner, this process's usage counts, and what the Recorder and the
+// audit sink hold when they implement OwnerEraser (an audit sink opts in:
+// audit trails must often be kept). It is how an application honours a
 // user's right to erasure. It returns what it erased; on an error it stops
 // and reports what it erased before.
 func (g *Gateway) EraseOwner(ctx context.Context, owner string) (er Erasure, err error) {
-	er = Erasure{Owner: owner, LedgerAccounts: -1, Recorder: -1}
+	er = Erasure{Owner: owner, LedgerAccounts: -1, Recorder: -1, AuditSink: -1}
 	if owner == "" {
 		return er, fmt.Errorf("wicket: erase owner: empty owner")
 	}
@@ -95,6 +100,11 @@ func (g *Gateway) EraseOwner(ctx context.Context, owner string) (er Erasure, err
 	if oe, ok := g.cfg.Recorder.(OwnerEraser); ok {
 		if er.Recorder, err = oe.EraseOwner(ctx, owner); err != nil {
 			return er, fmt.Errorf("wicket: erase owner: recorder: %w", err)
+		}
+	}
+	if oe, ok := g.cfg.Keys.Auditor().Sink().(OwnerEraser); ok {
+		if er.AuditSink, err = oe.EraseOwner(ctx, owner); err != nil {
+			return er, fmt.Errorf("wicket: erase owner: audit sink: %w", err)
 		}
 	}
 	return er, nil

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/wicket-gw/wicket"
+	"github.com/wicket-gw/wicket/audit"
 	"github.com/wicket-gw/wicket/keys"
 	"github.com/wicket-gw/wicket/metering"
 	"github.com/wicket-gw/wicket/providers/fake"
@@ -146,5 +147,45 @@ func TestEraseOwner(t *testing.T) {
 				t.Error("the report holds a key")
 			}
 		}
+	}
+}
+
+// erasingSink is an audit sink that opts in to erasure.
+type erasingSink struct{ audit.MemorySink }
+
+func (s *erasingSink) EraseOwner(_ context.Context, owner string) (int, error) {
+	n := 0
+	for _, e := range s.Events() {
+		if e.Owner == owner {
+			n++
+		}
+	}
+	return n, nil // a real sink deletes them; counting is enough to show the call
+}
+
+// TestEraseOwnerAuditSink: an audit sink that implements OwnerEraser is
+// asked to erase the owner's events; the erasure itself is audited.
+func TestEraseOwnerAuditSink(t *testing.T) {
+	sink := &erasingSink{}
+	gw, km, a := auditEnv(t, sink, &audit.Options{MaxWait: time.Millisecond}, nil)
+	if _, _, err := km.Issue(t.Context(), keys.Spec{Owner: "erin"}); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); sink.Len() == 0; { // let key.issued reach the sink
+		if time.Now().After(deadline) {
+			t.Fatal("the key.issued event never reached the sink")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	er, err := gw.EraseOwner(t.Context(), "erin")
+	if err != nil || er.AuditSink != 1 || er.Keys != 1 {
+		t.Fatalf("erasure %+v, %v; want 1 key and the sink's 1 event", er, err)
+	}
+	if err := a.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	evs := sink.Events()
+	if last := evs[len(evs)-1]; last.Action != audit.ActionOwnerErased || last.Subject != "erin" || last.Outcome != audit.OutcomeAllowed {
+		t.Errorf("last event %+v; want the erasure", last)
 	}
 }

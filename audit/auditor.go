@@ -81,6 +81,17 @@ type Auditor struct {
 	q      asyncq.Queue[Event]
 	now    func() time.Time
 	logger *slog.Logger
+	sink   Sink
+}
+
+// Sink returns the sink the Auditor delivers to; nil for a nil or zero
+// Auditor. (The gateway's erasure asks it to erase an owner's events when
+// it can.)
+func (a *Auditor) Sink() Sink {
+	if a == nil {
+		return nil
+	}
+	return a.sink
 }
 
 // New returns an Auditor that delivers to sink, configured by opts (nil
@@ -98,7 +109,7 @@ func New(sink Sink, opts *Options) (*Auditor, error) {
 		o.InitialBackoff < 0 || o.MaxBackoff < 0 || o.CallTimeout < 0 {
 		return nil, errors.New("audit: new: negative option")
 	}
-	a := &Auditor{now: o.Now, logger: o.Logger}
+	a := &Auditor{now: o.Now, logger: o.Logger, sink: sink}
 	if a.now == nil {
 		a.now = time.Now
 	}
