@@ -3,11 +3,13 @@ package wicket_test
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"time"
 
 	"github.com/wicket-gw/wicket"
 	"github.com/wicket-gw/wicket/keys"
@@ -64,4 +66,22 @@ func ExampleGuard() {
 	// gateway's own request id: true
 	// client's request id: abc-123
 	// 413
+}
+
+// Serving the gateway in production: the server settings that close
+// slowloris connections and bound every phase of a request but streams,
+// TLS with modern parameters, and HSTS on every answer.
+func ExampleNewServer() {
+	var gw http.Handler = http.NotFoundHandler() // a *wicket.Gateway
+	mux := http.NewServeMux()
+	mux.Handle("/", wicket.HSTS(365*24*time.Hour, true)(gw))
+
+	srv := wicket.NewServer(mux) // header, read and idle time-outs, a header cap, TLSConfig()
+	srv.Addr = ":8443"
+	fmt.Println(srv.ReadHeaderTimeout, srv.ReadTimeout, srv.IdleTimeout, srv.WriteTimeout, srv.MaxHeaderBytes)
+	fmt.Println(srv.TLSConfig.MinVersion == tls.VersionTLS12)
+	// In main: log.Fatal(srv.ListenAndServeTLS("cert.pem", "key.pem"))
+	// Output:
+	// 10s 2m0s 2m0s 0s 65536
+	// true
 }
