@@ -81,6 +81,7 @@ func ExampleNewServer() {
 	fmt.Println(srv.ReadHeaderTimeout, srv.ReadTimeout, srv.IdleTimeout, srv.WriteTimeout, srv.MaxHeaderBytes)
 	fmt.Println(srv.TLSConfig.MinVersion == tls.VersionTLS12)
 	// In main: log.Fatal(srv.ListenAndServeTLS("cert.pem", "key.pem"))
+
 	// Output:
 	// 10s 2m0s 2m0s 0s 65536
 	// true
