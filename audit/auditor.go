@@ -78,10 +78,9 @@ type Stats struct {
 type Auditor struct {
 	// q is the queue and its worker, shared machinery with metering.Meter.
 	// The zero queue is closed, which makes the zero Auditor drop events.
-	q      asyncq.Queue[Event]
-	now    func() time.Time
-	logger *slog.Logger
-	sink   Sink
+	q    asyncq.Queue[Event]
+	now  func() time.Time
+	sink Sink
 }
 
 // Sink returns the sink the Auditor delivers to; nil for a nil or zero
@@ -109,26 +108,24 @@ func New(sink Sink, opts *Options) (*Auditor, error) {
 		o.InitialBackoff < 0 || o.MaxBackoff < 0 || o.CallTimeout < 0 {
 		return nil, errors.New("audit: new: negative option")
 	}
-	a := &Auditor{now: o.Now, logger: o.Logger, sink: sink}
+	a := &Auditor{now: o.Now, sink: sink}
 	if a.now == nil {
 		a.now = time.Now
 	}
 	qo := asyncq.Options[Event]{
-		Size:           orDefault(o.QueueSize, 10_000),
-		BatchSize:      orDefault(o.BatchSize, 100),
-		MaxWait:        orDefault(o.MaxWait, time.Second),
-		MaxAttempts:    orDefault(o.MaxAttempts, 5),
-		InitialBackoff: orDefault(o.InitialBackoff, 100*time.Millisecond),
-		MaxBackoff:     orDefault(o.MaxBackoff, 10*time.Second),
+		Size:           o.QueueSize,
+		BatchSize:      o.BatchSize,
+		MaxWait:        o.MaxWait,
+		MaxAttempts:    o.MaxAttempts,
+		InitialBackoff: o.InitialBackoff,
+		MaxBackoff:     o.MaxBackoff,
 		CallTimeout:    o.CallTimeout,
 		Sleep:          o.Sleep,
 		Write:          sink.Write,
-	}
-	if bs, ok := sink.(BatchSink); ok {
-		qo.WriteBatch = bs.WriteBatch
-	}
-	if a.logger != nil {
-		qo.OnFailure = a.logFailure
+		OnFailure:      asyncq.FailureLogger(o.Logger, "audit: sink failed; events lost", errSinkPanicked),
+	}.WithDefaults()
+	if b, ok := sink.(BatchSink); ok {
+		qo.WriteBatch = b.WriteBatch
 	}
 	if err := a.q.Start(qo); err != nil {
 		return nil, fmt.Errorf("audit: new: %w", err)
@@ -136,26 +133,8 @@ func New(sink Sink, opts *Options) (*Auditor, error) {
 	return a, nil
 }
 
-func orDefault[T int | time.Duration](v, def T) T {
-	if v == 0 {
-		return def
-	}
-	return v
-}
-
 // errSinkPanicked is what the failure log says of a sink that panicked.
 var errSinkPanicked = errors.New("audit: sink panicked")
-
-// logFailure warns that lost events were given up after attempts tries.
-func (a *Auditor) logFailure(ctx context.Context, lost, attempts int, err error) {
-	if errors.Is(err, asyncq.ErrPanicked) {
-		err = errSinkPanicked
-	}
-	a.logger.LogAttrs(ctx, slog.LevelWarn, "audit: sink failed; events lost",
-		slog.Int("events", lost),
-		slog.Int("attempts", attempts),
-		slog.String("error", err.Error()))
-}
 
 // Emit queues e for the sink and returns at once, whatever the sink is
 // doing. If the queue is full, or the Auditor closed, e is dropped and

@@ -109,7 +109,6 @@ type Meter struct {
 	q            asyncq.Queue[Event]
 	overflow     OverflowPolicy
 	blockTimeout time.Duration
-	logger       *slog.Logger
 }
 
 // NewMeter returns a Meter that delivers to rec, configured by opts (nil
@@ -133,24 +132,21 @@ func NewMeter(rec Recorder, opts *MeterOptions) (*Meter, error) {
 	m := &Meter{
 		overflow:     o.Overflow,
 		blockTimeout: orDefault(o.BlockTimeout, time.Second),
-		logger:       o.Logger,
 	}
 	qo := asyncq.Options[Event]{
-		Size:           orDefault(o.QueueSize, 10_000),
-		BatchSize:      orDefault(o.BatchSize, 100),
-		MaxWait:        orDefault(o.MaxWait, time.Second),
-		MaxAttempts:    orDefault(o.MaxAttempts, 5),
-		InitialBackoff: orDefault(o.InitialBackoff, 100*time.Millisecond),
-		MaxBackoff:     orDefault(o.MaxBackoff, 10*time.Second),
+		Size:           o.QueueSize,
+		BatchSize:      o.BatchSize,
+		MaxWait:        o.MaxWait,
+		MaxAttempts:    o.MaxAttempts,
+		InitialBackoff: o.InitialBackoff,
+		MaxBackoff:     o.MaxBackoff,
 		CallTimeout:    o.CallTimeout,
 		Sleep:          o.Sleep,
 		Write:          rec.Record,
-	}
-	if br, ok := rec.(BatchRecorder); ok {
-		qo.WriteBatch = br.RecordBatch
-	}
-	if m.logger != nil {
-		qo.OnFailure = m.logFailure
+		OnFailure:      asyncq.FailureLogger(o.Logger, "metering: recorder failed; events lost", errRecorderPanicked),
+	}.WithDefaults()
+	if b, ok := rec.(BatchRecorder); ok {
+		qo.WriteBatch = b.RecordBatch
 	}
 	if err := m.q.Start(qo); err != nil {
 		return nil, fmt.Errorf("metering: new meter: %w", err)
@@ -168,17 +164,6 @@ func orDefault[T int | time.Duration](v, def T) T {
 // errRecorderPanicked is what the failure log says of a recorder that
 // panicked.
 var errRecorderPanicked = errors.New("metering: recorder panicked")
-
-// logFailure warns that lost events were given up after attempts tries.
-func (m *Meter) logFailure(ctx context.Context, lost, attempts int, err error) {
-	if errors.Is(err, asyncq.ErrPanicked) {
-		err = errRecorderPanicked
-	}
-	m.logger.LogAttrs(ctx, slog.LevelWarn, "metering: recorder failed; events lost",
-		slog.Int("events", lost),
-		slog.Int("attempts", attempts),
-		slog.String("error", err.Error()))
-}
 
 // Record queues e for the recorder and returns without waiting for it to be
 // stored. When the queue is full it follows the overflow policy; an event it
