@@ -200,7 +200,7 @@ func TestAuditSinkThatBlocks(t *testing.T) {
 	plain, _, _ := auditEnv(t, audit.SinkFunc(func(context.Context, audit.Event) error { return nil }), nil, func(c *wicket.Config) { c.DisableAuthThrottle = true })
 	worstBlocked, worstPlain := measure(blocked), measure(plain)
 	t.Logf("slowest of 300 refused requests: %v with a blocked sink, %v with a quick one", worstBlocked, worstPlain)
-	if worstBlocked > 50*time.Millisecond {
+	if worstBlocked > time.Second { // a request that waited on the sink would never return
 		t.Errorf("a request took %v with the sink blocked; want no wait on the sink", worstBlocked)
 	}
 	st := a.Stats()

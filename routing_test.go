@@ -438,7 +438,7 @@ func TestRetryAfterHonoured(t *testing.T) {
 	}{
 		{"short retry-after-ms is waited out", [2]string{"Retry-After-Ms", "150"}, 0, 2, 200, 150 * time.Millisecond, 2 * time.Second},
 		{"long retry-after is not", [2]string{"Retry-After", "60"}, 0, 1, 429, 0, time.Second},
-		{"advice past the deadline is not", [2]string{"Retry-After-Ms", "400"}, 200 * time.Millisecond, 1, 429, 0, 150 * time.Millisecond},
+		{"advice past the deadline is not", [2]string{"Retry-After-Ms", "1500"}, 800 * time.Millisecond, 1, 429, 0, 700 * time.Millisecond},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var mu sync.Mutex
