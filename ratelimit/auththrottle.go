@@ -2,13 +2,11 @@ package ratelimit
 
 import (
 	"cmp"
+	"context"
 	"errors"
-	"hash/maphash"
 	"net/netip"
-	"sync"
+	"sync/atomic"
 	"time"
-
-	"github.com/hashicorp/golang-lru/v2/simplelru"
 )
 
 // Defaults of [AuthThrottleOptions].
@@ -34,8 +32,9 @@ type AuthThrottleOptions struct {
 	// Cooldown is how long a client stays blocked. Zero means
 	// DefaultAuthCooldown (10 minutes).
 	Cooldown time.Duration
-	// MaxClients bounds the number of clients tracked, least recently seen
-	// first out. Zero means DefaultAuthMaxClients (100,000).
+	// MaxClients bounds the number of clients tracked by the in-memory
+	// backend, least recently seen first out. Zero means
+	// DefaultAuthMaxClients (100,000). It is ignored when Backend is set.
 	MaxClients int
 	// IPv4Prefix is the prefix length by which IPv4 addresses are grouped
 	// into one client. Zero means DefaultAuthIPv4Prefix (32: each address
@@ -45,6 +44,9 @@ type AuthThrottleOptions struct {
 	// into one client, since one subscriber usually holds a whole /64 and
 	// could otherwise rotate through it. Zero means DefaultAuthIPv6Prefix (64).
 	IPv6Prefix int
+	// Backend stores the clients' counts and blocks. Nil means a
+	// [MemoryThrottle] of MaxClients clients.
+	Backend ThrottleBackend
 }
 
 // AuthThrottle blocks client addresses that fail authentication too often,
@@ -55,41 +57,40 @@ type AuthThrottleOptions struct {
 // Addresses are grouped into clients: IPv4-mapped IPv6 addresses count as
 // IPv4, zones are ignored, and each family is grouped by its configured prefix
 // (IPv6 by /64 unless set otherwise). The zero netip.Addr (an unknown
-// address) is one client.
+// address) is one client. The counts and blocks are kept by a
+// [ThrottleBackend], which sees each client as the text form of its prefix
+// ("203.0.113.7/32", "2001:db8:1:2::/64"; "unknown" for the zero Addr).
 //
-// State is bounded by an LRU of MaxClients clients. An attacker with more
-// addresses than that can push clients out, and with them their counts and
-// blocks; size MaxClients well above the number of attacking prefixes
-// expected. Clients are spread over up to 16 shards, each with its own lock
-// and an equal share of MaxClients, by a hash of the whole client address
-// seeded per process, so the LRU order is per shard: a client is pushed out
-// by about MaxClients others (by chance a few percent fewer), however alike
-// their addresses. AuthThrottle never starts a goroutine. Use
-// [NewAuthThrottle]; the zero AuthThrottle is not usable. It is safe for
-// concurrent use.
+// The default backend, a [MemoryThrottle], bounds its state by an LRU of
+// MaxClients clients. An attacker with more addresses than that can push
+// clients out, and with them their counts and blocks; size MaxClients well
+// above the number of attacking prefixes expected. See MemoryThrottle for how
+// its clients are spread over shards.
+//
+// The methods take no context and return no error (they implement the keys
+// package's Throttle), so AuthThrottle calls its backend with
+// context.Background() and, when the backend fails, lets the client through
+// as not blocked and counts the error (see Errors). Choosing to fail closed
+// instead is not yet possible.
+//
+// AuthThrottle never starts a goroutine; with the default backend, Blocked
+// allocates nothing. Use [NewAuthThrottle]; the zero AuthThrottle is not
+// usable. It is safe for concurrent use.
 type AuthThrottle struct {
-	maxFailures int32
+	maxFailures int
 	window      time.Duration
 	cooldown    time.Duration
 	v4bits      int
 	v6bits      int
-	seed        maphash.Seed
-	mask        uint64
-	shards      []authShard
+	backend     ThrottleBackend
+	// mem is backend when it is a *MemoryThrottle, called directly so that
+	// client names built on the stack stay there.
+	mem  *MemoryThrottle
+	errs atomic.Uint64
 }
 
-type authShard struct {
-	mu  sync.Mutex
-	lru *simplelru.LRU[netip.Addr, *authState]
-	_   [48]byte // keep shards on separate cache lines
-}
-
-// authState is one client's state, guarded by its shard's mu.
-type authState struct {
-	start time.Time // start of the current counting window
-	until time.Time // blocked before this time
-	count int32     // failures in the current window
-}
+// clientMax is the length of the longest client name: an IPv6 /128.
+const clientMax = len("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff/128")
 
 // NewAuthThrottle returns an AuthThrottle. opts may be nil.
 func NewAuthThrottle(opts *AuthThrottleOptions) (*AuthThrottle, error) {
@@ -109,57 +110,69 @@ func NewAuthThrottle(opts *AuthThrottleOptions) (*AuthThrottle, error) {
 	o.MaxFailures = cmp.Or(o.MaxFailures, DefaultAuthMaxFailures)
 	o.Window = cmp.Or(o.Window, DefaultAuthWindow)
 	o.Cooldown = cmp.Or(o.Cooldown, DefaultAuthCooldown)
-	o.MaxClients = cmp.Or(o.MaxClients, DefaultAuthMaxClients)
 	o.IPv4Prefix = cmp.Or(o.IPv4Prefix, DefaultAuthIPv4Prefix)
 	o.IPv6Prefix = cmp.Or(o.IPv6Prefix, DefaultAuthIPv6Prefix)
 
-	n := shardCount(o.MaxClients)
 	a := &AuthThrottle{
-		maxFailures: int32(o.MaxFailures),
+		maxFailures: o.MaxFailures,
 		window:      o.Window,
 		cooldown:    o.Cooldown,
 		v4bits:      o.IPv4Prefix,
 		v6bits:      o.IPv6Prefix,
-		seed:        maphash.MakeSeed(),
-		mask:        uint64(n - 1),
-		shards:      make([]authShard, n),
+		backend:     o.Backend,
 	}
-	for i := range a.shards {
-		var err error
-		if a.shards[i].lru, err = simplelru.NewLRU[netip.Addr, *authState](o.MaxClients/n, nil); err != nil {
+	if a.backend == nil {
+		m, err := NewMemoryThrottle(&MemoryThrottleOptions{MaxClients: o.MaxClients})
+		if err != nil {
 			return nil, err
 		}
+		a.backend = m
 	}
+	a.mem, _ = a.backend.(*MemoryThrottle)
 	return a, nil
 }
 
-// client returns the key of ip's client, and its shard.
-func (a *AuthThrottle) client(ip netip.Addr) (netip.Addr, *authShard) {
+// client appends the name of ip's client to b.
+func (a *AuthThrottle) client(b []byte, ip netip.Addr) []byte {
+	if !ip.IsValid() {
+		return append(b, "unknown"...)
+	}
 	ip = ip.Unmap().WithZone("")
 	bits := a.v6bits
 	if ip.Is4() {
 		bits = a.v4bits
 	}
 	p, _ := ip.Prefix(bits) // cannot fail: bits is within range, no zone
-	key := p.Addr()
-	// A seeded hash of every byte, so that no range of addresses (one /8,
-	// the last octet across /24s, the /64s of a /48) crowds into one shard,
-	// where its clients would push each other out long before MaxClients.
-	b := key.As16()
-	return key, &a.shards[maphash.Bytes(a.seed, b[:])&a.mask]
+	return p.AppendTo(b)
+}
+
+// failed counts a backend error, after which the client is let through.
+func (a *AuthThrottle) failed(err error) bool {
+	if err == nil {
+		return false
+	}
+	a.errs.Add(1)
+	return true
 }
 
 // Blocked reports whether ip's client is blocked at now and, if so, the time
-// until the block ends. It allocates nothing and creates no state.
+// until the block ends. It creates no state.
 func (a *AuthThrottle) Blocked(ip netip.Addr, now time.Time) (retryAfter time.Duration, blocked bool) {
-	key, s := a.client(ip)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	st, ok := s.lru.Get(key)
-	if !ok || !now.Before(st.until) {
+	var buf [clientMax]byte
+	client := a.client(buf[:0], ip)
+	var until time.Time
+	var err error
+	// Two conversions: the one passed to the interface escapes and is
+	// copied to the heap, the other stays on the stack.
+	if a.mem != nil {
+		until, err = a.mem.Blocked(context.Background(), string(client), now)
+	} else {
+		until, err = a.backend.Blocked(context.Background(), string(client), now)
+	}
+	if a.failed(err) || !now.Before(until) {
 		return 0, false
 	}
-	return st.until.Sub(now), true
+	return until.Sub(now), true
 }
 
 // Fail records a failed authentication from ip at now. When it is the
@@ -169,26 +182,19 @@ func (a *AuthThrottle) Blocked(ip netip.Addr, now time.Time) (retryAfter time.Du
 // failure (the moment to emit an audit event). A failure while already blocked
 // is not counted and does not extend the block.
 func (a *AuthThrottle) Fail(ip netip.Addr, now time.Time) (retryAfter time.Duration, blocked bool) {
-	key, s := a.client(ip)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	st, ok := s.lru.Get(key)
-	if !ok {
-		st = &authState{}
-		s.lru.Add(key, st) // may evict the least recently seen client
+	var buf [clientMax]byte
+	client := a.client(buf[:0], ip)
+	var until time.Time
+	var err error
+	if a.mem != nil {
+		until, err = a.mem.Fail(context.Background(), string(client), a.maxFailures, a.window, a.cooldown, now)
+	} else {
+		until, err = a.backend.Fail(context.Background(), string(client), a.maxFailures, a.window, a.cooldown, now)
 	}
-	if now.Before(st.until) {
-		return st.until.Sub(now), true
-	}
-	if st.count == 0 || now.Sub(st.start) >= a.window {
-		st.start, st.count = now, 0
-	}
-	st.count++
-	if st.count < a.maxFailures {
+	if a.failed(err) || !now.Before(until) {
 		return 0, false
 	}
-	st.until, st.count = now.Add(a.cooldown), 0
-	return a.cooldown, true
+	return until.Sub(now), true
 }
 
 // Succeed forgets the failures counted for ip's client, so that clients
@@ -197,22 +203,27 @@ func (a *AuthThrottle) Fail(ip netip.Addr, now time.Time) (retryAfter time.Durat
 // attacker who holds one valid key can use it to reset the count between
 // guesses.
 func (a *AuthThrottle) Succeed(ip netip.Addr) {
-	key, s := a.client(ip)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if st, ok := s.lru.Peek(key); ok {
-		st.count = 0
+	var buf [clientMax]byte
+	client := a.client(buf[:0], ip)
+	var err error
+	if a.mem != nil {
+		err = a.mem.Succeed(context.Background(), string(client))
+	} else {
+		err = a.backend.Succeed(context.Background(), string(client))
 	}
+	a.failed(err)
 }
 
-// Len returns the number of clients tracked.
+// Errors returns the number of backend errors so far, each of which let a
+// client through (or left a failure or success unrecorded).
+func (a *AuthThrottle) Errors() uint64 { return a.errs.Load() }
+
+// Len returns the number of clients tracked: by the backend's Len method if
+// it has one (a [MemoryThrottle] does), otherwise 0, since a shared backend
+// holds the clients of every replica.
 func (a *AuthThrottle) Len() int {
-	n := 0
-	for i := range a.shards {
-		s := &a.shards[i]
-		s.mu.Lock()
-		n += s.lru.Len()
-		s.mu.Unlock()
+	if l, ok := a.backend.(interface{ Len() int }); ok {
+		return l.Len()
 	}
-	return n
+	return 0
 }

@@ -46,7 +46,11 @@
 //
 // An [AuthThrottle] counts failed authentications per client address (IPv6
 // grouped by prefix) and blocks an address for a cool-down after too many,
-// before any key hashing or store lookup is done.
+// before any key hashing or store lookup is done. Its counts and blocks
+// live in a [ThrottleBackend]: a [MemoryThrottle] by default, or a shared
+// one so that a fleet of replicas blocks an address together (backend
+// authors prove theirs with ratelimittest.RunThrottleBackendTests). On a
+// backend error it fails open and counts the error ([AuthThrottle.Errors]).
 //
 // # Time
 //

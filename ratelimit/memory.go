@@ -3,22 +3,15 @@ package ratelimit
 import (
 	"context"
 	"errors"
-	"hash/maphash"
-	"strings"
-	"sync"
 	"time"
 
-	"github.com/hashicorp/golang-lru/v2/simplelru"
+	"github.com/wicket-gw/wicket/internal/shardlru"
 	"golang.org/x/time/rate"
 )
 
 // DefaultMaxSubjects is the number of subjects a [Memory] keeps state for
 // when [MemoryOptions].MaxSubjects is zero.
 const DefaultMaxSubjects = 100_000
-
-// evictScan is how many of the least recently used subjects Memory examines,
-// at most, to find an idle one to evict when it is full.
-const evictScan = 16
 
 // MemoryOptions configures a [Memory]. The zero value uses the defaults.
 type MemoryOptions struct {
@@ -51,18 +44,8 @@ type MemoryOptions struct {
 // on its first request. Memory never starts a goroutine. Use [NewMemory]; the
 // zero Memory is not usable. Memory is safe for concurrent use.
 type Memory struct {
-	base   time.Time
-	seed   maphash.Seed
-	mask   uint64
-	shards []memShard
-}
-
-type memShard struct {
-	mu sync.Mutex
-	// lru never evicts on its own: Memory makes room before adding.
-	lru *simplelru.LRU[string, *subjectState]
-	max int
-	_   [40]byte // keep shards on separate cache lines
+	base  time.Time
+	table *shardlru.Table[*subjectState]
 }
 
 // subjectState is one subject's state, guarded by its shard's mu.
@@ -90,53 +73,24 @@ func NewMemory(opts *MemoryOptions) (*Memory, error) {
 	if o.MaxSubjects == 0 {
 		o.MaxSubjects = DefaultMaxSubjects
 	}
-	n := shardCount(o.MaxSubjects)
-	m := &Memory{
-		base:   time.Now(),
-		seed:   maphash.MakeSeed(),
-		mask:   uint64(n - 1),
-		shards: make([]memShard, n),
+	table, err := shardlru.New[*subjectState](o.MaxSubjects)
+	if err != nil {
+		return nil, err
 	}
-	for i := range m.shards {
-		s := &m.shards[i]
-		s.max = o.MaxSubjects / n
-		var err error
-		if s.lru, err = simplelru.NewLRU[string, *subjectState](s.max, nil); err != nil {
-			return nil, err
-		}
-	}
-	return m, nil
-}
-
-// shardCount returns the number of shards (a power of two, at most 16) for a
-// table of max entries, keeping at least 256 entries per shard.
-func shardCount(max int) int {
-	n := 16
-	for n > 1 && max/n < 256 {
-		n /= 2
-	}
-	return n
+	return &Memory{base: time.Now(), table: table}, nil
 }
 
 // Len returns the number of subjects Memory holds state for.
-func (m *Memory) Len() int {
-	n := 0
-	for i := range m.shards {
-		s := &m.shards[i]
-		s.mu.Lock()
-		n += s.lru.Len()
-		s.mu.Unlock()
-	}
-	return n
-}
+func (m *Memory) Len() int { return m.table.Len() }
 
 // lock locks subject's shard and returns it with now as an offset from
 // m.base.
 func (m *Memory) lock(subject string, now time.Time) (*memShard, int64) {
-	s := &m.shards[maphash.String(m.seed, subject)&m.mask]
-	s.mu.Lock()
-	return s, int64(now.Sub(m.base))
+	return m.table.Lock(subject), int64(now.Sub(m.base))
 }
+
+// memShard is a shard of Memory's table.
+type memShard = shardlru.Shard[*subjectState]
 
 // at returns the time of a call for st, never before that of an earlier call.
 func (m *Memory) at(st *subjectState, now time.Time, off int64) (time.Time, int64) {
@@ -150,36 +104,18 @@ func (m *Memory) at(st *subjectState, now time.Time, off int64) (time.Time, int6
 // getLocked returns subject's state, creating it when create is set (and
 // returning nil, nil when it is not and there is none).
 func (m *Memory) getLocked(s *memShard, subject string, now time.Time, off int64, create bool) (*subjectState, error) {
-	if st, ok := s.lru.Get(subject); ok {
+	if st, ok := s.Get(subject); ok {
 		return st, nil
 	}
 	if !create {
 		return nil, nil
 	}
-	if s.lru.Len() >= s.max && !m.evictLocked(s, now, off) {
+	st := &subjectState{last: off, tokTAT: off}
+	// Only idle subjects are evicted: a busy one would get a fresh bucket.
+	if !s.Add(subject, st, func(st *subjectState) bool { return st.idle(now, off) }) {
 		return nil, ErrCapacity
 	}
-	st := &subjectState{last: off, tokTAT: off}
-	// Clone: subject may point into a larger buffer (a request's bytes).
-	s.lru.Add(strings.Clone(subject), st)
 	return st, nil
-}
-
-// evictLocked removes the first idle subject among the least recently used
-// ones, moving busy ones to the front, and reports whether it removed one.
-func (m *Memory) evictLocked(s *memShard, now time.Time, off int64) bool {
-	for range min(evictScan, s.lru.Len()) {
-		key, st, ok := s.lru.GetOldest()
-		if !ok {
-			return false
-		}
-		if st.idle(now, off) {
-			s.lru.Remove(key)
-			return true
-		}
-		s.lru.Get(key) // busy: move to the front
-	}
-	return false
 }
 
 // idle reports whether st is the same as a new subject's state: full buckets
@@ -214,7 +150,7 @@ func (st *subjectState) tokens(limit, off int64) {
 // TakeRequests implements [Backend].
 func (m *Memory) TakeRequests(ctx context.Context, subject string, limit, n int64, now time.Time) (Quota, bool, error) {
 	s, off := m.lock(subject, now)
-	defer s.mu.Unlock()
+	defer s.Unlock()
 	st, err := m.getLocked(s, subject, now, off, n > 0)
 	if err != nil {
 		return Quota{}, false, err
@@ -253,7 +189,7 @@ func (m *Memory) TakeRequests(ctx context.Context, subject string, limit, n int6
 // TakeTokens implements [Backend].
 func (m *Memory) TakeTokens(ctx context.Context, subject string, limit, n int64, now time.Time) (Quota, bool, error) {
 	s, off := m.lock(subject, now)
-	defer s.mu.Unlock()
+	defer s.Unlock()
 	st, err := m.getLocked(s, subject, now, off, true)
 	if err != nil {
 		return Quota{}, false, err
@@ -273,7 +209,7 @@ func (m *Memory) TakeTokens(ctx context.Context, subject string, limit, n int64,
 // AdjustTokens implements [Backend].
 func (m *Memory) AdjustTokens(ctx context.Context, subject string, limit, delta int64, now time.Time) (Quota, error) {
 	s, off := m.lock(subject, now)
-	defer s.mu.Unlock()
+	defer s.Unlock()
 	st, err := m.getLocked(s, subject, now, off, delta > 0)
 	if err != nil {
 		return Quota{}, err
@@ -290,7 +226,7 @@ func (m *Memory) AdjustTokens(ctx context.Context, subject string, limit, delta 
 // Acquire implements [Backend].
 func (m *Memory) Acquire(ctx context.Context, subject string, limit int64, now time.Time) (Quota, bool, error) {
 	s, off := m.lock(subject, now)
-	defer s.mu.Unlock()
+	defer s.Unlock()
 	st, err := m.getLocked(s, subject, now, off, true)
 	if err != nil {
 		return Quota{}, false, err
@@ -304,10 +240,9 @@ func (m *Memory) Acquire(ctx context.Context, subject string, limit int64, now t
 
 // Release implements [Backend].
 func (m *Memory) Release(ctx context.Context, subject string) error {
-	s := &m.shards[maphash.String(m.seed, subject)&m.mask]
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if st, ok := s.lru.Peek(subject); ok && st.slots > 0 {
+	s := m.table.Lock(subject)
+	defer s.Unlock()
+	if st, ok := s.Peek(subject); ok && st.slots > 0 {
 		st.slots--
 	}
 	return nil

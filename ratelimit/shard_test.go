@@ -11,28 +11,10 @@ import (
 // The shard tests read per-shard counts, so they live inside the package.
 
 // authShardLens returns the number of clients held by each of a's shards.
-func authShardLens(a *AuthThrottle) []int {
-	lens := make([]int, len(a.shards))
-	for i := range a.shards {
-		s := &a.shards[i]
-		s.mu.Lock()
-		lens[i] = s.lru.Len()
-		s.mu.Unlock()
-	}
-	return lens
-}
+func authShardLens(a *AuthThrottle) []int { return a.mem.table.Lens() }
 
 // memShardLens returns the number of subjects held by each of m's shards.
-func memShardLens(m *Memory) []int {
-	lens := make([]int, len(m.shards))
-	for i := range m.shards {
-		s := &m.shards[i]
-		s.mu.Lock()
-		lens[i] = s.lru.Len()
-		s.mu.Unlock()
-	}
-	return lens
-}
+func memShardLens(m *Memory) []int { return m.table.Lens() }
 
 // checkSpread fails t unless lens has 16 shards holding want entries in all,
 // each between 0.5 and 1.5 times the mean. With at least 4,096 entries a

@@ -1,6 +1,7 @@
 // Package ratelimittest is the conformance suite for implementations of
-// ratelimit.Backend: a backend author calls RunBackendTests from a test of
-// their own, as gocloud.dev's drivertest does for its drivers.
+// ratelimit.Backend and ratelimit.ThrottleBackend: a backend author calls
+// RunBackendTests or RunThrottleBackendTests from a test of their own, as
+// gocloud.dev's drivertest does for its drivers.
 package ratelimittest
 
 import (
