@@ -41,7 +41,9 @@ type Config struct {
 	// field. Zero fields mean unlimited.
 	Limits ratelimit.Limits
 	// Limiter enforces Limits. Nil means an in-memory limiter
-	// (ratelimit.New(nil)); pass a shared backend for a fleet.
+	// (ratelimit.New(nil)); pass a shared backend for a fleet, behind
+	// ratelimit.Failover to choose, per limit, what happens when it fails:
+	// keep limiting locally (the default) or refuse with 503.
 	Limiter *ratelimit.Limiter
 	// AuthThrottle blocks a client IP after repeated failed authentications
 	// (credential stuffing): while it is blocked, only keys this process has
@@ -77,6 +79,8 @@ type Config struct {
 	// Ledger keeps budgets and per-key spend. Nil means an in-memory
 	// ledger whose reservations expire after 2 hours; pass a shared one for
 	// a fleet, with a reservation lifetime longer than any call may last.
+	// A ledger that fails answers 503 (budgets fail closed); wrap it in
+	// metering.NewFailoverLedger with FailOpen to reserve locally instead.
 	Ledger metering.Ledger
 	// Prices cost each call. Nil means metering.DefaultPrices().
 	Prices *metering.PriceTable

@@ -1,0 +1,149 @@
+package metering
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync/atomic"
+)
+
+// FailMode says what budgets do when the shared Ledger fails (errors or
+// times out).
+type FailMode uint8
+
+// Fail modes.
+const (
+	// FailClosed refuses: the ledger's error reaches the gateway, which
+	// answers 503 in the client's dialect. The zero FailMode: a budget is
+	// money, and is not spent blind.
+	FailClosed FailMode = iota
+	// FailOpen reserves against a local, in-process ledger while the
+	// shared one fails: each replica then holds every budget on its own,
+	// from zero, so a fleet of N replicas may spend up to N times a budget
+	// on top of what the shared ledger had recorded.
+	FailOpen
+)
+
+// String returns "closed" or "open".
+func (m FailMode) String() string {
+	if m == FailOpen {
+		return "open"
+	}
+	return "closed"
+}
+
+// FailoverLedgerOptions configures NewFailoverLedger.
+type FailoverLedgerOptions struct {
+	// Mode is the fail mode. The zero value fails closed.
+	Mode FailMode
+	// Local is the ledger used while the shared one fails, with FailOpen.
+	// Nil means a new MemoryLedger with its defaults.
+	Local Ledger
+	// OnFallback, if set, is told of each operation the shared ledger
+	// failed ("reserve", "settle", "release", "balance") and the mode
+	// applied. It runs on the request's goroutine: keep it quick.
+	OnFallback func(op string, mode FailMode)
+}
+
+// localPrefix starts the IDs of reservations the local ledger holds.
+const localPrefix = "local:"
+
+// FailoverLedger is a Ledger in front of a shared one that applies a fail
+// mode when the shared one fails; see NewFailoverLedger.
+type FailoverLedger struct {
+	shared, local Ledger
+	mode          FailMode
+	onFallback    func(string, FailMode)
+	fallbacks     atomic.Uint64
+}
+
+var _ Ledger = (*FailoverLedger)(nil)
+
+// NewFailoverLedger returns shared behind a fail mode: with FailClosed a
+// failure of shared is returned as it is (a budget refusal, a
+// *BudgetError, is not a failure); with FailOpen a reservation that shared
+// cannot make is made on the local ledger, and its settlement or release
+// goes there too (its ID says so). Every failure is counted (Fallbacks)
+// and told to OnFallback.
+func NewFailoverLedger(shared Ledger, opts *FailoverLedgerOptions) (*FailoverLedger, error) {
+	if shared == nil {
+		return nil, errors.New("metering: new failover ledger: nil shared ledger")
+	}
+	var o FailoverLedgerOptions
+	if opts != nil {
+		o = *opts
+	}
+	if o.Mode > FailOpen {
+		return nil, errors.New("metering: new failover ledger: unknown FailoverLedgerOptions.Mode")
+	}
+	if o.Local == nil {
+		m, err := NewMemoryLedger(nil)
+		if err != nil {
+			return nil, err
+		}
+		o.Local = m
+	}
+	return &FailoverLedger{shared: shared, local: o.Local, mode: o.Mode, onFallback: o.OnFallback}, nil
+}
+
+// Mode returns the fail mode in force.
+func (f *FailoverLedger) Mode() FailMode { return f.mode }
+
+// Fallbacks returns how many operations the shared ledger failed.
+func (f *FailoverLedger) Fallbacks() uint64 { return f.fallbacks.Load() }
+
+// failed counts and tells a failure, and reports whether to go on locally.
+func (f *FailoverLedger) failed(op string) bool {
+	f.fallbacks.Add(1)
+	if f.onFallback != nil {
+		f.onFallback(op, f.mode)
+	}
+	return f.mode == FailOpen
+}
+
+// Reserve implements Ledger.
+func (f *FailoverLedger) Reserve(ctx context.Context, accounts []Account, amount int64) (string, error) {
+	id, err := f.shared.Reserve(ctx, accounts, amount)
+	if err == nil || errors.Is(err, ErrBudgetExceeded) || !f.failed("reserve") {
+		return id, err
+	}
+	id, err = f.local.Reserve(ctx, accounts, amount)
+	if err != nil {
+		return "", err
+	}
+	return localPrefix + id, nil
+}
+
+// Settle implements Ledger.
+func (f *FailoverLedger) Settle(ctx context.Context, id string, cost int64) error {
+	if local, ok := strings.CutPrefix(id, localPrefix); ok {
+		return f.local.Settle(ctx, local, cost)
+	}
+	err := f.shared.Settle(ctx, id, cost)
+	if err != nil && !errors.Is(err, ErrUnknownReservation) {
+		f.failed("settle")
+	}
+	return err
+}
+
+// Release implements Ledger.
+func (f *FailoverLedger) Release(ctx context.Context, id string) error {
+	if local, ok := strings.CutPrefix(id, localPrefix); ok {
+		return f.local.Release(ctx, local)
+	}
+	err := f.shared.Release(ctx, id)
+	if err != nil && !errors.Is(err, ErrUnknownReservation) {
+		f.failed("release")
+	}
+	return err
+}
+
+// Balance implements Ledger: the shared ledger's, or with FailOpen the
+// local one's while the shared one fails.
+func (f *FailoverLedger) Balance(ctx context.Context, a Account) (Balance, error) {
+	b, err := f.shared.Balance(ctx, a)
+	if err != nil && f.failed("balance") {
+		return f.local.Balance(ctx, a)
+	}
+	return b, err
+}

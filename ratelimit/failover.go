@@ -1,0 +1,180 @@
+package ratelimit
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// FailMode says what a limit does when its shared backend fails (errors
+// or times out).
+type FailMode uint8
+
+// Fail modes.
+const (
+	// FailOpen keeps limiting with a local, in-process backend while the
+	// shared one fails: each replica then enforces the limit on its own (a
+	// fleet of N replicas admits up to N times the limit), but no request
+	// is refused for the backend's trouble. The zero FailMode.
+	FailOpen FailMode = iota
+	// FailClosed refuses: the backend's error reaches the caller, which
+	// the gateway answers 503 in the client's dialect.
+	FailClosed
+)
+
+// String returns "open" or "closed".
+func (m FailMode) String() string {
+	if m == FailClosed {
+		return "closed"
+	}
+	return "open"
+}
+
+// FailoverOptions configures Failover.
+type FailoverOptions struct {
+	// Requests, Tokens and Concurrency are the fail modes of the three
+	// limits. The zero value fails open for each.
+	Requests, Tokens, Concurrency FailMode
+	// Local is the in-process backend used while the shared one fails,
+	// for the limits that fail open. Nil means a new Memory with its
+	// defaults.
+	Local Backend
+	// OnFallback, if set, is told of each operation the shared backend
+	// failed: the limit, the subject (a key ID) and the mode applied. It
+	// runs on the request's goroutine: keep it quick.
+	OnFallback func(Fallback)
+}
+
+// Fallback describes one operation the shared backend failed.
+type Fallback struct {
+	Dimension Dimension
+	Subject   string
+	Mode      FailMode
+}
+
+// FailoverBackend is a Backend in front of a shared one (Redis, say) that
+// applies a fail mode per limit when it fails; see Failover.
+type FailoverBackend struct {
+	shared, local Backend
+	modes         [4]FailMode // by Dimension
+	onFallback    func(Fallback)
+	fallbacks     [4]atomic.Uint64 // by Dimension
+
+	// slots counts, per subject, the concurrency slots granted by the
+	// local backend, so that they are released there. Its size is bounded
+	// by the requests in flight.
+	mu    sync.Mutex
+	slots map[string]int
+}
+
+var _ Backend = (*FailoverBackend)(nil)
+
+// Failover returns shared behind the fail modes of opts: an operation
+// whose limit fails open is done on the local backend when shared returns
+// an error, and one that fails closed returns the error. Concurrency slots
+// taken locally are given back locally. Every fallback is counted
+// (Fallbacks) and told to OnFallback.
+func Failover(shared Backend, opts *FailoverOptions) (*FailoverBackend, error) {
+	var o FailoverOptions
+	if opts != nil {
+		o = *opts
+	}
+	if o.Local == nil {
+		m, err := NewMemory(nil)
+		if err != nil {
+			return nil, err
+		}
+		o.Local = m
+	}
+	f := &FailoverBackend{shared: shared, local: o.Local, onFallback: o.OnFallback, slots: map[string]int{}}
+	f.modes[Requests], f.modes[Tokens], f.modes[Concurrency] = o.Requests, o.Tokens, o.Concurrency
+	return f, nil
+}
+
+// Fallbacks returns how many operations of dim the shared backend failed
+// since Failover, whatever the mode applied.
+func (f *FailoverBackend) Fallbacks(dim Dimension) uint64 {
+	if int(dim) >= len(f.fallbacks) {
+		return 0
+	}
+	return f.fallbacks[dim].Load()
+}
+
+// Mode returns the fail mode in force for dim.
+func (f *FailoverBackend) Mode(dim Dimension) FailMode {
+	if int(dim) >= len(f.modes) {
+		return FailClosed
+	}
+	return f.modes[dim]
+}
+
+// failed counts and tells a failure of the shared backend, and reports
+// whether to go on locally.
+func (f *FailoverBackend) failed(dim Dimension, subject string) bool {
+	f.fallbacks[dim].Add(1)
+	mode := f.modes[dim]
+	if f.onFallback != nil {
+		f.onFallback(Fallback{Dimension: dim, Subject: subject, Mode: mode})
+	}
+	return mode == FailOpen
+}
+
+// TakeRequests implements Backend.
+func (f *FailoverBackend) TakeRequests(ctx context.Context, subject string, limit, n int64, now time.Time) (Quota, bool, error) {
+	q, ok, err := f.shared.TakeRequests(ctx, subject, limit, n, now)
+	if err != nil && f.failed(Requests, subject) {
+		return f.local.TakeRequests(ctx, subject, limit, n, now)
+	}
+	return q, ok, err
+}
+
+// TakeTokens implements Backend.
+func (f *FailoverBackend) TakeTokens(ctx context.Context, subject string, limit, n int64, now time.Time) (Quota, bool, error) {
+	q, ok, err := f.shared.TakeTokens(ctx, subject, limit, n, now)
+	if err != nil && f.failed(Tokens, subject) {
+		return f.local.TakeTokens(ctx, subject, limit, n, now)
+	}
+	return q, ok, err
+}
+
+// AdjustTokens implements Backend.
+func (f *FailoverBackend) AdjustTokens(ctx context.Context, subject string, limit, delta int64, now time.Time) (Quota, error) {
+	q, err := f.shared.AdjustTokens(ctx, subject, limit, delta, now)
+	if err != nil && f.failed(Tokens, subject) {
+		return f.local.AdjustTokens(ctx, subject, limit, delta, now)
+	}
+	return q, err
+}
+
+// Acquire implements Backend.
+func (f *FailoverBackend) Acquire(ctx context.Context, subject string, limit int64, now time.Time) (Quota, bool, error) {
+	q, ok, err := f.shared.Acquire(ctx, subject, limit, now)
+	if err == nil || !f.failed(Concurrency, subject) {
+		return q, ok, err
+	}
+	q, ok, err = f.local.Acquire(ctx, subject, limit, now)
+	if err == nil && ok {
+		f.mu.Lock()
+		f.slots[subject]++
+		f.mu.Unlock()
+	}
+	return q, ok, err
+}
+
+// Release implements Backend: a slot the local backend granted goes back
+// there, any other to the shared one.
+func (f *FailoverBackend) Release(ctx context.Context, subject string) error {
+	f.mu.Lock()
+	local := f.slots[subject] > 0
+	if local {
+		if f.slots[subject]--; f.slots[subject] == 0 {
+			delete(f.slots, subject)
+		}
+	}
+	f.mu.Unlock()
+	if local {
+		return f.local.Release(ctx, subject)
+	}
+	return f.shared.Release(ctx, subject)
+}
