@@ -1,0 +1,164 @@
+// Package redistest runs a real redis-server for the tests of package
+// redisstore: a process of its own on a free loopback port, with no
+// persistence, stopped by Close.
+package redistest
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Server is a running redis-server. Use [Start]; Close stops it.
+type Server struct {
+	// Addr is the server's host:port on 127.0.0.1.
+	Addr string
+
+	cmd  *exec.Cmd
+	dir  string
+	done chan struct{} // closed when the process has exited
+	out  *syncBuffer   // the server's log, for error messages
+}
+
+// startTimeout bounds the wait for a new server to answer PING.
+const startTimeout = 10 * time.Second
+
+// Start starts a redis-server found in PATH on a free loopback port and
+// waits until it answers PING. It fails, naming what is missing, when there
+// is no redis-server: the tests need one (CI installs it).
+func Start() (*Server, error) {
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		return nil, errors.New("redistest: redis-server not found in PATH; the redisstore tests need a real one (apt-get install redis-server)")
+	}
+	var last error
+	// A port found free can be taken before the server binds it: try again.
+	for range 3 {
+		s, err := start(bin)
+		if err == nil {
+			return s, nil
+		}
+		last = err
+	}
+	return nil, last
+}
+
+func start(bin string) (*Server, error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "redistest")
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
+		dir:  dir,
+		done: make(chan struct{}),
+		out:  new(syncBuffer),
+	}
+	s.cmd = exec.Command(bin,
+		"--port", strconv.Itoa(port), "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no", "--dir", dir)
+	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
+	if err := s.cmd.Start(); err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("redistest: starting redis-server: %w", err)
+	}
+	go func() {
+		_ = s.cmd.Wait()
+		close(s.done)
+	}()
+	if err := s.waitReady(); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// waitReady polls the server with PING until it answers, it exits, or
+// startTimeout passes.
+func (s *Server) waitReady() error {
+	c := redis.NewClient(&redis.Options{Addr: s.Addr, MaxRetries: -1, DialTimeout: time.Second})
+	defer c.Close()
+	deadline := time.Now().Add(startTimeout)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		err := c.Ping(ctx).Err()
+		cancel()
+		if err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("redistest: redis-server on %s did not answer PING within %v: %v; log:\n%s", s.Addr, startTimeout, err, s.out)
+		}
+		select {
+		case <-s.done:
+			return fmt.Errorf("redistest: redis-server on %s exited before answering PING; log:\n%s", s.Addr, s.out)
+		case <-tick.C:
+		}
+	}
+}
+
+// Close stops the server and removes its directory.
+func (s *Server) Close() error {
+	_ = s.cmd.Process.Kill()
+	<-s.done
+	return os.RemoveAll(s.dir)
+}
+
+// Client returns a client of the server, closed when tb ends.
+func (s *Server) Client(tb testing.TB) *redis.Client {
+	tb.Helper()
+	c := redis.NewClient(&redis.Options{Addr: s.Addr})
+	tb.Cleanup(func() { c.Close() })
+	return c
+}
+
+// Prefix returns a key prefix no other test uses, even across runs against
+// the same server.
+func Prefix(tb testing.TB) string {
+	return "test:" + tb.Name() + ":" + rand.Text()[:10] + ":"
+}
+
+// freePort returns a loopback TCP port that was free a moment ago.
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("redistest: finding a free port: %w", err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	return port, l.Close()
+}
+
+// syncBuffer is a bytes.Buffer safe for the process's writes and our reads.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}

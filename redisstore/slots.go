@@ -1,0 +1,91 @@
+package redisstore
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/wicket-gw/wicket/ratelimit"
+)
+
+// acquireScript takes a concurrency slot atomically.
+//
+// KEYS[1] is the subject's sorted set of leases, scored by expiry in Unix
+// milliseconds of the callers' clocks. ARGV is now and the new lease's expiry
+// (both in Unix milliseconds), the limit, the lease ID and the key's time to
+// live in milliseconds.
+//
+// It drops the leases expired at now, then adds the new one if fewer than the
+// limit remain, and returns {granted, held}: 1 or 0 and the number of leases
+// held after the operation. The key expires (in Redis's own time) a second
+// after its newest lease, so an idle subject leaves no key.
+var acquireScript = redis.NewScript(`
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+local held = redis.call('ZCARD', KEYS[1])
+if held >= tonumber(ARGV[3]) then
+  return {0, held}
+end
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[4])
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+return {1, held + 1}
+`)
+
+// Acquire implements [ratelimit.Backend]. On a refusal the Quota's RetryAfter
+// is zero: a slot frees when some request ends.
+func (b *LimiterBackend) Acquire(ctx context.Context, subject string, limit int64, now time.Time) (ratelimit.Quota, bool, error) {
+	ttl := b.leaseTTL.Milliseconds()
+	nowMs := now.UnixMilli()
+	id := b.instance + ":" + strconv.FormatUint(b.seq.Add(1), 36)
+	res, err := acquireScript.Run(ctx, b.client, []string{b.key(subject, "c")},
+		nowMs, nowMs+ttl, strconv.FormatInt(limit, 10), id, ttl+1000).Int64Slice()
+	if err != nil {
+		return ratelimit.Quota{}, false, wrapErr(err)
+	}
+	if len(res) != 2 {
+		return ratelimit.Quota{}, false, errReply
+	}
+	q := ratelimit.Quota{Limit: limit, Remaining: max(limit-res[1], 0)}
+	if res[0] != 1 {
+		return q, false, nil
+	}
+	b.mu.Lock()
+	b.leases[subject] = append(b.leases[subject], id)
+	b.mu.Unlock()
+	return q, true, nil
+}
+
+// Release implements [ratelimit.Backend]. It gives back the oldest of the
+// leases this LimiterBackend granted subject (see LimiterBackend for why that
+// keeps the count right); with none it does nothing and sends nothing. If
+// Redis cannot be reached, the lease is forgotten all the same and expires on
+// its own.
+func (b *LimiterBackend) Release(ctx context.Context, subject string) error {
+	b.mu.Lock()
+	ids := b.leases[subject]
+	if len(ids) == 0 {
+		b.mu.Unlock()
+		return nil
+	}
+	id := ids[0]
+	if len(ids) == 1 {
+		delete(b.leases, subject)
+	} else {
+		ids[0] = "" // let the string go; the slice's array is reused
+		b.leases[subject] = ids[1:]
+	}
+	b.mu.Unlock()
+	if err := b.client.ZRem(ctx, b.key(subject, "c"), id).Err(); err != nil {
+		return wrapErr(err)
+	}
+	return nil
+}
+
+// Held returns the number of concurrency slots this LimiterBackend granted
+// subject and has not yet released (whether or not their leases have since
+// expired).
+func (b *LimiterBackend) Held(subject string) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.leases[subject])
+}
