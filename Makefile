@@ -26,9 +26,9 @@ unit:
 fuzz-smoke:
 	@FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
 
-# Every benchmark once, so that none rots unnoticed.
+# Every benchmark once, in every module, so that none rots unnoticed.
 bench-smoke:
-	go test -run='^$$' -bench=. -benchtime=1x ./...
+	@for m in $(MODULES); do (cd $$m && echo "bench smoke $$m" && go test -run='^$$' -bench=. -benchtime=1x ./...); done
 
 fuzz:
 	@FUZZTIME=60s scripts/fuzz.sh
