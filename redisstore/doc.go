@@ -13,12 +13,19 @@
 //     open (each replica limits on its own) or closed.
 //   - [ThrottleBackend], a [ratelimit.ThrottleBackend]: the failed-auth
 //     counts and blocks of a [ratelimit.AuthThrottle], shared by the replicas.
+//   - [KeyStore], a [keys.Store]: records, digest and owner indexes, atomic
+//     writes; revocations, rotations and deletions are published in the same
+//     step, and [KeyStore.Subscribe] makes a replica's keys.Manager drop them
+//     from its cache at once. A message lost while a subscriber reconnects
+//     leaves that replica on its cache's TTL.
+//   - [Ledger], a [metering.Ledger] and [metering.AccountEraser]: budgets
+//     reserved atomically across accounts by one Lua script per call, on the
+//     caller's clock, with expiring reservations and calendar periods. Put it
+//     behind [metering.NewFailoverLedger] to choose what a Redis outage does.
 //
-// Still to come: a keys.Store on Redis that broadcasts revocations to every
-// replica's cache, and the spend Ledger.
-//
-// Every key begins with a prefix of the options (by default "wicket:rl:" and
-// "wicket:at:") and expires once its state is that of a subject or client
+// Every key begins with a prefix of the options (by default "wicket:rl:",
+// "wicket:at:", "wicket:keys:" and "wicket:ledger:"). Rate-limit and
+// throttle keys expire once their state is that of a subject or client
 // never seen, so idle ones leave nothing behind. The scripts do their
 // arithmetic in whole nanoseconds, exactly; see LimiterBackend and
 // ThrottleBackend for the bounds that keeps.
