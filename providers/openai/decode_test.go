@@ -3,6 +3,7 @@ package openai
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"runtime/debug"
 	"slices"
 	"strconv"
@@ -688,9 +689,16 @@ func checkInputs(t *testing.T, endpoint providers.Endpoint, body []byte, req *pr
 	if hasDuplicateKeysDeep(body) {
 		return
 	}
+	// Numbers as json.Number: JSON's grammar has no bound on them
+	// ("1e700" is valid), which float64 has.
 	var top map[string]any
-	if err := json.Unmarshal(body, &top); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	if err := dec.Decode(&top); err != nil {
 		t.Fatalf("accepted a body encoding/json refuses: %v", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		t.Fatalf("accepted a body with data after its object")
 	}
 	var ref refInputs
 	switch endpoint {
