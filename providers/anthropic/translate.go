@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"time"
 
 	"github.com/wicket-gw/wicket/internal/sse"
 	"github.com/wicket-gw/wicket/internal/translate"
@@ -65,44 +64,30 @@ func (p *Provider) SendCanon(ctx context.Context, call *providers.Call, req *can
 	if err != nil {
 		return nil, err
 	}
-	return &canonResponse{r: resp}, nil
+	return &translate.Response{X: &resp.Exchange, D: &canonDecoder{}, O: translate.Options{Name: p.name,
+		Stream: uplink.IsEventStream(resp.Response), UsageAtFinish: true, TooLarge: errTooLarge}}, nil
 }
 
-// canonResponse reads an upstream's Messages answer as canonical events;
-// it is the translate.Decoder of its own answer.
-type canonResponse struct {
-	translate.Waiter
-	r   *response
+// canonDecoder is the translate.Decoder of an upstream's answer to a
+// translated call. A stream ends with message_stop or an error event
+// (yielding canon.EventError); one that ends before either is an error
+// wrapping providers.ErrIncomplete. Usage is known once the answer
+// finished (message_delta): the counts of message_start alone are not
+// final.
+type canonDecoder struct {
 	dec StreamDecoder
 }
 
-func (c *canonResponse) StatusCode() int { return c.r.StatusCode() }
-
-// RetryAfter implements providers.RetryAdviser.
-func (c *canonResponse) RetryAfter() time.Duration { return c.r.RetryAfter() }
-func (c *canonResponse) Close() error              { return c.r.Close() }
-
-// Events implements providers.CanonResponse (see translate.Events). A
-// stream ends with message_stop or an error event (yielding
-// canon.EventError); one that ends before either is an error wrapping
-// providers.ErrIncomplete. Usage is known once the answer finished
-// (message_delta): the counts of message_start alone are not final.
-func (c *canonResponse) Events(emit func(canon.Event) error) (providers.Result, error) {
-	defer c.r.Close()
-	return translate.Events(c.r, c, &translate.Options{Name: c.r.p.name,
-		Stream: uplink.IsEventStream(c.r.Response), UsageAtFinish: true, TooLarge: errTooLarge, Wait: c.Hook()}, emit)
-}
-
 // Whole implements translate.Decoder.
-func (c *canonResponse) Whole(body []byte) (*canon.Response, error) { return ResponseToCanon(body) }
+func (c *canonDecoder) Whole(body []byte) (*canon.Response, error) { return ResponseToCanon(body) }
 
 // Event implements translate.Decoder.
-func (c *canonResponse) Event(ev sse.Event, e *translate.Emitter) (bool, error) {
+func (c *canonDecoder) Event(ev sse.Event, e *translate.Emitter) (bool, error) {
 	return false, c.dec.Decode(eventName(ev.Type), ev.Data, e.Emit)
 }
 
 // End implements translate.Decoder.
-func (c *canonResponse) End(e *translate.Emitter) (incomplete, err error) {
+func (c *canonDecoder) End(e *translate.Emitter) (incomplete, err error) {
 	if !c.dec.Done() && !e.Failed() {
 		return errTruncated, nil
 	}

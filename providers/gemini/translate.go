@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"time"
 
 	"github.com/wicket-gw/wicket/internal/sse"
 	"github.com/wicket-gw/wicket/internal/translate"
@@ -85,42 +84,26 @@ func (p *Provider) SendCanon(ctx context.Context, call *providers.Call, req *can
 	if err != nil {
 		return nil, err
 	}
-	return &canonResponse{r: resp}, nil
+	return &translate.Response{X: &resp.Exchange, D: &canonDecoder{}, O: translate.Options{Name: p.name,
+		Stream: streamed(resp.Response), UsageAtFinish: true, TooLarge: errTooLarge}}, nil
 }
 
-// canonResponse reads an upstream's generateContent answer as canonical
-// events; it is the translate.Decoder of its own answer.
-type canonResponse struct {
-	translate.Waiter
-	r   *response
+// canonDecoder is the translate.Decoder of an upstream's answer to a
+// translated call: a stream is read with a StreamDecoder, a whole answer
+// with ResponseToCanon. A stream that ends before it is complete (see
+// streamEnd) is an error wrapping providers.ErrIncomplete; one that carried
+// an error object ends with its EventError. Gemini repeats running totals:
+// the usage is the answer's once it finished, else the gateway estimates.
+type canonDecoder struct {
 	dec StreamDecoder
 	end streamEnd
 }
 
-func (c *canonResponse) StatusCode() int { return c.r.StatusCode() }
-
-// RetryAfter implements providers.RetryAdviser.
-func (c *canonResponse) RetryAfter() time.Duration { return c.r.RetryAfter() }
-func (c *canonResponse) Close() error              { return c.r.Close() }
-
-// Events implements providers.CanonResponse (see translate.Events): a
-// stream is read with a StreamDecoder, a whole answer with
-// ResponseToCanon. A stream that ends before it is complete (see
-// streamEnd) is an error wrapping providers.ErrIncomplete; one that
-// carried an error object ends with its EventError. Gemini repeats
-// running totals: the usage is the answer's once it finished, else the
-// gateway estimates.
-func (c *canonResponse) Events(emit func(canon.Event) error) (providers.Result, error) {
-	defer c.r.Close()
-	return translate.Events(c.r, c, &translate.Options{Name: c.r.p.name,
-		Stream: streamed(c.r.Response), UsageAtFinish: true, TooLarge: errTooLarge, Wait: c.Hook()}, emit)
-}
-
 // Whole implements translate.Decoder.
-func (c *canonResponse) Whole(body []byte) (*canon.Response, error) { return ResponseToCanon(body) }
+func (c *canonDecoder) Whole(body []byte) (*canon.Response, error) { return ResponseToCanon(body) }
 
 // Event implements translate.Decoder: an error object ends the answer.
-func (c *canonResponse) Event(ev sse.Event, e *translate.Emitter) (bool, error) {
+func (c *canonDecoder) Event(ev sse.Event, e *translate.Emitter) (bool, error) {
 	if err := c.dec.Decode(ev.Data, e.Emit); err != nil { // refuses what is not JSON
 		return false, err
 	}
@@ -129,7 +112,7 @@ func (c *canonResponse) Event(ev sse.Event, e *translate.Emitter) (bool, error) 
 }
 
 // End implements translate.Decoder.
-func (c *canonResponse) End(e *translate.Emitter) (incomplete, err error) {
+func (c *canonDecoder) End(e *translate.Emitter) (incomplete, err error) {
 	if !c.end.complete() {
 		return errTruncated, nil
 	}
