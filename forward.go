@@ -132,8 +132,11 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		o.Attempts++
-		at := attempt{g: g, ctx: ctx, s: s, d: d, start: g.cfg.Now()}
-		at.a = Attempt{RequestID: s.id, Model: o.Model, Deployment: d.Name, Provider: d.Provider.Name(), Number: o.Attempts, Reason: attemptReason(i, round, probe)}
+		at := attempt{g: g, ctx: ctx, s: s, d: d}
+		if g.cfg.OnAttempt != nil { // what only the hook reads
+			at.start = g.cfg.Now()
+			at.a = Attempt{RequestID: s.id, Model: o.Model, Deployment: d.Name, Provider: d.Provider.Name(), Number: o.Attempts, Reason: attemptReason(i, round, probe)}
+		}
 		o.Provider, o.Deployment, o.ServedModel = d.Provider.Name(), d.Name, metering.CutID(plan.UpstreamModel(d))
 		call := &providers.Call{Request: s.req, Deployment: d, UpstreamModel: plan.UpstreamModel(d), EnforceMaxOutput: s.enforceMaxOutput}
 		var resp providers.Response
