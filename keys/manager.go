@@ -326,6 +326,17 @@ func (m *Manager) Invalidate(digests ...Digest) {
 	}
 }
 
+// InvalidateAll empties this process's cache, with the same guarantee as
+// Invalidate: every key's next verification reads the Store. A replica
+// that may have missed revocations (its broadcast subscription was down)
+// calls it to resynchronise.
+func (m *Manager) InvalidateAll() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.epoch++
+	m.cache.Purge()
+}
+
 // InvalidateID drops the key with the given ID from this process's cache,
 // with the same guarantee as Invalidate. It scans the cache, which is fine
 // for the rare event it serves.

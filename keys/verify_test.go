@@ -169,6 +169,12 @@ func TestVerifyAfterInvalidationStartsItsOwnLookup(t *testing.T) {
 			}
 			fx.m.InvalidateID(rec.ID)
 		}, keys.ErrRevoked},
+		{"InvalidateAll", func(t *testing.T, fx, other *fixture, rec *keys.Record) {
+			if _, err := other.m.Revoke(t.Context(), rec.ID); err != nil {
+				t.Fatal(err)
+			}
+			fx.m.InvalidateAll() // a replica resynchronising after a lost broadcast
+		}, keys.ErrRevoked},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			store := newSpyStore()

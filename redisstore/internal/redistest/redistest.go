@@ -25,6 +25,9 @@ type Server struct {
 	// Addr is the server's host:port on 127.0.0.1.
 	Addr string
 
+	bin  string
+	args []string // extra arguments, as given to StartWith
+	mu   sync.Mutex
 	cmd  *exec.Cmd
 	dir  string
 	done chan struct{} // closed when the process has exited
@@ -37,7 +40,11 @@ const startTimeout = 10 * time.Second
 // Start starts a redis-server found in PATH on a free loopback port and
 // waits until it answers PING. It fails, naming what is missing, when there
 // is no redis-server: the tests need one (CI installs it).
-func Start() (*Server, error) {
+func Start() (*Server, error) { return StartWith() }
+
+// StartWith is Start with extra redis-server arguments, such as
+// "--cluster-enabled", "yes".
+func StartWith(args ...string) (*Server, error) {
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		return nil, errors.New("redistest: redis-server not found in PATH; the redisstore tests need a real one (apt-get install redis-server)")
@@ -45,7 +52,7 @@ func Start() (*Server, error) {
 	var last error
 	// A port found free can be taken before the server binds it: try again.
 	for range 3 {
-		s, err := start(bin)
+		s, err := start(bin, args)
 		if err == nil {
 			return s, nil
 		}
@@ -54,7 +61,7 @@ func Start() (*Server, error) {
 	return nil, last
 }
 
-func start(bin string) (*Server, error) {
+func start(bin string, args []string) (*Server, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
@@ -65,27 +72,68 @@ func start(bin string) (*Server, error) {
 	}
 	s := &Server{
 		Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
+		bin:  bin,
+		args: args,
 		dir:  dir,
-		done: make(chan struct{}),
 		out:  new(syncBuffer),
 	}
-	s.cmd = exec.Command(bin,
-		"--port", strconv.Itoa(port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--dir", dir)
-	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
-	if err := s.cmd.Start(); err != nil {
+	if err := s.run(); err != nil {
 		os.RemoveAll(dir)
-		return nil, fmt.Errorf("redistest: starting redis-server: %w", err)
+		return nil, err
 	}
-	go func() {
-		_ = s.cmd.Wait()
-		close(s.done)
-	}()
 	if err := s.waitReady(); err != nil {
 		s.Close()
 		return nil, err
 	}
 	return s, nil
+}
+
+// run starts the process on s.Addr.
+func (s *Server) run() error {
+	_, port, _ := net.SplitHostPort(s.Addr)
+	args := append([]string{"--port", port, "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no", "--dir", s.dir}, s.args...)
+	cmd := exec.Command(s.bin, args...)
+	cmd.Stdout, cmd.Stderr = s.out, s.out
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("redistest: starting redis-server: %w", err)
+	}
+	done := make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		close(done)
+	}()
+	s.mu.Lock()
+	s.cmd, s.done = cmd, done
+	s.mu.Unlock()
+	return nil
+}
+
+// Stop kills the server, as a crash or an outage would: its data is lost
+// (there is no persistence) and its port is closed until Restart.
+func (s *Server) Stop() {
+	s.mu.Lock()
+	cmd, done := s.cmd, s.done
+	s.mu.Unlock()
+	_ = cmd.Process.Kill()
+	<-done
+}
+
+// Restart starts a stopped server again, empty, on the same address, and
+// waits until it answers PING.
+func (s *Server) Restart() error {
+	var err error
+	for range 50 { // the port may linger a moment after the kill
+		if err = s.run(); err != nil {
+			return err
+		}
+		if err = s.waitReady(); err == nil {
+			return nil
+		}
+		s.Stop()
+		time.Sleep(20 * time.Millisecond)
+	}
+	return err
 }
 
 // waitReady polls the server with PING until it answers, it exits, or
@@ -106,8 +154,11 @@ func (s *Server) waitReady() error {
 		if time.Now().After(deadline) {
 			return fmt.Errorf("redistest: redis-server on %s did not answer PING within %v: %v; log:\n%s", s.Addr, startTimeout, err, s.out)
 		}
+		s.mu.Lock()
+		done := s.done
+		s.mu.Unlock()
 		select {
-		case <-s.done:
+		case <-done:
 			return fmt.Errorf("redistest: redis-server on %s exited before answering PING; log:\n%s", s.Addr, s.out)
 		case <-tick.C:
 		}
@@ -116,8 +167,7 @@ func (s *Server) waitReady() error {
 
 // Close stops the server and removes its directory.
 func (s *Server) Close() error {
-	_ = s.cmd.Process.Kill()
-	<-s.done
+	s.Stop()
 	return os.RemoveAll(s.dir)
 }
 
