@@ -12,15 +12,20 @@ import (
 	"github.com/wicket-gw/wicket/ratelimit"
 )
 
-// Limit is the step that applies the caller's requests-per-minute and
-// concurrency limits (Config.Limits, overridden by the key's own): it
-// admits the request or answers 429 in the caller's dialect with
-// retry-after and the rate-limit headers its SDKs read (x-ratelimit-*,
-// or the front door's own: see providers.LimitHeaderWriter).
-// The concurrency slot is held until the response is complete and is
-// returned on every exit path: success, upstream error, client disconnect,
-// panic. It needs the gateway's Authenticate before it, which owns the
-// request's end.
+// Limit is the step that applies the caller's requests-per-minute,
+// tokens-per-minute and concurrency limits (Config.Limits, overridden by
+// the key's own). It prepares the request's admission
+// (ratelimit.Limiter.Defer), which is made once the request is decoded and
+// its tokens estimated, by Reserve: slot, request and tokens in one step
+// (one round trip with a shared backend such as Redis). A refusal is
+// answered 429 in the caller's dialect with retry-after and the rate-limit
+// headers its SDKs read (x-ratelimit-*, or the front door's own: see
+// providers.LimitHeaderWriter). Model listings and token counts are
+// admitted without tokens; a request answered before its admission (a
+// malformed one, say) counts as one request. The concurrency slot is held
+// until the response is complete and is returned on every exit path:
+// success, upstream error, client disconnect, panic. It needs the gateway's
+// Authenticate before it, which owns the request's end.
 func (g *Gateway) Limit() func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -31,19 +36,34 @@ func (g *Gateway) Limit() func(http.Handler) http.Handler {
 			}
 			rec := s.rec
 			lim := g.limitsFor(rec)
-			permit, err := g.limiter.Admit(r.Context(), rec.ID, lim)
-			defer permit.Release()
+			permit, err := g.limiter.Defer(rec.ID, lim)
 			if err != nil {
 				g.refuseLimit(w, r, s, err)
 				return
 			}
-			// The x-ratelimit headers of admitted requests are written by the
+			// The admission and the x-ratelimit headers are made by the
 			// handler (Reserve, for model calls, once tokens are known), so
-			// they are set once.
+			// that they are made once; the request's end (finish) returns
+			// the slot.
 			s.permit = permit
 			next.ServeHTTP(w, r)
 		})
 	}
+}
+
+// admit admits a request that takes no tokens (a model listing, a token
+// count) and writes its rate-limit headers. It reports false after
+// answering a refusal.
+func (g *Gateway) admit(w http.ResponseWriter, r *http.Request, s *state) bool {
+	if s == nil || s.permit == nil {
+		return true
+	}
+	if err := s.permit.Admit(r.Context()); err != nil {
+		g.refuseLimit(w, r, s, err)
+		return false
+	}
+	g.writeLimitHeaders(w, r)
+	return true
 }
 
 // limitsFor merges the gateway's default limits with the key's overrides.

@@ -16,7 +16,9 @@ func (g *Gateway) models(door providers.FrontDoor, route providers.Route) http.H
 		if s != nil {
 			s.outcome.Endpoint = route.Path
 		}
-		g.writeLimitHeaders(w, r)
+		if !g.admit(w, r, s) {
+			return
+		}
 		rec, _ := keys.PrincipalFrom(r.Context())
 		var visible []providers.ModelInfo
 		for _, m := range g.cfg.Router.Models() {

@@ -53,8 +53,9 @@ func (g *Gateway) Reserve() func(http.Handler) http.Handler {
 			if s.req.Endpoint == providers.EndpointCountTokens {
 				// Counting tokens generates nothing and costs nothing: no
 				// token or budget reservation.
-				g.writeLimitHeaders(w, r)
-				next.ServeHTTP(w, r)
+				if g.admit(w, r, s) {
+					next.ServeHTTP(w, r)
+				}
 				return
 			}
 			s.maxOutput = s.req.MaxOutputTokens

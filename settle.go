@@ -134,12 +134,13 @@ func (g *Gateway) settle(ctx context.Context, s *state) {
 var errUsageOverBound = errors.New("wicket: usage over the reserved bound")
 
 // settleTokens corrects the token reservation to what the call used, as
-// settle worked it out: exact, estimated, or nothing.
+// settle worked it out (exact, estimated, or nothing), and returns the
+// concurrency slot: one step of the limiter's backend.
 func (g *Gateway) settleTokens(r *http.Request, s *state) {
 	if s.permit == nil {
 		return
 	}
-	if err := s.permit.Settle(r.Context(), s.outcome.Usage.Total()); err != nil {
+	if err := s.permit.Finish(r.Context(), s.outcome.Usage.Total()); err != nil {
 		g.cfg.Logger.Warn("wicket: settling tokens failed", slog.String("request_id", s.id), slog.String("error", errorClass(err)))
 	}
 }

@@ -153,13 +153,7 @@ func (f *FailoverBackend) Acquire(ctx context.Context, subject string, limit int
 	if err == nil || !f.failed(Concurrency, subject) {
 		return q, ok, err
 	}
-	q, ok, err = f.local.Acquire(ctx, subject, limit, now)
-	if err == nil && ok {
-		f.mu.Lock()
-		f.slots[subject]++
-		f.mu.Unlock()
-	}
-	return q, ok, err
+	return failoverLocal{f}.Acquire(ctx, subject, limit, now)
 }
 
 // Release implements Backend: a slot the local backend granted goes back
@@ -177,4 +171,105 @@ func (f *FailoverBackend) Release(ctx context.Context, subject string) error {
 		return f.local.Release(ctx, subject)
 	}
 	return f.shared.Release(ctx, subject)
+}
+
+var _ Batcher = (*FailoverBackend)(nil)
+
+// AdmitAll implements [Batcher]: with a shared backend that batches, one
+// call to it; when that call fails, each limit it involved counts a
+// fallback, and the request is admitted on the local backend if every one
+// of them fails open, or refused with the error if any fails closed. With a
+// shared backend that does not batch, it admits step by step, each step
+// with its own limit's mode.
+func (f *FailoverBackend) AdmitAll(ctx context.Context, subject string, lim Limits, tokens int64, now time.Time) (Decision, error) {
+	sb, ok := f.shared.(Batcher)
+	if !ok {
+		return AdmitSequentially(ctx, f, subject, lim, tokens, now)
+	}
+	d, err := sb.AdmitAll(ctx, subject, lim, tokens, now)
+	if err == nil {
+		return d, nil
+	}
+	open := true
+	for _, dim := range [...]struct {
+		on  bool
+		dim Dimension
+	}{{lim.MaxConcurrent > 0, Concurrency}, {lim.RequestsPerMinute > 0, Requests}, {lim.TokensPerMinute > 0 && tokens > 0, Tokens}} {
+		if dim.on && !f.failed(dim.dim, subject) {
+			open = false
+		}
+	}
+	if !open {
+		return Decision{}, err
+	}
+	return AdmitSequentially(ctx, failoverLocal{f}, subject, lim, tokens, now)
+}
+
+// FinishAll implements [Batcher]. A slot granted by the local backend is
+// returned there; the rest goes to the shared backend in one call, and
+// when that fails, each part whose limit fails open is applied locally.
+func (f *FailoverBackend) FinishAll(ctx context.Context, subject string, lim Limits, fin Finish, now time.Time) (Decision, error) {
+	sb, ok := f.shared.(Batcher)
+	if !ok || (fin.Release && f.heldLocally(subject)) {
+		return FinishSequentially(ctx, f, subject, lim, fin, now)
+	}
+	d, err := sb.FinishAll(ctx, subject, lim, fin, now)
+	if err == nil {
+		return d, nil
+	}
+	var local Finish
+	if fin.Tokens != 0 && lim.TokensPerMinute > 0 && f.failed(Tokens, subject) {
+		local.Tokens = fin.Tokens
+	}
+	if fin.GiveBackRequest && lim.RequestsPerMinute > 0 && f.failed(Requests, subject) {
+		local.GiveBackRequest = true
+	}
+	if fin.Release {
+		// The shared backend's lease expires on its own.
+		f.failed(Concurrency, subject)
+	}
+	if !local.involved(lim) {
+		return Decision{}, err
+	}
+	return FinishSequentially(ctx, f.local, subject, lim, local, now)
+}
+
+// heldLocally reports whether subject holds a slot granted by the local
+// backend, which Release would return there.
+func (f *FailoverBackend) heldLocally(subject string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.slots[subject] > 0
+}
+
+// failoverLocal is the local backend of a FailoverBackend, recording the
+// slots it grants so that they are released locally.
+type failoverLocal struct{ f *FailoverBackend }
+
+func (l failoverLocal) TakeRequests(ctx context.Context, subject string, limit, n int64, now time.Time) (Quota, bool, error) {
+	return l.f.local.TakeRequests(ctx, subject, limit, n, now)
+}
+
+func (l failoverLocal) TakeTokens(ctx context.Context, subject string, limit, n int64, now time.Time) (Quota, bool, error) {
+	return l.f.local.TakeTokens(ctx, subject, limit, n, now)
+}
+
+func (l failoverLocal) AdjustTokens(ctx context.Context, subject string, limit, delta int64, now time.Time) (Quota, error) {
+	return l.f.local.AdjustTokens(ctx, subject, limit, delta, now)
+}
+
+func (l failoverLocal) Acquire(ctx context.Context, subject string, limit int64, now time.Time) (Quota, bool, error) {
+	q, ok, err := l.f.local.Acquire(ctx, subject, limit, now)
+	if err == nil && ok {
+		l.f.mu.Lock()
+		l.f.slots[subject]++
+		l.f.mu.Unlock()
+	}
+	return q, ok, err
+}
+
+// Release goes through the FailoverBackend, which routes it by the slots
+// recorded.
+func (l failoverLocal) Release(ctx context.Context, subject string) error {
+	return l.f.Release(ctx, subject)
 }

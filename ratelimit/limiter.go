@@ -81,48 +81,57 @@ func (l *Limiter) Allow(ctx context.Context, subject string, lim Limits) (Decisi
 
 // Admit admits one request of subject: it takes a concurrency slot, then one
 // request from the request bucket, skipping the dimensions that lim leaves
-// unlimited. If the request bucket refuses, the slot is given back.
+// unlimited; if the request bucket refuses, the slot is given back. It is
+// [Limiter.Defer] followed by [Permit.Admit].
 //
-// On success the returned Permit holds the slot until [Permit.Release], which
-// the caller must call (a deferred call is simplest), and reserves tokens with
-// [Permit.ReserveTokens]. On refusal Admit returns a nil *Permit (whose
-// Release does nothing) and a [*LimitError]; on a backend failure, the
-// backend's error.
+// On success the returned Permit holds the slot until [Permit.Release] or
+// [Permit.Finish], one of which the caller must call (a deferred call is
+// simplest), and reserves tokens with [Permit.ReserveTokens]. On refusal
+// Admit returns a nil *Permit (whose Release does nothing) and a
+// [*LimitError]; on a backend failure, the backend's error.
 func (l *Limiter) Admit(ctx context.Context, subject string, lim Limits) (*Permit, error) {
+	p, err := l.Defer(subject, lim)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.Admit(ctx); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// Defer returns a Permit for one request of subject that is not admitted
+// yet, and touches no state: the request is admitted by the Permit's first
+// [Permit.ReserveTokens] (slot, request and tokens together) or
+// [Permit.Admit]. A request answered before either (malformed, say) is
+// counted by [Permit.Finish] as one request, with no slot.
+//
+// Deferring lets a caller that reserves tokens admit the request in one step:
+// with a [Batcher] backend (Redis, say) that is one round trip instead of
+// three. It returns an error only for invalid limits.
+func (l *Limiter) Defer(subject string, lim Limits) (*Permit, error) {
 	if err := lim.Validate(); err != nil {
 		return nil, err
 	}
-	now := l.now()
-	p := &Permit{l: l, subject: subject, limits: lim}
-	if lim.MaxConcurrent > 0 {
-		q, ok, err := l.b.Acquire(ctx, subject, lim.MaxConcurrent, now)
-		if err != nil {
-			return nil, err
-		}
-		p.d.Concurrency = q
-		if !ok {
-			p.d.Concurrency.RetryAfter = max(q.RetryAfter, concurrencyRetryAfter)
-			_, err := refuse(p.d, Concurrency, ErrLimited)
-			return nil, err
-		}
-		p.slot = true
+	return &Permit{l: l, subject: subject, limits: lim, pending: true}, nil
+}
+
+// admitAll admits with the backend's AdmitAll if it batches, else step by
+// step.
+func (l *Limiter) admitAll(ctx context.Context, subject string, lim Limits, tokens int64) (Decision, error) {
+	if b, ok := l.b.(Batcher); ok {
+		return b.AdmitAll(ctx, subject, lim, tokens, l.now())
 	}
-	if lim.RequestsPerMinute > 0 {
-		q, ok, err := l.b.TakeRequests(ctx, subject, lim.RequestsPerMinute, 1, now)
-		if (err != nil || !ok) && p.releaseSlot(context.WithoutCancel(ctx)) {
-			p.d.Concurrency.Remaining = min(p.d.Concurrency.Remaining+1, p.d.Concurrency.Limit)
-		}
-		if err != nil {
-			return nil, err
-		}
-		p.d.Requests = q
-		if !ok {
-			_, err := refuse(p.d, Requests, ErrLimited)
-			return nil, err
-		}
-		p.request = true
+	return AdmitSequentially(ctx, l.b, subject, lim, tokens, l.now())
+}
+
+// finishAll applies f with the backend's FinishAll if it batches, else
+// step by step.
+func (l *Limiter) finishAll(ctx context.Context, subject string, lim Limits, f Finish) (Decision, error) {
+	if b, ok := l.b.(Batcher); ok {
+		return b.FinishAll(ctx, subject, lim, f, l.now())
 	}
-	return p, nil
+	return FinishSequentially(ctx, l.b, subject, lim, f, l.now())
 }
 
 // refuse returns d refused by dim, and the LimitError for it.

@@ -9,13 +9,14 @@ import (
 
 // Permit is one admitted request: it holds the concurrency slot (if
 // concurrency is limited) and the request's token reservation, from
-// [Limiter.Admit] to the end of the request.
+// [Limiter.Admit] (or the admission of a [Limiter.Defer]red Permit) to the
+// end of the request.
 //
-// The caller must call Release on every exit path; a deferred call does that,
-// including on a panic. Release, Decision, Subject and Limits accept a nil
-// *Permit (Release then does nothing, so it may be deferred before checking
-// Admit's error); ReserveTokens and Settle need a Permit from Admit. A Permit
-// is safe for concurrent use.
+// The caller must call Release or Finish on every exit path; a deferred call
+// does that, including on a panic. Release, Finish, Decision, Subject and
+// Limits accept a nil *Permit (Release then does nothing, so it may be
+// deferred before checking Admit's error); ReserveTokens and Settle need a
+// Permit from Admit or Defer. A Permit is safe for concurrent use.
 type Permit struct {
 	l       *Limiter
 	subject string
@@ -24,6 +25,7 @@ type Permit struct {
 	released atomic.Bool // the slot, if any, is released
 
 	mu       sync.Mutex
+	pending  bool  // deferred, not yet admitted
 	slot     bool  // a slot was acquired
 	request  bool  // a request was taken (and not given back)
 	reserved int64 // tokens charged so far
@@ -60,9 +62,50 @@ func (p *Permit) Limits() Limits {
 	return p.limits
 }
 
+// Admit admits a Permit from [Limiter.Defer] without tokens: the slot and
+// the request, as [Limiter.Admit] does, returning a [*LimitError] when a
+// limit refuses (the Permit is then spent) or the backend's error. On a
+// Permit already admitted it does nothing and returns nil; on a spent one,
+// the error that ended it.
+func (p *Permit) Admit(ctx context.Context) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.pending {
+		return p.refused
+	}
+	return p.admitLocked(ctx, 0)
+}
+
+// admitLocked admits a deferred p with tokens (0 for none) in one step.
+func (p *Permit) admitLocked(ctx context.Context, tokens int64) error {
+	p.pending = false
+	lim := p.limits
+	d, err := p.l.admitAll(ctx, p.subject, lim, tokens)
+	if err != nil {
+		p.refused = err
+		return err
+	}
+	if d.Refused != 0 {
+		if d.Refused == Concurrency {
+			d.Concurrency.RetryAfter = max(d.Concurrency.RetryAfter, concurrencyRetryAfter)
+		}
+		p.d, p.refused = refuse(d, d.Refused, ErrLimited)
+		return p.refused
+	}
+	p.d = d
+	p.slot = lim.MaxConcurrent > 0
+	p.request = lim.RequestsPerMinute > 0
+	if lim.TokensPerMinute > 0 {
+		p.reserved = tokens
+	}
+	return nil
+}
+
 // ReserveTokens takes n tokens, the request's estimate (see [TokenEstimator]),
 // from the subject's token bucket before the request is forwarded. Call
-// [Permit.Settle] with the exact count afterwards.
+// [Permit.Settle] or [Permit.Finish] with the exact count afterwards. On a
+// deferred Permit it admits the request first, slot, request and tokens in
+// one step.
 //
 // If the bucket holds fewer than n tokens, or n exceeds TokensPerMinute, the
 // request is refused: ReserveTokens gives back everything the Permit took (the
@@ -70,8 +113,8 @@ func (p *Permit) Limits() Limits {
 // [*LimitError] wrapping [ErrLimited] or [ErrTooLarge] (also for a negative
 // n, which only an overflowing estimator produces). The Permit is then
 // spent: ReserveTokens returns the same error again, and Settle and Release do
-// nothing. With TokensPerMinute zero, or n zero, it does nothing. Calling it
-// again reserves n more.
+// nothing. With TokensPerMinute zero, or n zero, it takes no tokens. Calling
+// it again reserves n more.
 func (p *Permit) ReserveTokens(ctx context.Context, n int64) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -80,9 +123,13 @@ func (p *Permit) ReserveTokens(ctx context.Context, n int64) error {
 	}
 	limit := p.limits.TokensPerMinute
 	if limit == 0 || n == 0 {
+		if p.pending {
+			return p.admitLocked(ctx, 0)
+		}
 		return nil
 	}
 	if n > limit || n < 0 { // a negative estimate is an estimator's overflow
+		p.pending = false // a deferred Permit holds nothing to give back
 		// Adjusting by zero reads the bucket, for the headers.
 		q, err := p.l.b.AdjustTokens(ctx, p.subject, limit, 0, p.l.now())
 		if err != nil {
@@ -90,6 +137,9 @@ func (p *Permit) ReserveTokens(ctx context.Context, n int64) error {
 		}
 		p.d.Tokens = q
 		return p.refuseLocked(ctx, ErrTooLarge)
+	}
+	if p.pending {
+		return p.admitLocked(ctx, n)
 	}
 	q, ok, err := p.l.b.TakeTokens(ctx, p.subject, limit, n, p.l.now())
 	if err != nil {
@@ -112,26 +162,30 @@ func (p *Permit) refuseLocked(ctx context.Context, reason error) error {
 	return err
 }
 
-// giveBackLocked returns the tokens, the request and the slot p holds. It
-// runs detached from ctx's cancellation: a client that left must not keep
-// a refused request's quota spent.
+// giveBackLocked returns the tokens, the request and the slot p holds, in
+// one step of the backend. It runs detached from ctx's cancellation: a
+// client that left must not keep a refused request's quota spent.
 func (p *Permit) giveBackLocked(ctx context.Context) {
-	ctx = context.WithoutCancel(ctx)
-	now := p.l.now()
-	if p.reserved != 0 {
-		if q, err := p.l.b.AdjustTokens(ctx, p.subject, p.limits.TokensPerMinute, -p.reserved, now); err == nil {
-			q.RetryAfter = p.d.Tokens.RetryAfter
-			p.d.Tokens = q
-			p.reserved = 0
-		}
+	f := Finish{Tokens: -p.reserved, GiveBackRequest: p.request}
+	f.Release = p.slot && p.released.CompareAndSwap(false, true)
+	if !f.involved(p.limits) {
+		return
 	}
-	if p.request {
-		if q, _, err := p.l.b.TakeRequests(ctx, p.subject, p.limits.RequestsPerMinute, -1, now); err == nil {
-			p.d.Requests = q
-			p.request = false
-		}
+	d, err := p.l.finishAll(context.WithoutCancel(ctx), p.subject, p.limits, f)
+	p.reserved, p.request = 0, false
+	if err != nil {
+		p.logError("ratelimit: giving back a refused request's quota failed", err)
+		return
 	}
-	if p.releaseSlot(context.WithoutCancel(ctx)) {
+	if f.Tokens != 0 && d.Tokens.Limit != 0 {
+		d.Tokens.RetryAfter = p.d.Tokens.RetryAfter
+		p.d.Tokens = d.Tokens
+	}
+	if f.GiveBackRequest && d.Requests.Limit != 0 {
+		d.Requests.RetryAfter = p.d.Requests.RetryAfter
+		p.d.Requests = d.Requests
+	}
+	if f.Release {
 		p.d.Concurrency.Remaining = min(p.d.Concurrency.Remaining+1, p.d.Concurrency.Limit)
 	}
 }
@@ -151,6 +205,7 @@ func (p *Permit) Cancel(ctx context.Context) {
 	if p.refused != nil {
 		return
 	}
+	p.pending = false
 	p.giveBackLocked(ctx)
 	p.refused = ErrCanceled
 }
@@ -166,7 +221,7 @@ func (p *Permit) Settle(ctx context.Context, actual int64) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	limit := p.limits.TokensPerMinute
-	if p.refused != nil || limit == 0 {
+	if p.refused != nil || p.pending || limit == 0 {
 		return nil
 	}
 	delta := max(actual, 0) - p.reserved
@@ -180,6 +235,63 @@ func (p *Permit) Settle(ctx context.Context, actual int64) error {
 	p.d.Tokens = q
 	p.reserved += delta
 	return nil
+}
+
+// Finish ends the request: it corrects the token charge to actual, as
+// Settle does, and returns the slot, as Release does, in one step of the
+// backend (one round trip with a [Batcher]). A deferred Permit never
+// admitted (the request was answered before its reservation) counts as one
+// request taken, with no slot and no tokens, so that refused requests still
+// count against the rate. Finish on a spent Permit does nothing; a second
+// Finish corrects the charge again. ctx should not be canceled: call it
+// detached from a client that went away (context.WithoutCancel).
+func (p *Permit) Finish(ctx context.Context, actual int64) error {
+	if p == nil {
+		return nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.pending {
+		p.pending, p.refused = false, ErrCanceled
+		if p.limits.RequestsPerMinute == 0 {
+			return nil
+		}
+		q, _, err := p.l.b.TakeRequests(ctx, p.subject, p.limits.RequestsPerMinute, 1, p.l.now())
+		if err == nil {
+			p.d.Requests = q
+		}
+		return err
+	}
+	if p.refused != nil {
+		return nil
+	}
+	var f Finish
+	if p.limits.TokensPerMinute > 0 {
+		f.Tokens = max(actual, 0) - p.reserved
+	}
+	f.Release = p.slot && p.released.CompareAndSwap(false, true)
+	if !f.involved(p.limits) {
+		return nil
+	}
+	d, err := p.l.finishAll(ctx, p.subject, p.limits, f)
+	if f.Release {
+		p.d.Concurrency.Remaining = min(p.d.Concurrency.Remaining+1, p.d.Concurrency.Limit)
+	}
+	if err != nil {
+		return err
+	}
+	if f.Tokens != 0 {
+		p.d.Tokens = d.Tokens
+		p.reserved += f.Tokens
+	}
+	return nil
+}
+
+// logError logs err to the Limiter's Logger, if it has one.
+func (p *Permit) logError(msg string, err error) {
+	if p.l.log != nil {
+		p.l.log.LogAttrs(context.Background(), slog.LevelWarn, msg, slog.String("error", err.Error()))
+	}
 }
 
 // Release returns the Permit's concurrency slot. It is idempotent and safe to
@@ -203,9 +315,8 @@ func (p *Permit) releaseSlot(ctx context.Context) bool {
 	if !p.slot || !p.released.CompareAndSwap(false, true) {
 		return false
 	}
-	if err := p.l.b.Release(ctx, p.subject); err != nil && p.l.log != nil {
-		p.l.log.LogAttrs(ctx, slog.LevelWarn, "ratelimit: releasing a concurrency slot failed",
-			slog.String("error", err.Error()))
+	if err := p.l.b.Release(ctx, p.subject); err != nil {
+		p.logError("ratelimit: releasing a concurrency slot failed", err)
 	}
 	return true
 }

@@ -31,60 +31,76 @@ const minuteNs = int64(time.Minute)
 // float64. A charge that would drive a bucket deeper into debt stops there.
 const maxSpan = int64(1) << 52
 
-// bucketScript takes, charges or refunds a bucket atomically.
+// bucketLua holds the bucket functions every limiter script shares.
 //
-// KEYS[1] is the bucket's hash: s and n (its tat as Unix seconds and
-// nanoseconds) and l (the limit the tat was computed for). ARGV is now's
-// seconds and nanoseconds, the limit, the operation ("take" or "adjust") and
-// its cost as a span in nanoseconds (for "adjust", negative for a refund).
-//
-// It returns {granted, span, retry}: 1 or 0, the time until the bucket is full
-// after the operation (before it, on a refusal) and, on a refusal, the wait
-// until the take would be granted.
-//
-// A bucket whose limit changed keeps the tokens it has used (rounded, in
-// float64). A full bucket is deleted, and every bucket expires (in Redis's own
-// time) a second after it would be full, so idle subjects leave no keys. Only
-// a granted take and a charge create a bucket; a refusal writes nothing.
-var bucketScript = redis.NewScript(`
+// A bucket's hash holds s and n (its tat as Unix seconds and nanoseconds)
+// and l (the limit the tat was computed for). span_of returns the time until
+// the bucket at key is full, from now (now_s, now_ns), in [0, MAXSPAN], and
+// whether the bucket exists; a bucket whose limit changed keeps the tokens it
+// has used (rounded, in float64). store makes the bucket full after span
+// nanoseconds: a full one is deleted, and every bucket expires (in Redis's
+// own time) a second after it would be full, so idle subjects leave no keys.
+// adjust charges (cost > 0) or refunds (cost < 0) a span, unconditionally,
+// and returns the span after it; a refund to a bucket that does not exist
+// writes nothing.
+const bucketLua = `
 local MINUTE = 60000000000
 local MAXSPAN = 4503599627370496
-local now_s, now_ns = tonumber(ARGV[1]), tonumber(ARGV[2])
-local limit, op, cost = ARGV[3], ARGV[4], tonumber(ARGV[5])
-local st = redis.call('HMGET', KEYS[1], 's', 'n', 'l')
-local exists = st[1] ~= false and st[2] ~= false
-local span = 0
-if exists then
-  span = (tonumber(st[1]) - now_s) * 1e9 + (tonumber(st[2]) - now_ns)
+local function span_of(key, now_s, now_ns, limit)
+  local st = redis.call('HMGET', key, 's', 'n', 'l')
+  if st[1] == false or st[2] == false then return 0, false end
+  local span = (tonumber(st[1]) - now_s) * 1e9 + (tonumber(st[2]) - now_ns)
   if span < 0 then span = 0 elseif span > MAXSPAN then span = MAXSPAN end
   if span > 0 and st[3] and st[3] ~= limit then
     local used = math.ceil(span * tonumber(st[3]) / MINUTE)
     span = math.min(math.floor(used * MINUTE / tonumber(limit)), MAXSPAN)
   end
+  return span, true
 end
-local after = span
+local function store(key, now_s, now_ns, limit, span)
+  if span <= 0 then
+    redis.call('DEL', key)
+    return
+  end
+  local total = now_ns + span
+  local ns = math.fmod(total, 1e9)
+  local s = now_s + (total - ns) / 1e9
+  redis.call('HSET', key, 's', string.format('%.0f', s), 'n', string.format('%.0f', ns), 'l', limit)
+  redis.call('PEXPIRE', key, string.format('%.0f', math.ceil(span / 1e6) + 1000))
+end
+local function adjust(key, now_s, now_ns, limit, cost)
+  local span, exists = span_of(key, now_s, now_ns, limit)
+  if not exists and cost <= 0 then return 0 end
+  local after = span + cost
+  if after < 0 then after = 0 elseif after > MAXSPAN then after = MAXSPAN end
+  store(key, now_s, now_ns, limit, after)
+  return after
+end
+`
+
+// bucketScript takes, charges or refunds a bucket atomically.
+//
+// KEYS[1] is the bucket's hash (see bucketLua). ARGV is now's seconds and
+// nanoseconds, the limit, the operation ("take" or "adjust") and its cost as
+// a span in nanoseconds (for "adjust", negative for a refund).
+//
+// It returns {granted, span, retry}: 1 or 0, the time until the bucket is full
+// after the operation (before it, on a refusal) and, on a refusal, the wait
+// until the take would be granted. Only a granted take and a charge create a
+// bucket; a refusal writes nothing.
+var bucketScript = redis.NewScript(bucketLua + `
+local now_s, now_ns = tonumber(ARGV[1]), tonumber(ARGV[2])
+local limit, op, cost = ARGV[3], ARGV[4], tonumber(ARGV[5])
 if op == 'take' then
-  after = span + cost
+  local span = span_of(KEYS[1], now_s, now_ns, limit)
+  local after = span + cost
   if after > MINUTE then
     return {0, span, after - MINUTE}
   end
-else
-  if not exists and cost <= 0 then
-    return {1, 0, 0}
-  end
-  after = span + cost
-  if after < 0 then after = 0 elseif after > MAXSPAN then after = MAXSPAN end
+  store(KEYS[1], now_s, now_ns, limit, after)
+  return {1, math.max(after, 0), 0}
 end
-if after <= 0 then
-  redis.call('DEL', KEYS[1])
-  return {1, 0, 0}
-end
-local total = now_ns + after
-local ns = math.fmod(total, 1e9)
-local s = now_s + (total - ns) / 1e9
-redis.call('HSET', KEYS[1], 's', string.format('%.0f', s), 'n', string.format('%.0f', ns), 'l', limit)
-redis.call('PEXPIRE', KEYS[1], string.format('%.0f', math.ceil(after / 1e6) + 1000))
-return {1, after, 0}
+return {1, adjust(KEYS[1], now_s, now_ns, limit, cost), 0}
 `)
 
 // bucketOp names the operation of bucketScript.

@@ -34,6 +34,12 @@ type LimiterOptions struct {
 	// above the longest request the gateway lets run: a request outliving
 	// its lease stops counting against its subject's MaxConcurrent.
 	LeaseTTL time.Duration
+
+	// Timeout bounds each call to Redis, so that no request waits on an
+	// unreachable server for longer (the Limiter's fail modes then apply;
+	// see ratelimit.Failover). Zero means DefaultTimeout (100 ms); it must
+	// otherwise be at least a millisecond.
+	Timeout time.Duration
 }
 
 // LimiterBackend is a [ratelimit.Backend] on Redis: every replica that uses
@@ -74,6 +80,7 @@ type LimiterBackend struct {
 	client   redis.UniversalClient
 	prefix   string
 	leaseTTL time.Duration
+	timeout  time.Duration
 	// instance makes this backend's lease IDs unique among replicas.
 	instance string
 	seq      atomic.Uint64
@@ -107,10 +114,15 @@ func NewLimiterBackend(client redis.UniversalClient, opts *LimiterOptions) (*Lim
 	if o.Prefix == "" {
 		o.Prefix = DefaultLimiterPrefix
 	}
+	t, err := timeout(o.Timeout, "LimiterOptions.Timeout")
+	if err != nil {
+		return nil, err
+	}
 	return &LimiterBackend{
 		client:   client,
 		prefix:   o.Prefix,
 		leaseTTL: o.LeaseTTL,
+		timeout:  t,
 		instance: rand.Text(),
 		leases:   make(map[string][]string),
 	}, nil
@@ -125,6 +137,8 @@ func (b *LimiterBackend) key(subject, kind string) string {
 
 // TakeRequests implements [ratelimit.Backend].
 func (b *LimiterBackend) TakeRequests(ctx context.Context, subject string, limit, n int64, now time.Time) (ratelimit.Quota, bool, error) {
+	ctx, cancel := bounded(ctx, b.timeout)
+	defer cancel()
 	key := b.key(subject, "r")
 	switch {
 	case n <= 0: // a give-back (or nothing to take)
@@ -138,6 +152,8 @@ func (b *LimiterBackend) TakeRequests(ctx context.Context, subject string, limit
 
 // TakeTokens implements [ratelimit.Backend].
 func (b *LimiterBackend) TakeTokens(ctx context.Context, subject string, limit, n int64, now time.Time) (ratelimit.Quota, bool, error) {
+	ctx, cancel := bounded(ctx, b.timeout)
+	defer cancel()
 	key := b.key(subject, "t")
 	if n > limit { // never granted: report the bucket as it is
 		q, _, err := runBucket(ctx, b.client, key, limit, opAdjust, 0, now)
@@ -150,6 +166,8 @@ func (b *LimiterBackend) TakeTokens(ctx context.Context, subject string, limit, 
 // days of refill of debt (2^52 ns), a bound that keeps the script's
 // arithmetic exact.
 func (b *LimiterBackend) AdjustTokens(ctx context.Context, subject string, limit, delta int64, now time.Time) (ratelimit.Quota, error) {
+	ctx, cancel := bounded(ctx, b.timeout)
+	defer cancel()
 	q, _, err := runBucket(ctx, b.client, b.key(subject, "t"), limit, opAdjust, signedSpan(delta, limit), now)
 	return q, err
 }

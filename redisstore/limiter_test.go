@@ -37,6 +37,11 @@ func TestLimiterBackendConformance(t *testing.T) {
 	ratelimittest.RunBackendTests(t, func(t *testing.T) ratelimit.Backend { return newLimiter(t, c, nil) })
 }
 
+func TestLimiterBatcherConformance(t *testing.T) {
+	c := newClient(t)
+	ratelimittest.RunBatcherTests(t, func(t *testing.T) ratelimit.Batcher { return newLimiter(t, c, nil) })
+}
+
 func TestNewLimiterBackendOptions(t *testing.T) {
 	c := newClient(t)
 	tests := []struct {

@@ -36,7 +36,9 @@ return {1, held + 1}
 func (b *LimiterBackend) Acquire(ctx context.Context, subject string, limit int64, now time.Time) (ratelimit.Quota, bool, error) {
 	ttl := b.leaseTTL.Milliseconds()
 	nowMs := now.UnixMilli()
-	id := b.instance + ":" + strconv.FormatUint(b.seq.Add(1), 36)
+	id := b.leaseID()
+	ctx, cancel := bounded(ctx, b.timeout)
+	defer cancel()
 	res, err := acquireScript.Run(ctx, b.client, []string{b.key(subject, "c")},
 		nowMs, nowMs+ttl, strconv.FormatInt(limit, 10), id, ttl+1000).Int64Slice()
 	if err != nil {
@@ -49,23 +51,30 @@ func (b *LimiterBackend) Acquire(ctx context.Context, subject string, limit int6
 	if res[0] != 1 {
 		return q, false, nil
 	}
-	b.mu.Lock()
-	b.leases[subject] = append(b.leases[subject], id)
-	b.mu.Unlock()
+	b.remember(subject, id)
 	return q, true, nil
 }
 
-// Release implements [ratelimit.Backend]. It gives back the oldest of the
-// leases this LimiterBackend granted subject (see LimiterBackend for why that
-// keeps the count right); with none it does nothing and sends nothing. If
-// Redis cannot be reached, the lease is forgotten all the same and expires on
-// its own.
-func (b *LimiterBackend) Release(ctx context.Context, subject string) error {
+// leaseID returns a new lease ID, unique among replicas.
+func (b *LimiterBackend) leaseID() string {
+	return b.instance + ":" + strconv.FormatUint(b.seq.Add(1), 36)
+}
+
+// remember records a lease granted to subject.
+func (b *LimiterBackend) remember(subject, id string) {
 	b.mu.Lock()
+	b.leases[subject] = append(b.leases[subject], id)
+	b.mu.Unlock()
+}
+
+// forgetOldest removes and returns the oldest lease this backend granted
+// subject, or "" when it holds none.
+func (b *LimiterBackend) forgetOldest(subject string) string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	ids := b.leases[subject]
 	if len(ids) == 0 {
-		b.mu.Unlock()
-		return nil
+		return ""
 	}
 	id := ids[0]
 	if len(ids) == 1 {
@@ -74,7 +83,21 @@ func (b *LimiterBackend) Release(ctx context.Context, subject string) error {
 		ids[0] = "" // let the string go; the slice's array is reused
 		b.leases[subject] = ids[1:]
 	}
-	b.mu.Unlock()
+	return id
+}
+
+// Release implements [ratelimit.Backend]. It gives back the oldest of the
+// leases this LimiterBackend granted subject (see LimiterBackend for why that
+// keeps the count right); with none it does nothing and sends nothing. If
+// Redis cannot be reached, the lease is forgotten all the same and expires on
+// its own.
+func (b *LimiterBackend) Release(ctx context.Context, subject string) error {
+	id := b.forgetOldest(subject)
+	if id == "" {
+		return nil
+	}
+	ctx, cancel := bounded(ctx, b.timeout)
+	defer cancel()
 	if err := b.client.ZRem(ctx, b.key(subject, "c"), id).Err(); err != nil {
 		return wrapErr(err)
 	}

@@ -1,0 +1,153 @@
+package wicket_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/wicket-gw/wicket"
+	"github.com/wicket-gw/wicket/metering/meteringtest"
+	"github.com/wicket-gw/wicket/ratelimit"
+)
+
+// countingBatcher is an in-process Batcher that counts the calls the
+// gateway makes to it, batches and primitive operations apart: each stands
+// for a network round trip on a shared backend.
+type countingBatcher struct {
+	*ratelimit.Memory
+	mu    sync.Mutex
+	calls map[string]int
+}
+
+func newCountingBatcher(t *testing.T) *countingBatcher {
+	m, err := ratelimit.NewMemory(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &countingBatcher{Memory: m, calls: map[string]int{}}
+}
+
+func (c *countingBatcher) count(op string) {
+	c.mu.Lock()
+	c.calls[op]++
+	c.mu.Unlock()
+}
+
+func (c *countingBatcher) take() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	m := c.calls
+	c.calls = map[string]int{}
+	return m
+}
+
+func (c *countingBatcher) TakeRequests(ctx context.Context, s string, limit, n int64, now time.Time) (ratelimit.Quota, bool, error) {
+	c.count("TakeRequests")
+	return c.Memory.TakeRequests(ctx, s, limit, n, now)
+}
+
+func (c *countingBatcher) TakeTokens(ctx context.Context, s string, limit, n int64, now time.Time) (ratelimit.Quota, bool, error) {
+	c.count("TakeTokens")
+	return c.Memory.TakeTokens(ctx, s, limit, n, now)
+}
+
+func (c *countingBatcher) AdjustTokens(ctx context.Context, s string, limit, delta int64, now time.Time) (ratelimit.Quota, error) {
+	c.count("AdjustTokens")
+	return c.Memory.AdjustTokens(ctx, s, limit, delta, now)
+}
+
+func (c *countingBatcher) Acquire(ctx context.Context, s string, limit int64, now time.Time) (ratelimit.Quota, bool, error) {
+	c.count("Acquire")
+	return c.Memory.Acquire(ctx, s, limit, now)
+}
+
+func (c *countingBatcher) Release(ctx context.Context, s string) error {
+	c.count("Release")
+	return c.Memory.Release(ctx, s)
+}
+
+func (c *countingBatcher) AdmitAll(ctx context.Context, s string, lim ratelimit.Limits, tokens int64, now time.Time) (ratelimit.Decision, error) {
+	c.count("AdmitAll")
+	return ratelimit.AdmitSequentially(ctx, c.Memory, s, lim, tokens, now)
+}
+
+func (c *countingBatcher) FinishAll(ctx context.Context, s string, lim ratelimit.Limits, f ratelimit.Finish, now time.Time) (ratelimit.Decision, error) {
+	c.count("FinishAll")
+	return ratelimit.FinishSequentially(ctx, c.Memory, s, lim, f, now)
+}
+
+// With a batching backend, the gateway admits a model call (slot, request
+// and tokens) in one backend call and finishes it (token correction and
+// slot) in one more; a listing is admitted and finished the same way
+// without tokens, and a malformed request counts one request, no slot.
+func TestAdmissionOneCallEachWay(t *testing.T) {
+	clk := meteringtest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	b := newCountingBatcher(t)
+	up := newUpstream(t, okUpstream)
+	e := newEnv(t, single("m", up.provider(t, "openai"), ""), func(c *wicket.Config) {
+		lim, err := ratelimit.New(&ratelimit.Options{Backend: b, Now: clk.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Limiter, c.Now = lim, clk.Now
+		c.Limits = ratelimit.Limits{RequestsPerMinute: 10, TokensPerMinute: 10_000, MaxConcurrent: 2}
+	})
+	for _, tc := range []struct {
+		name, method, path, body string
+		status                   int
+		want                     map[string]int
+	}{
+		{"chat", "POST", "/v1/chat/completions", chat("m"), 200, map[string]int{"AdmitAll": 1, "FinishAll": 1}},
+		{"models", "GET", "/v1/models", "", 200, map[string]int{"AdmitAll": 1, "FinishAll": 1}},
+		{"malformed", "POST", "/v1/chat/completions", `{"model":`, 400, map[string]int{"TakeRequests": 1}},
+	} {
+		resp := e.do(t, tc.method, tc.path, tc.body, map[string]string{"Authorization": "Bearer " + e.key})
+		readAll(t, resp)
+		if resp.StatusCode != tc.status {
+			t.Fatalf("%s: status %d; want %d", tc.name, resp.StatusCode, tc.status)
+		}
+		if got := b.take(); !equalCounts(got, tc.want) {
+			t.Errorf("%s: backend calls %v; want %v", tc.name, got, tc.want)
+		}
+	}
+	// Every slot came back: two concurrent admissions still fit.
+	for i := range 2 {
+		if _, ok, err := b.Memory.Acquire(t.Context(), e.rec.ID, 2, clk.Now()); err != nil || !ok {
+			t.Fatalf("slot %d after the requests: granted %v, %v; want every slot free", i+1, ok, err)
+		}
+	}
+}
+
+func equalCounts(a, b map[string]int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// Requests answered before their admission (malformed ones) still count
+// against the key's request rate.
+func TestMalformedRequestsCount(t *testing.T) {
+	clk := meteringtest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	up := newUpstream(t, okUpstream)
+	e := newEnv(t, single("m", up.provider(t, "openai"), ""), withLimits(clk, ratelimit.Limits{RequestsPerMinute: 2}))
+	for i, tc := range []struct {
+		body   string
+		status int
+	}{{`{"model":`, 400}, {`not json`, 400}, {chat("m"), 429}} {
+		resp := e.post(t, "/v1/chat/completions", tc.body)
+		readAll(t, resp)
+		if resp.StatusCode != tc.status {
+			t.Fatalf("request %d: %d; want %d", i+1, resp.StatusCode, tc.status)
+		}
+	}
+	if n := len(up.requests()); n != 0 {
+		t.Errorf("upstream calls %d; want 0", n)
+	}
+}

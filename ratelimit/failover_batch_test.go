@@ -1,0 +1,133 @@
+package ratelimit_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/wicket-gw/wicket/ratelimit"
+	"github.com/wicket-gw/wicket/ratelimit/ratelimittest"
+)
+
+// flakyBatcher is a flaky Backend that also batches, each batch one call
+// that fails while down.
+type flakyBatcher struct {
+	*flaky
+	batches int
+}
+
+func (f *flakyBatcher) AdmitAll(ctx context.Context, s string, lim ratelimit.Limits, tokens int64, now time.Time) (ratelimit.Decision, error) {
+	f.batches++
+	if f.down.Load() {
+		return ratelimit.Decision{}, errSharedDown
+	}
+	return ratelimit.AdmitSequentially(ctx, f.Backend, s, lim, tokens, now)
+}
+
+func (f *flakyBatcher) FinishAll(ctx context.Context, s string, lim ratelimit.Limits, fin ratelimit.Finish, now time.Time) (ratelimit.Decision, error) {
+	f.batches++
+	if f.down.Load() {
+		return ratelimit.Decision{}, errSharedDown
+	}
+	return ratelimit.FinishSequentially(ctx, f.Backend, s, lim, fin, now)
+}
+
+// Failover passes the Batcher suite over a batching shared backend and over
+// one that does not batch.
+func TestFailoverBatcherConformance(t *testing.T) {
+	t.Run("SharedBatches", func(t *testing.T) {
+		ratelimittest.RunBatcherTests(t, func(t *testing.T) ratelimit.Batcher {
+			f, err := ratelimit.Failover(&flakyBatcher{flaky: newFlaky(t)}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return f
+		})
+	})
+	t.Run("SharedDoesNotBatch", func(t *testing.T) {
+		ratelimittest.RunBatcherTests(t, func(t *testing.T) ratelimit.Batcher {
+			f, err := ratelimit.Failover(newFlaky(t), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return f
+		})
+	})
+}
+
+// A Limiter over a batching backend admits and finishes a request with one
+// call each; with the shared backend down and every limit failing open, the
+// local backend still limits, and its slots are returned there.
+func TestFailoverBatchOpen(t *testing.T) {
+	shared := &flakyBatcher{flaky: newFlaky(t)}
+	var heard []ratelimit.Fallback
+	fb, err := ratelimit.Failover(shared, &ratelimit.FailoverOptions{OnFallback: func(f ratelimit.Fallback) { heard = append(heard, f) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := ratelimit.New(&ratelimit.Options{Backend: fb, Now: func() time.Time { return time.Unix(1e9, 0) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	lim := ratelimit.Limits{MaxConcurrent: 1, RequestsPerMinute: 10, TokensPerMinute: 100}
+
+	p, err := l.Defer("k", lim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.ReserveTokens(ctx, 40); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Finish(ctx, 30); err != nil {
+		t.Fatal(err)
+	}
+	if shared.batches != 2 {
+		t.Fatalf("backend calls for one request: %d; want 2 (one AdmitAll, one FinishAll)", shared.batches)
+	}
+
+	shared.down.Store(true)
+	p1, _ := l.Defer("k", lim)
+	if err := p1.ReserveTokens(ctx, 10); err != nil {
+		t.Fatalf("shared down, every limit open: %v; want admitted locally", err)
+	}
+	p2, _ := l.Defer("k", lim)
+	if err := p2.ReserveTokens(ctx, 10); !errors.Is(err, ratelimit.ErrLimited) || p2.Decision().Refused != ratelimit.Concurrency {
+		t.Fatalf("second request with the one local slot held: %v (refused %v); want the local concurrency limit", err, p2.Decision().Refused)
+	}
+	shared.down.Store(false)
+	if err := p1.Finish(ctx, 10); err != nil { // the slot goes back to the local backend
+		t.Fatal(err)
+	}
+	p3, _ := l.Defer("k", lim)
+	if err := p3.ReserveTokens(ctx, 10); err != nil {
+		t.Fatalf("after the local slot's release, shared back up: %v", err)
+	}
+	if got := fb.Fallbacks(ratelimit.Concurrency) + fb.Fallbacks(ratelimit.Requests) + fb.Fallbacks(ratelimit.Tokens); got != 6 || len(heard) != 6 {
+		t.Errorf("fallbacks counted %d, heard %d; want 6 each (two admissions of three limits)", got, len(heard))
+	}
+}
+
+// A combined admission fails closed when any limit it involves does.
+func TestFailoverBatchClosed(t *testing.T) {
+	shared := &flakyBatcher{flaky: newFlaky(t)}
+	fb, err := ratelimit.Failover(shared, &ratelimit.FailoverOptions{Tokens: ratelimit.FailClosed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := ratelimit.New(&ratelimit.Options{Backend: fb})
+	if err != nil {
+		t.Fatal(err)
+	}
+	shared.down.Store(true)
+	p, _ := l.Defer("k", ratelimit.Limits{RequestsPerMinute: 10, TokensPerMinute: 100})
+	if err := p.ReserveTokens(context.Background(), 5); !errors.Is(err, errSharedDown) {
+		t.Fatalf("tokens fail closed: %v; want the backend's error", err)
+	}
+	// Without tokens involved, the open limits admit locally.
+	p, _ = l.Defer("k", ratelimit.Limits{RequestsPerMinute: 10, TokensPerMinute: 100})
+	if err := p.Admit(context.Background()); err != nil {
+		t.Fatalf("requests only, failing open: %v", err)
+	}
+}
