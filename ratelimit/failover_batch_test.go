@@ -3,6 +3,7 @@ package ratelimit_test
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,11 +15,11 @@ import (
 // that fails while down.
 type flakyBatcher struct {
 	*flaky
-	batches int
+	batches atomic.Int64
 }
 
 func (f *flakyBatcher) AdmitAll(ctx context.Context, s string, lim ratelimit.Limits, tokens int64, now time.Time) (ratelimit.Decision, error) {
-	f.batches++
+	f.batches.Add(1)
 	if f.down.Load() {
 		return ratelimit.Decision{}, errSharedDown
 	}
@@ -26,7 +27,7 @@ func (f *flakyBatcher) AdmitAll(ctx context.Context, s string, lim ratelimit.Lim
 }
 
 func (f *flakyBatcher) FinishAll(ctx context.Context, s string, lim ratelimit.Limits, fin ratelimit.Finish, now time.Time) (ratelimit.Decision, error) {
-	f.batches++
+	f.batches.Add(1)
 	if f.down.Load() {
 		return ratelimit.Decision{}, errSharedDown
 	}
@@ -83,8 +84,8 @@ func TestFailoverBatchOpen(t *testing.T) {
 	if err := p.Finish(ctx, 30); err != nil {
 		t.Fatal(err)
 	}
-	if shared.batches != 2 {
-		t.Fatalf("backend calls for one request: %d; want 2 (one AdmitAll, one FinishAll)", shared.batches)
+	if shared.batches.Load() != 2 {
+		t.Fatalf("backend calls for one request: %d; want 2 (one AdmitAll, one FinishAll)", shared.batches.Load())
 	}
 
 	shared.down.Store(true)
