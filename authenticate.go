@@ -2,6 +2,7 @@ package wicket
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -23,7 +24,11 @@ import (
 // blocked, keys this process has already verified and cached keep working
 // (so one client's failures do not lock out everyone behind the same NAT
 // or proxy), and every other key gets 429 with retry-after before any
-// store lookup.
+// store lookup. When the throttle's shared backend fails and the throttle
+// fails closed (ratelimit.AuthThrottleOptions.FailMode), requests are
+// treated as from a blocked address but refused with 503 and Retry-After: 1
+// (keys.ErrThrottleUnavailable); failing open, the throttle goes on with a
+// local count and nothing changes here.
 func (g *Gateway) Authenticate() func(http.Handler) http.Handler {
 	opts := &keys.MiddlewareOptions{ClientIP: g.clientIPOf, ErrorHandler: g.authFailed}
 	if g.throttle != nil {
@@ -78,9 +83,14 @@ func (g *Gateway) clientIPOf(r *http.Request) netip.Addr {
 	return clientIP(r, g.cfg.TrustedProxies)
 }
 
+// authFailed answers a request the key check refused, in the caller's
+// dialect, logging the failures of the services it depends on.
 func (g *Gateway) authFailed(w http.ResponseWriter, r *http.Request, err error) {
 	status := keys.StatusCode(err)
-	if status == http.StatusServiceUnavailable {
+	switch {
+	case errors.Is(err, keys.ErrThrottleUnavailable):
+		g.cfg.Logger.Error("wicket: failed-auth throttle unavailable", slog.String("request_id", RequestID(r.Context())))
+	case status == http.StatusServiceUnavailable:
 		g.cfg.Logger.Error("wicket: key store failed", slog.String("request_id", RequestID(r.Context())))
 	}
 	keys.SetErrorHeaders(w.Header(), err)

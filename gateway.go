@@ -50,7 +50,11 @@ type Config struct {
 	// already verified and cached are served, and any other key is refused
 	// with 429 before a store lookup. Nil means ratelimit.NewAuthThrottle(nil):
 	// 10 failures within a minute block the address (an IPv6 /64) for 10
-	// minutes. Admin shares it with the admin API.
+	// minutes. Admin shares it with the admin API. A throttle on a shared
+	// backend (redisstore) applies its AuthThrottleOptions.FailMode when the
+	// backend fails: open, it goes on with a local in-memory throttle;
+	// closed, keys not cached are refused with 503. Keys this process has
+	// verified and cached never wait on the throttle.
 	AuthThrottle *ratelimit.AuthThrottle
 	// DisableAuthThrottle turns the failed-auth throttle off.
 	DisableAuthThrottle bool

@@ -175,12 +175,12 @@ func (f *fakeThrottle) block(ip netip.Addr, retry time.Duration) {
 	f.blocked[ip] = retry
 }
 
-func (f *fakeThrottle) Blocked(ip netip.Addr, now time.Time) (time.Duration, bool) {
+func (f *fakeThrottle) Blocked(ip netip.Addr, now time.Time) (time.Duration, bool, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.asked = append(f.asked, now)
 	retry, ok := f.blocked[ip]
-	return retry, ok
+	return retry, ok, nil
 }
 
 func (f *fakeThrottle) Fail(ip netip.Addr, now time.Time) (time.Duration, bool) {

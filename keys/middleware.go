@@ -10,7 +10,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/wicket-gw/wicket/internal/apierror"
 )
@@ -25,8 +24,9 @@ type MiddlewareOptions struct {
 	ClientIP func(*http.Request) netip.Addr
 	// ErrorHandler answers a refused request. err wraps one of ErrMissing,
 	// ErrMalformed, ErrUnknown, ErrRevoked, ErrExpired, ErrForbidden,
-	// ErrThrottled (as a *ThrottledError), or a store failure; StatusCode
-	// and PublicMessage turn it into a status and a safe message. Nil means
+	// ErrThrottled (as a *ThrottledError), ErrThrottleUnavailable, or a
+	// store failure; StatusCode and PublicMessage turn it into a status and
+	// a safe message, and SetErrorHeaders sets its headers. Nil means
 	// WriteError (an OpenAI-style JSON body).
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
 	// Throttle, if set, counts failed authentications per client address
@@ -45,7 +45,10 @@ type MiddlewareOptions struct {
 // keys already verified and cached by this process keep working, so that
 // one misbehaving client does not lock out everyone behind the same address;
 // unknown keys are refused with 429 (a *ThrottledError) without a store
-// lookup, and are not counted. The Manager's Options.Now gives the time.
+// lookup, and are not counted. When the Throttle fails closed (its Blocked
+// returns an error), requests are treated alike but refused with 503
+// (ErrThrottleUnavailable, Retry-After: 1): a cached key is no guess, so it
+// needs no throttle. The Manager's Options.Now gives the time.
 func (m *Manager) Middleware(opts *MiddlewareOptions) func(http.Handler) http.Handler {
 	var o MiddlewareOptions
 	if opts != nil {
@@ -62,17 +65,20 @@ func (m *Manager) Middleware(opts *MiddlewareOptions) func(http.Handler) http.Ha
 			key, _, err := ExtractKey(r)
 			r = StripQueryKey(r)
 			ip := o.ClientIP(r)
+			// A key verified and cached by this process passes whatever the
+			// throttle says (a blocked address keeps its cached keys), so it
+			// is checked first and the throttle, which may be a network
+			// round trip, is asked only about the others.
 			var rec *Record
-			if retry, blocked := m.blocked(o.Throttle, ip); blocked {
-				var ok bool
-				if err == nil {
-					rec, ok = m.verifyCached(key, ip)
-				}
-				if !ok {
-					o.ErrorHandler(w, r, &ThrottledError{RetryAfter: retry})
+			var ok bool
+			if err == nil {
+				rec, ok = m.verifyCached(key, ip)
+			}
+			if !ok {
+				if refusal := m.blocked(o.Throttle, ip); refusal != nil {
+					o.ErrorHandler(w, r, refusal)
 					return
 				}
-			} else {
 				if err == nil {
 					rec, err = m.Verify(r.Context(), key, ip)
 				}
@@ -100,12 +106,22 @@ func (m *Manager) Middleware(opts *MiddlewareOptions) func(http.Handler) http.Ha
 	}
 }
 
-// blocked asks t, if set, whether ip is blocked now.
-func (m *Manager) blocked(t Throttle, ip netip.Addr) (time.Duration, bool) {
+// blocked asks t, if set, whether ip is blocked now, and returns the error
+// to refuse a request from ip with unless its key is cached: a
+// *ThrottledError if ip is blocked, a throttleUnavailableError if t cannot
+// tell, nil otherwise.
+func (m *Manager) blocked(t Throttle, ip netip.Addr) error {
 	if t == nil {
-		return 0, false
+		return nil
 	}
-	return t.Blocked(ip, m.opts.Now())
+	retry, blocked, err := t.Blocked(ip, m.opts.Now())
+	switch {
+	case err != nil:
+		return &throttleUnavailableError{cause: err}
+	case blocked:
+		return &ThrottledError{RetryAfter: retry}
+	}
+	return nil
 }
 
 // StripQueryKey returns r, or a shallow copy of r without the "key" query
@@ -204,14 +220,17 @@ func WriteError(w http.ResponseWriter, _ *http.Request, err error) {
 }
 
 // SetErrorHeaders sets the headers that go with an authentication refusal,
-// whatever the body's shape: WWW-Authenticate for a 401, and Retry-After
-// (whole seconds, rounded up, at least 1) for a *ThrottledError. An
-// ErrorHandler that writes its own body calls it.
+// whatever the body's shape: WWW-Authenticate for a 401, Retry-After (whole
+// seconds, rounded up, at least 1) for a *ThrottledError, and Retry-After: 1
+// for ErrThrottleUnavailable. An ErrorHandler that writes its own body calls
+// it.
 func SetErrorHeaders(h http.Header, err error) {
 	if StatusCode(err) == http.StatusUnauthorized {
 		h.Set("WWW-Authenticate", `Bearer realm="wicket"`)
 	}
 	if te, ok := errors.AsType[*ThrottledError](err); ok {
 		h.Set("Retry-After", strconv.FormatInt(retryAfterSeconds(te.RetryAfter), 10))
+	} else if errors.Is(err, ErrThrottleUnavailable) {
+		h.Set("Retry-After", "1")
 	}
 }

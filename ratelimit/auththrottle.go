@@ -4,7 +4,9 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
+	"strconv"
 	"sync/atomic"
 	"time"
 )
@@ -32,9 +34,10 @@ type AuthThrottleOptions struct {
 	// Cooldown is how long a client stays blocked. Zero means
 	// DefaultAuthCooldown (10 minutes).
 	Cooldown time.Duration
-	// MaxClients bounds the number of clients tracked by the in-memory
-	// backend, least recently seen first out. Zero means
-	// DefaultAuthMaxClients (100,000). It is ignored when Backend is set.
+	// MaxClients bounds the number of clients tracked in memory, least
+	// recently seen first out: by the default backend, or, when Backend is
+	// set and FailMode is FailOpen, by the local throttle used while Backend
+	// fails. Zero means DefaultAuthMaxClients (100,000).
 	MaxClients int
 	// IPv4Prefix is the prefix length by which IPv4 addresses are grouped
 	// into one client. Zero means DefaultAuthIPv4Prefix (32: each address
@@ -47,12 +50,67 @@ type AuthThrottleOptions struct {
 	// Backend stores the clients' counts and blocks. Nil means a
 	// [MemoryThrottle] of MaxClients clients.
 	Backend ThrottleBackend
+	// FailMode says what the throttle does when Backend fails (errors or
+	// times out). FailOpen, the zero value, keeps throttling with a local
+	// MemoryThrottle of MaxClients clients, so that each replica still
+	// blocks the addresses that fail too often on it; FailClosed makes
+	// Blocked return an error, which the gateway answers with 503. The
+	// default backend never fails.
+	FailMode FailMode
+	// OnFallback, if set, is told of each operation Backend failed. It runs
+	// on the request's goroutine: keep it quick.
+	OnFallback func(ThrottleFallback)
+}
+
+// ThrottleOp names an operation of an [AuthThrottle] on its backend.
+type ThrottleOp uint8
+
+// Operations of an AuthThrottle.
+const (
+	// ThrottleBlocked is the check made before authentication (Blocked).
+	ThrottleBlocked ThrottleOp = iota
+	// ThrottleFail records a failed authentication (Fail).
+	ThrottleFail
+	// ThrottleSucceed forgets a client's failures (Succeed).
+	ThrottleSucceed
+)
+
+// String returns "blocked", "fail" or "succeed".
+func (op ThrottleOp) String() string {
+	switch op {
+	case ThrottleBlocked:
+		return "blocked"
+	case ThrottleFail:
+		return "fail"
+	case ThrottleSucceed:
+		return "succeed"
+	}
+	return "ThrottleOp(" + strconv.Itoa(int(op)) + ")"
+}
+
+// ThrottleFallback describes one operation an [AuthThrottle]'s backend
+// failed: which, and the fail mode applied.
+//
+// It names no client address, unlike [Fallback], which names its subject:
+// a backend failure is the backend's, not the client's (during an outage
+// every client's requests fall back alike), so the address would tell
+// nothing about it, while it would carry personal data, with no bound on
+// its values, into whatever OnFallback feeds (metrics labels, logs). The
+// audit trail records the addresses that matter: failed authentications
+// and blocks.
+type ThrottleFallback struct {
+	// Op is the operation the backend failed.
+	Op ThrottleOp
+	// Mode is the throttle's fail mode: FailOpen if the operation was done
+	// on the local throttle instead, FailClosed if it was not done.
+	Mode FailMode
 }
 
 // AuthThrottle blocks client addresses that fail authentication too often,
 // against credential stuffing and key guessing. The gateway calls Blocked
 // before any key hashing or store lookup, answering 429 with the retry-after
-// when it reports true, and Fail after each failed authentication.
+// when it reports true (and 503 when it returns an error), and Fail after
+// each failed authentication.
 //
 // Addresses are grouped into clients: IPv4-mapped IPv6 addresses count as
 // IPv4, zones are ignored, and each family is grouped by its configured prefix
@@ -67,11 +125,19 @@ type AuthThrottleOptions struct {
 // above the number of attacking prefixes expected. See MemoryThrottle for how
 // its clients are spread over shards.
 //
-// The methods take no context and return no error (they implement the keys
-// package's Throttle), so AuthThrottle calls its backend with
-// context.Background() and, when the backend fails, lets the client through
-// as not blocked and counts the error (see Errors). Choosing to fail closed
-// instead is not yet possible.
+// The methods take no context (they implement the keys package's
+// Throttle), so AuthThrottle calls its backend with context.Background():
+// a shared backend bounds each call with its own deadline. When the backend
+// fails, the throttle applies its [FailMode]. Failing open, the operation
+// is done on a local [MemoryThrottle] instead, so that an address failing
+// too often is still blocked, by each replica on its own (a fleet of N
+// replicas lets it try up to N times MaxFailures per Window); a block the
+// local throttle imposed is honoured until it ends, even once the backend
+// is back. Failing closed, Blocked returns an error (the gateway then
+// answers 503 where it would answer a blocked address 429), and a failure
+// or success goes unrecorded.
+// Either way the fallback is counted (Fallbacks) and told to
+// AuthThrottleOptions.OnFallback.
 //
 // AuthThrottle never starts a goroutine; with the default backend, Blocked
 // allocates nothing. Use [NewAuthThrottle]; the zero AuthThrottle is not
@@ -85,8 +151,16 @@ type AuthThrottle struct {
 	backend     ThrottleBackend
 	// mem is backend when it is a *MemoryThrottle, called directly so that
 	// client names built on the stack stay there.
-	mem  *MemoryThrottle
-	errs atomic.Uint64
+	mem *MemoryThrottle
+	// local takes over while backend fails, when failing open and backend
+	// is not a MemoryThrottle (which never fails); nil otherwise.
+	local      *MemoryThrottle
+	mode       FailMode
+	onFallback func(ThrottleFallback)
+	fallbacks  atomic.Uint64
+	// usedLocal is set at the first fallback to local: from then on,
+	// Blocked asks local too when backend finds no block.
+	usedLocal atomic.Bool
 }
 
 // clientMax is the length of the longest client name: an IPv6 /128.
@@ -104,6 +178,9 @@ func NewAuthThrottle(opts *AuthThrottleOptions) (*AuthThrottle, error) {
 	if o.IPv4Prefix < 0 || o.IPv4Prefix > 32 || o.IPv6Prefix < 0 || o.IPv6Prefix > 128 {
 		return nil, errors.New("ratelimit: AuthThrottleOptions prefix length out of range")
 	}
+	if o.FailMode > FailClosed {
+		return nil, errors.New("ratelimit: AuthThrottleOptions.FailMode invalid")
+	}
 	if o.MaxFailures > 1<<30 {
 		return nil, errors.New("ratelimit: AuthThrottleOptions.MaxFailures too large")
 	}
@@ -120,6 +197,8 @@ func NewAuthThrottle(opts *AuthThrottleOptions) (*AuthThrottle, error) {
 		v4bits:      o.IPv4Prefix,
 		v6bits:      o.IPv6Prefix,
 		backend:     o.Backend,
+		mode:        o.FailMode,
+		onFallback:  o.OnFallback,
 	}
 	if a.backend == nil {
 		m, err := NewMemoryThrottle(&MemoryThrottleOptions{MaxClients: o.MaxClients})
@@ -129,6 +208,13 @@ func NewAuthThrottle(opts *AuthThrottleOptions) (*AuthThrottle, error) {
 		a.backend = m
 	}
 	a.mem, _ = a.backend.(*MemoryThrottle)
+	if a.mem == nil && a.mode == FailOpen {
+		m, err := NewMemoryThrottle(&MemoryThrottleOptions{MaxClients: o.MaxClients})
+		if err != nil {
+			return nil, err
+		}
+		a.local = m
+	}
 	return a, nil
 }
 
@@ -146,33 +232,60 @@ func (a *AuthThrottle) client(b []byte, ip netip.Addr) []byte {
 	return p.AppendTo(b)
 }
 
-// failed counts a backend error, after which the client is let through.
-func (a *AuthThrottle) failed(err error) bool {
-	if err == nil {
-		return false
+// fallback counts and tells a failure of the backend in op, and returns
+// the local throttle to go on with, or nil when failing closed.
+func (a *AuthThrottle) fallback(op ThrottleOp) *MemoryThrottle {
+	a.fallbacks.Add(1)
+	if a.onFallback != nil {
+		a.onFallback(ThrottleFallback{Op: op, Mode: a.mode})
 	}
-	a.errs.Add(1)
-	return true
+	if a.local != nil {
+		a.usedLocal.Store(true)
+	}
+	return a.local
+}
+
+// retry returns the time from now until the end of a block, and whether
+// one is in force.
+func retry(until, now time.Time) (time.Duration, bool) {
+	if !now.Before(until) {
+		return 0, false
+	}
+	return until.Sub(now), true
 }
 
 // Blocked reports whether ip's client is blocked at now and, if so, the time
 // until the block ends. It creates no state.
-func (a *AuthThrottle) Blocked(ip netip.Addr, now time.Time) (retryAfter time.Duration, blocked bool) {
+//
+// err is non-nil only when the backend failed and the throttle fails
+// closed: the caller cannot tell whether ip is blocked, and should refuse
+// what it would refuse a blocked address (the gateway answers 503). When
+// failing open, the local throttle answers instead.
+func (a *AuthThrottle) Blocked(ip netip.Addr, now time.Time) (retryAfter time.Duration, blocked bool, err error) {
 	var buf [clientMax]byte
 	client := a.client(buf[:0], ip)
-	var until time.Time
-	var err error
-	// Two conversions: the one passed to the interface escapes and is
-	// copied to the heap, the other stays on the stack.
 	if a.mem != nil {
-		until, err = a.mem.Blocked(context.Background(), string(client), now)
-	} else {
-		until, err = a.backend.Blocked(context.Background(), string(client), now)
+		// The default backend: it never fails.
+		until, _ := a.mem.Blocked(context.Background(), string(client), now)
+		retryAfter, blocked = retry(until, now)
+		return retryAfter, blocked, nil
 	}
-	if a.failed(err) || !now.Before(until) {
-		return 0, false
+	// Two conversions: the one passed to the interface escapes and is
+	// copied to the heap, the one passed to local stays on the stack.
+	until, err := a.backend.Blocked(context.Background(), string(client), now)
+	if err != nil {
+		local := a.fallback(ThrottleBlocked)
+		if local == nil {
+			return 0, false, fmt.Errorf("ratelimit: auth throttle: blocked: %w", err)
+		}
+		until, _ = local.Blocked(context.Background(), string(client), now)
+	} else if !now.Before(until) && a.usedLocal.Load() {
+		// A block imposed locally while the backend failed holds until
+		// it ends.
+		until, _ = a.local.Blocked(context.Background(), string(client), now)
 	}
-	return until.Sub(now), true
+	retryAfter, blocked = retry(until, now)
+	return retryAfter, blocked, nil
 }
 
 // Fail records a failed authentication from ip at now. When it is the
@@ -181,46 +294,60 @@ func (a *AuthThrottle) Blocked(ip netip.Addr, now time.Time) (retryAfter time.Du
 // Blocked first, blocked true normally means the block starts with this
 // failure (the moment to emit an audit event). A failure while already blocked
 // is not counted and does not extend the block.
+//
+// When the backend fails, the failure is recorded by the local throttle if
+// failing open, and lost if failing closed (Blocked then refuses until the
+// backend is back).
 func (a *AuthThrottle) Fail(ip netip.Addr, now time.Time) (retryAfter time.Duration, blocked bool) {
 	var buf [clientMax]byte
 	client := a.client(buf[:0], ip)
-	var until time.Time
-	var err error
 	if a.mem != nil {
-		until, err = a.mem.Fail(context.Background(), string(client), a.maxFailures, a.window, a.cooldown, now)
-	} else {
-		until, err = a.backend.Fail(context.Background(), string(client), a.maxFailures, a.window, a.cooldown, now)
+		until, _ := a.mem.Fail(context.Background(), string(client), a.maxFailures, a.window, a.cooldown, now)
+		return retry(until, now)
 	}
-	if a.failed(err) || !now.Before(until) {
-		return 0, false
+	until, err := a.backend.Fail(context.Background(), string(client), a.maxFailures, a.window, a.cooldown, now)
+	if err != nil {
+		local := a.fallback(ThrottleFail)
+		if local == nil {
+			return 0, false
+		}
+		until, _ = local.Fail(context.Background(), string(client), a.maxFailures, a.window, a.cooldown, now)
 	}
-	return until.Sub(now), true
+	return retry(until, now)
 }
 
 // Succeed forgets the failures counted for ip's client, so that clients
 // sharing an address (behind NAT, say) do not pay for each other's old typos;
 // it does not lift a block. Calling it is optional, and a trade-off: an
 // attacker who holds one valid key can use it to reset the count between
-// guesses.
+// guesses. When the backend fails, the local throttle forgets instead if
+// failing open; nothing is forgotten if failing closed.
 func (a *AuthThrottle) Succeed(ip netip.Addr) {
 	var buf [clientMax]byte
 	client := a.client(buf[:0], ip)
-	var err error
 	if a.mem != nil {
-		err = a.mem.Succeed(context.Background(), string(client))
-	} else {
-		err = a.backend.Succeed(context.Background(), string(client))
+		_ = a.mem.Succeed(context.Background(), string(client))
+		return
 	}
-	a.failed(err)
+	if err := a.backend.Succeed(context.Background(), string(client)); err != nil {
+		if local := a.fallback(ThrottleSucceed); local != nil {
+			_ = local.Succeed(context.Background(), string(client))
+		}
+	}
 }
 
-// Errors returns the number of backend errors so far, each of which let a
-// client through (or left a failure or success unrecorded).
-func (a *AuthThrottle) Errors() uint64 { return a.errs.Load() }
+// Mode returns the fail mode in force when the backend fails.
+func (a *AuthThrottle) Mode() FailMode { return a.mode }
+
+// Fallbacks returns how many operations the backend failed since
+// NewAuthThrottle, whatever the mode applied: each was done on the local
+// throttle (failing open) or not at all (failing closed).
+func (a *AuthThrottle) Fallbacks() uint64 { return a.fallbacks.Load() }
 
 // Len returns the number of clients tracked: by the backend's Len method if
 // it has one (a [MemoryThrottle] does), otherwise 0, since a shared backend
-// holds the clients of every replica.
+// holds the clients of every replica. The local throttle used while the
+// backend fails is not counted.
 func (a *AuthThrottle) Len() int {
 	if l, ok := a.backend.(interface{ Len() int }); ok {
 		return l.Len()

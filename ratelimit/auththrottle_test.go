@@ -26,7 +26,7 @@ func TestAuthThrottleBlocks(t *testing.T) {
 	blockedAt := 0
 	for i := 1; i <= 1000; i++ {
 		now = now.Add(time.Millisecond)
-		if _, blocked := a.Blocked(attacker, now); blocked {
+		if _, blocked, _ := a.Blocked(attacker, now); blocked {
 			continue // the gateway answers 429 and does no key work
 		}
 		if ra, blocked := a.Fail(attacker, now); blocked {
@@ -42,11 +42,11 @@ func TestAuthThrottleBlocks(t *testing.T) {
 	if blockedAt != n {
 		t.Fatalf("blocked at failure %d; want %d", blockedAt, n)
 	}
-	ra, blocked := a.Blocked(attacker, now)
+	ra, blocked, _ := a.Blocked(attacker, now)
 	if want := 10*time.Minute - 995*time.Millisecond; !blocked || ra != want {
 		t.Fatalf("Blocked(attacker) = %v, %v; want %v, true", ra, blocked, want)
 	}
-	if _, blocked := a.Blocked(other, now); blocked {
+	if _, blocked, _ := a.Blocked(other, now); blocked {
 		t.Fatal("another address is blocked")
 	}
 	// A failure while blocked (a race with Blocked) neither counts nor extends.
@@ -55,11 +55,11 @@ func TestAuthThrottleBlocks(t *testing.T) {
 	}
 
 	now = now.Add(ra - time.Nanosecond)
-	if _, blocked := a.Blocked(attacker, now); !blocked {
+	if _, blocked, _ := a.Blocked(attacker, now); !blocked {
 		t.Fatal("unblocked before the cool-down ended")
 	}
 	now = now.Add(time.Nanosecond)
-	if _, blocked := a.Blocked(attacker, now); blocked {
+	if _, blocked, _ := a.Blocked(attacker, now); blocked {
 		t.Fatal("still blocked after the cool-down")
 	}
 	// After the cool-down the count starts again.
@@ -101,7 +101,7 @@ func TestAuthThrottleSucceed(t *testing.T) {
 		t.Fatal("not blocked by the third failure after Succeed")
 	}
 	a.Succeed(ip)
-	if _, blocked := a.Blocked(ip, t0); !blocked {
+	if _, blocked, _ := a.Blocked(ip, t0); !blocked {
 		t.Fatal("Succeed lifted a block")
 	}
 }
@@ -152,12 +152,12 @@ func TestAuthThrottleGrouping(t *testing.T) {
 				}
 			}
 			for _, s := range tt.blocked {
-				if _, blocked := a.Blocked(netip.MustParseAddr(s), t0); !blocked {
+				if _, blocked, _ := a.Blocked(netip.MustParseAddr(s), t0); !blocked {
 					t.Errorf("Blocked(%s) = false; want true", s)
 				}
 			}
 			for _, s := range tt.free {
-				if _, blocked := a.Blocked(netip.MustParseAddr(s), t0); blocked {
+				if _, blocked, _ := a.Blocked(netip.MustParseAddr(s), t0); blocked {
 					t.Errorf("Blocked(%s) = true; want false", s)
 				}
 			}
@@ -175,7 +175,7 @@ func TestAuthThrottleBounded(t *testing.T) {
 	if n := a.Len(); n > capacity {
 		t.Fatalf("Len = %d; want at most %d", n, capacity)
 	}
-	if _, blocked := a.Blocked(netip.Addr{}, t0); blocked {
+	if _, blocked, _ := a.Blocked(netip.Addr{}, t0); blocked {
 		t.Fatal("the zero Addr is blocked")
 	}
 }
@@ -199,10 +199,10 @@ func TestAuthThrottleBlockedAllocs(t *testing.T) {
 	}
 	unknown := netip.MustParseAddr("192.0.2.1")
 	allocs := testing.AllocsPerRun(1000, func() {
-		if _, ok := a.Blocked(blocked, t0); !ok {
+		if _, ok, _ := a.Blocked(blocked, t0); !ok {
 			t.Fatal("not blocked")
 		}
-		if _, ok := a.Blocked(unknown, t0); ok {
+		if _, ok, _ := a.Blocked(unknown, t0); ok {
 			t.Fatal("blocked")
 		}
 	})
@@ -255,7 +255,7 @@ func TestAuthThrottleCapacity(t *testing.T) {
 					t.Fatalf("other client %d blocked by one failure", i)
 				}
 			}
-			ra, blocked := a.Blocked(tt.victim, now)
+			ra, blocked, _ := a.Blocked(tt.victim, now)
 			if want := ratelimit.DefaultAuthCooldown - others*time.Microsecond; !blocked || ra != want {
 				t.Errorf("after %d other failing clients, Blocked(%v) = %v, %v; want %v, true", others, tt.victim, ra, blocked, want)
 			}
@@ -281,7 +281,7 @@ func TestAuthThrottleCapacityBound(t *testing.T) {
 		now = now.Add(time.Microsecond)
 		a.Fail(tt.other(i), now)
 	}
-	if ra, blocked := a.Blocked(tt.victim, now); blocked {
+	if ra, blocked, _ := a.Blocked(tt.victim, now); blocked {
 		t.Errorf("after %d other failing clients, Blocked(%v) = %v, true; want evicted", others, tt.victim, ra)
 	}
 	if n := a.Len(); n != ratelimit.DefaultAuthMaxClients {

@@ -50,7 +50,17 @@
 // live in a [ThrottleBackend]: a [MemoryThrottle] by default, or a shared
 // one so that a fleet of replicas blocks an address together (backend
 // authors prove theirs with ratelimittest.RunThrottleBackendTests). On a
-// backend error it fails open and counts the error ([AuthThrottle.Errors]).
+// backend error it applies its FailMode: failing open (the default), it goes
+// on with a local MemoryThrottle; failing closed, Blocked returns an error
+// the gateway answers with 503. Fallbacks are counted
+// ([AuthThrottle.Fallbacks]) and told to AuthThrottleOptions.OnFallback.
+//
+// # Shared backends
+//
+// A [Backend] that is a network away (the redisstore module's) may also
+// implement [Batcher], so that a request is admitted (slot, request and
+// tokens) in one step and finished (token correction and slot) in one
+// more; [Failover] puts fail modes in front of it.
 //
 // # Time
 //

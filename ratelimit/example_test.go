@@ -156,7 +156,7 @@ func ExampleNewAuthThrottle() {
 	now := fixedNow()
 	ip := netip.MustParseAddr("2001:db8::1")
 	for range 3 {
-		if _, blocked := a.Blocked(ip, now); blocked {
+		if _, blocked, _ := a.Blocked(ip, now); blocked {
 			break
 		}
 		// ... the key fails to verify ...
@@ -165,7 +165,7 @@ func ExampleNewAuthThrottle() {
 		}
 	}
 	// Another address of the same /64 is blocked too.
-	retryAfter, blocked := a.Blocked(netip.MustParseAddr("2001:db8::2"), now.Add(time.Minute))
+	retryAfter, blocked, _ := a.Blocked(netip.MustParseAddr("2001:db8::2"), now.Add(time.Minute))
 	fmt.Println(blocked, retryAfter)
 	// Output:
 	// blocked for 15m0s

@@ -130,7 +130,7 @@ func TestAuthThrottleBackend(t *testing.T) {
 	if ra, blocked := a.Fail(v4, t0); !blocked || ra != time.Minute {
 		t.Fatalf("second Fail = %v, %v; want 1m0s, true", ra, blocked)
 	}
-	if ra, blocked := a.Blocked(v4, t0.Add(time.Second)); !blocked || ra != 59*time.Second {
+	if ra, blocked, _ := a.Blocked(v4, t0.Add(time.Second)); !blocked || ra != 59*time.Second {
 		t.Fatalf("Blocked = %v, %v; want 59s, true", ra, blocked)
 	}
 	a.Succeed(v6)
@@ -144,23 +144,23 @@ func TestAuthThrottleBackend(t *testing.T) {
 			t.Fatalf("clients = %q; want %q", f.clients, want)
 		}
 	}
-	if n := a.Errors(); n != 0 {
-		t.Fatalf("Errors = %d before any error; want 0", n)
+	if n := a.Fallbacks(); n != 0 {
+		t.Fatalf("Fallbacks = %d before any error; want 0", n)
 	}
 
 	f.down.Store(true)
-	if ra, blocked := a.Blocked(v4, t0.Add(time.Second)); blocked {
+	if ra, blocked, _ := a.Blocked(v4, t0.Add(time.Second)); blocked {
 		t.Errorf("Blocked with the backend down = %v, true; want not blocked (fail open)", ra)
 	}
 	if ra, blocked := a.Fail(v4, t0.Add(time.Second)); blocked {
 		t.Errorf("Fail with the backend down = %v, true; want not blocked (fail open)", ra)
 	}
 	a.Succeed(v4)
-	if n := a.Errors(); n != 3 {
-		t.Errorf("Errors = %d; want 3", n)
+	if n := a.Fallbacks(); n != 3 {
+		t.Errorf("Fallbacks = %d; want 3", n)
 	}
 	f.down.Store(false)
-	if _, blocked := a.Blocked(v4, t0.Add(time.Second)); !blocked {
+	if _, blocked, _ := a.Blocked(v4, t0.Add(time.Second)); !blocked {
 		t.Error("not blocked once the backend is back")
 	}
 }

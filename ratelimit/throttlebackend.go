@@ -22,7 +22,7 @@ import (
 // the end of a block, the zero time when there is none.
 //
 // An error means the backend could not decide (it is unreachable, say); the
-// AuthThrottle then lets the request through.
+// AuthThrottle then applies its FailMode (see AuthThrottleOptions).
 //
 // Implementations must be safe for concurrent use, and each operation must be
 // atomic for its client.
