@@ -83,8 +83,10 @@ type Config struct {
 	// Ledger keeps budgets and per-key spend. Nil means an in-memory
 	// ledger whose reservations expire after 2 hours; pass a shared one for
 	// a fleet, with a reservation lifetime longer than any call may last.
-	// A ledger that fails answers 503 (budgets fail closed); wrap it in
-	// metering.NewFailoverLedger with FailOpen to reserve locally instead.
+	// A ledger that fails answers 503 for keys with a budget (budgets fail
+	// closed; wrap it in metering.NewFailoverLedger with FailOpen to
+	// reserve locally instead) and lets calls of keys without one through,
+	// untracked by the ledger (their metering events still carry the cost).
 	Ledger metering.Ledger
 	// Prices cost each call. Nil means metering.DefaultPrices().
 	Prices *metering.PriceTable

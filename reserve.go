@@ -184,6 +184,13 @@ func (g *Gateway) reserveBudget(w http.ResponseWriter, r *http.Request, s *state
 				Message: "This request could cost more than the " + string(be.Account.Kind) + "'s remaining " + be.Account.Period.String() + " budget."})
 			return false
 		}
+		if !capped {
+			// No account has a limit: the ledger only tracks spend, and
+			// its failure refuses nothing. The call's cost still reaches
+			// the metering event; the ledger misses it.
+			g.logError(s, "wicket: spend tracking failed; the call goes on untracked by the ledger", err)
+			return true
+		}
 		s.outcome.ErrorClass = metering.ClassInternal
 		g.logError(s, "wicket: budget ledger failed", err)
 		w.Header().Set("Retry-After", "1")

@@ -91,12 +91,12 @@ func (b *LimiterBackend) AdmitAll(ctx context.Context, subject string, lim ratel
 	if lim.TokensPerMinute > 0 && tokens > 0 {
 		tlim, tcost = strconv.FormatInt(lim.TokensPerMinute, 10), tokenSpan(tokens, lim.TokensPerMinute)
 	}
-	ctx, cancel := bounded(ctx, b.timeout)
-	defer cancel()
-	res, err := admitScript.Run(ctx, b.client, b.keys(subject),
-		now.Unix(), now.Nanosecond(), nowMs, nowMs+ttl,
-		strconv.FormatInt(lim.MaxConcurrent, 10), id, ttl+1000,
-		rlim, rcost, tlim, tcost).Int64Slice()
+	res, err := boundedCall(ctx, b.timeout, b.aware, func(ctx context.Context) ([]int64, error) {
+		return admitScript.Run(ctx, b.client, b.keys(subject),
+			now.Unix(), now.Nanosecond(), nowMs, nowMs+ttl,
+			strconv.FormatInt(lim.MaxConcurrent, 10), id, ttl+1000,
+			rlim, rcost, tlim, tcost).Int64Slice()
+	})
 	if err != nil {
 		return ratelimit.Decision{}, wrapErr(err)
 	}
@@ -150,10 +150,10 @@ func (b *LimiterBackend) FinishAll(ctx context.Context, subject string, lim rate
 	if id == "" && rlim == "0" && tlim == "0" {
 		return ratelimit.Decision{}, nil
 	}
-	ctx, cancel := bounded(ctx, b.timeout)
-	defer cancel()
-	res, err := finishScript.Run(ctx, b.client, b.keys(subject),
-		now.Unix(), now.Nanosecond(), id, rlim, rcost, tlim, tcost).Int64Slice()
+	res, err := boundedCall(ctx, b.timeout, b.aware, func(ctx context.Context) ([]int64, error) {
+		return finishScript.Run(ctx, b.client, b.keys(subject),
+			now.Unix(), now.Nanosecond(), id, rlim, rcost, tlim, tcost).Int64Slice()
+	})
 	if err != nil {
 		return ratelimit.Decision{}, wrapErr(err)
 	}

@@ -113,9 +113,11 @@ const (
 
 // runBucket runs bucketScript on key and returns the Quota after the
 // operation and whether it was granted.
-func runBucket(ctx context.Context, c redis.UniversalClient, key string, limit int64, op bucketOp, cost int64, now time.Time) (ratelimit.Quota, bool, error) {
-	res, err := bucketScript.Run(ctx, c, []string{key},
-		now.Unix(), now.Nanosecond(), strconv.FormatInt(limit, 10), string(op), cost).Int64Slice()
+func (b *LimiterBackend) runBucket(ctx context.Context, key string, limit int64, op bucketOp, cost int64, now time.Time) (ratelimit.Quota, bool, error) {
+	res, err := boundedCall(ctx, b.timeout, b.aware, func(ctx context.Context) ([]int64, error) {
+		return bucketScript.Run(ctx, b.client, []string{key},
+			now.Unix(), now.Nanosecond(), strconv.FormatInt(limit, 10), string(op), cost).Int64Slice()
+	})
 	if err != nil {
 		return ratelimit.Quota{}, false, wrapErr(err)
 	}

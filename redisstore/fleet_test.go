@@ -7,9 +7,11 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/wicket-gw/wicket"
 	"github.com/wicket-gw/wicket/keys"
 	"github.com/wicket-gw/wicket/metering"
@@ -23,56 +25,96 @@ import (
 type replica struct {
 	gw *wicket.Gateway
 	km *keys.Manager
+	// send, if set, runs when the gateway sends a call upstream.
+	send *atomic.Pointer[func()]
 }
 
 // newFleet starts n gateways sharing one Redis (under one prefix): key
 // store with revocation broadcast, limiter backend, throttle and ledger.
 func newFleet(t *testing.T, n int, limits ratelimit.Limits, prices *metering.PriceTable) []replica {
 	t.Helper()
-	prefix := strings.TrimSuffix(t.Name(), "/") + ":"
+	return newFleetOn(t, n, limits, prices, func(tb testing.TB) redis.UniversalClient { return newClient(tb) })
+}
+
+// fleetPrefix is the key prefix of a test's fleet: a hash tag, so that
+// every store's keys may share a slot.
+func fleetPrefix(tb testing.TB) string { return "{" + strings.TrimSuffix(tb.Name(), "/") + "}:" }
+
+// fleetTimeout bounds each Redis call of a fleet's stores: generous, since
+// the fleet tests press a 2-core machine with a thousand requests at once
+// under the race detector (the outage tests use short ones).
+const fleetTimeout = 10 * time.Second
+
+// newFleetOn is newFleet with each replica's client made by newClient.
+func newFleetOn(tb testing.TB, n int, limits ratelimit.Limits, prices *metering.PriceTable, newClient func(testing.TB) redis.UniversalClient) []replica {
+	tb.Helper()
+	prefix := fleetPrefix(tb)
 	var fleet []replica
 	for range n {
-		client := newClient(t)
-		store, err := redisstore.NewKeyStore(client, &redisstore.KeyStoreOptions{Prefix: prefix + "keys:"})
+		client := newClient(tb)
+		store, err := redisstore.NewKeyStore(client, &redisstore.KeyStoreOptions{Prefix: prefix + "keys:", Timeout: fleetTimeout})
 		if err != nil {
-			t.Fatal(err)
+			tb.Fatal(err)
 		}
 		h, err := keys.NewHasher(keys.Pepper{Version: 1, Secret: bytes.Repeat([]byte{3}, 32)})
 		if err != nil {
-			t.Fatal(err)
+			tb.Fatal(err)
 		}
 		km, err := keys.NewManager(store, h, &keys.Options{CacheTTL: time.Hour})
 		if err != nil {
-			t.Fatal(err)
+			tb.Fatal(err)
 		}
 		ctx, cancel := context.WithCancel(context.Background())
-		t.Cleanup(cancel)
+		tb.Cleanup(cancel)
 		if err := store.Subscribe(ctx, km); err != nil {
-			t.Fatal(err)
+			tb.Fatal(err)
 		}
-		lb, err := redisstore.NewLimiterBackend(client, &redisstore.LimiterOptions{Prefix: prefix + "rl:"})
+		lb, err := redisstore.NewLimiterBackend(client, &redisstore.LimiterOptions{Prefix: prefix + "rl:", Timeout: fleetTimeout})
 		if err != nil {
-			t.Fatal(err)
+			tb.Fatal(err)
 		}
 		limiter, err := ratelimit.New(&ratelimit.Options{Backend: lb})
 		if err != nil {
-			t.Fatal(err)
+			tb.Fatal(err)
 		}
-		ledger, err := redisstore.NewLedger(client, &redisstore.LedgerOptions{Prefix: prefix + "ledger:"})
+		ledger, err := redisstore.NewLedger(client, &redisstore.LedgerOptions{Prefix: prefix + "ledger:", Timeout: fleetTimeout})
 		if err != nil {
-			t.Fatal(err)
+			tb.Fatal(err)
 		}
-		router, err := providers.NewRouter([]providers.Model{{Name: "fake-echo", Deployments: []providers.Deployment{{Provider: fake.NewProvider(nil)}}}}, nil)
+		tb2, err := redisstore.NewThrottleBackend(client, &redisstore.ThrottleOptions{Prefix: prefix + "at:", Timeout: fleetTimeout})
 		if err != nil {
-			t.Fatal(err)
+			tb.Fatal(err)
 		}
-		gw, err := wicket.New(wicket.Config{Keys: km, Router: router, Limiter: limiter, Ledger: ledger, Limits: limits, Prices: prices, DisableAuthThrottle: true})
+		throttle, err := ratelimit.NewAuthThrottle(&ratelimit.AuthThrottleOptions{Backend: tb2})
 		if err != nil {
-			t.Fatal(err)
+			tb.Fatal(err)
 		}
-		fleet = append(fleet, replica{gw: gw, km: km})
+		send := new(atomic.Pointer[func()])
+		gw, err := wicket.New(wicket.Config{Keys: km, Router: fakeRouter(tb, send), Limiter: limiter, Ledger: ledger, Limits: limits, Prices: prices, AuthThrottle: throttle})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		fleet = append(fleet, replica{gw: gw, km: km, send: send})
 	}
 	return fleet
+}
+
+// fakeRouter routes the model fake-echo to the in-process fake upstream,
+// running *send (if set) on each call.
+func fakeRouter(tb testing.TB, send *atomic.Pointer[func()]) *providers.Router {
+	var p providers.Provider = fake.NewProvider(nil)
+	if send != nil {
+		p = atSend{Provider: p, f: func() {
+			if f := send.Load(); f != nil {
+				(*f)()
+			}
+		}}
+	}
+	router, err := providers.NewRouter([]providers.Model{{Name: "fake-echo", Deployments: []providers.Deployment{{Provider: p}}}}, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return router
 }
 
 func call(gw http.Handler, key string) int {
@@ -129,7 +171,7 @@ func TestFleetNeverOverspends(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	ledger, err := redisstore.NewLedger(newClient(t), &redisstore.LedgerOptions{Prefix: t.Name() + ":ledger:"})
+	ledger, err := redisstore.NewLedger(newClient(t), &redisstore.LedgerOptions{Prefix: fleetPrefix(t) + "ledger:"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -97,17 +98,19 @@ func TestKeyStoreLayout(t *testing.T) {
 	if _, err := s.Update(t.Context(), "key_a", func(r *keys.Record) error { r.Digest = nd; return nil }); err != nil {
 		t.Fatal(err)
 	}
+	// It is published, and counted in the revocation epoch, which stays.
 	ndh := hex.EncodeToString(nd[:])
-	want = []string{p + "all", p + "dig:" + ndh, p + "owner:alice", p + "rec:key_a"}
+	want = []string{p + "all", p + "dig:" + ndh, p + "epoch", p + "owner:alice", p + "rec:key_a"}
 	if diff := cmp.Diff(want, scanKeys(t, c, p)); diff != "" {
 		t.Errorf("keys after a re-hash (-want +got):\n%s", diff)
 	}
+	epochOnly := []string{p + "epoch"}
 
 	if err := s.Delete(t.Context(), "key_a"); err != nil {
 		t.Fatal(err)
 	}
-	if left := scanKeys(t, c, p); len(left) != 0 {
-		t.Errorf("Delete left keys behind: %v", left)
+	if left := scanKeys(t, c, p); !slices.Equal(left, epochOnly) {
+		t.Errorf("Delete left keys behind: %v; want the epoch only", left)
 	}
 	for i, id := range []string{"key_b", "key_c"} {
 		if err := s.Create(t.Context(), rec(byte(i+20), id, "bob")); err != nil {
@@ -117,8 +120,11 @@ func TestKeyStoreLayout(t *testing.T) {
 	if n, err := s.DeleteOwner(t.Context(), "bob"); err != nil || n != 2 {
 		t.Fatalf("DeleteOwner = %d, %v; want 2, nil", n, err)
 	}
-	if left := scanKeys(t, c, p); len(left) != 0 {
-		t.Errorf("DeleteOwner left keys behind: %v", left)
+	if left := scanKeys(t, c, p); !slices.Equal(left, epochOnly) {
+		t.Errorf("DeleteOwner left keys behind: %v; want the epoch only", left)
+	}
+	if n, _ := c.HGet(t.Context(), p+"epoch", "n").Result(); n != "4" {
+		t.Errorf("epoch count %q after a re-hash and three removals; want 4", n)
 	}
 }
 
@@ -234,6 +240,22 @@ func TestKeyStorePublishes(t *testing.T) {
 	p := redistest.Prefix(t)
 	s := newKeyStore(t, c, p)
 	next := published(t, newClient(t), p)
+	// Each message is "<generation>:<count> <digest>", counted from 1 in one
+	// generation, the epoch's.
+	var gen string
+	count := 0
+	expect := func(what, got, digest string) {
+		t.Helper()
+		count++
+		head, d, _ := strings.Cut(got, " ")
+		g, n, _ := strings.Cut(head, ":")
+		if gen == "" {
+			gen = g
+		}
+		if d != digest || g != gen || g == "" || n != strconv.Itoa(count) {
+			t.Errorf("%s published %q; want %s:%d %s", what, got, gen, count, digest)
+		}
+	}
 	r := rec(1, "key_a", "alice")
 	dh := hex.EncodeToString(r.Digest[:])
 	if err := s.Create(t.Context(), r); err != nil {
@@ -257,22 +279,16 @@ func TestKeyStorePublishes(t *testing.T) {
 	if _, err := s.Update(t.Context(), "key_a", func(r *keys.Record) error { r.RevokedAt = time.Now(); return nil }); err != nil {
 		t.Fatal(err)
 	}
-	if got := next(); got != dh {
-		t.Errorf("revocation published %q; want the digest %q", got, dh)
-	}
+	expect("revocation", next(), dh)
 	nd := rec(2, "", "").Digest
 	if _, err := s.Update(t.Context(), "key_a", func(r *keys.Record) error { r.Digest = nd; return nil }); err != nil {
 		t.Fatal(err)
 	}
-	if got := next(); got != dh {
-		t.Errorf("re-hash published %q; want the old digest %q", got, dh)
-	}
+	expect("re-hash (the old digest)", next(), dh)
 	if err := s.Delete(t.Context(), "key_a"); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := next(), hex.EncodeToString(nd[:]); got != want {
-		t.Errorf("Delete published %q; want %q", got, want)
-	}
+	expect("Delete", next(), hex.EncodeToString(nd[:]))
 	var want []string
 	for i, id := range []string{"key_b", "key_c"} {
 		r := rec(byte(i+10), id, "bob")
@@ -284,9 +300,15 @@ func TestKeyStorePublishes(t *testing.T) {
 	if _, err := s.DeleteOwner(t.Context(), "bob"); err != nil {
 		t.Fatal(err)
 	}
-	got := []string{next(), next()}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("DeleteOwner published (-want +got):\n%s", diff)
+	for _, d := range want {
+		expect("DeleteOwner", next(), d)
+	}
+	h, err := c.HGetAll(t.Context(), p+"epoch").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(map[string]string{"gen": gen, "n": "5"}, h); diff != "" {
+		t.Errorf("epoch after five messages (-want +got):\n%s", diff)
 	}
 }
 
@@ -358,11 +380,15 @@ func TestKeyStoreSubscribeStopsWithContext(t *testing.T) {
 		}
 		return n[p+"invalidate"]
 	}
-	if n := count(); n != 1 {
-		t.Fatalf("subscribers = %d; want 1", n)
+	deadline := time.Now().Add(5 * time.Second)
+	for count() != 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("no subscription after Subscribe")
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 	cancel()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline = time.Now().Add(5 * time.Second)
 	for count() != 0 {
 		if time.Now().After(deadline) {
 			t.Fatal("subscription outlived its context")

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -14,8 +15,9 @@ import (
 )
 
 // DefaultLedgerPrefix is the key prefix of a [Ledger] when
-// [LedgerOptions].Prefix is empty.
-const DefaultLedgerPrefix = "wicket:ledger:"
+// [LedgerOptions].Prefix is empty. Its hash tag, "{wicket:ledger}", puts
+// every key of the ledger in one Redis Cluster slot (see [Ledger]).
+const DefaultLedgerPrefix = "{wicket:ledger}:"
 
 // DefaultLedgerTTL is the lifetime of an unsettled reservation when
 // [LedgerOptions].TTL is zero.
@@ -31,6 +33,13 @@ type LedgerOptions struct {
 	// Prefix is prepended to every key the ledger writes. Empty means
 	// DefaultLedgerPrefix. Ledgers that share a prefix (the replicas of one
 	// gateway) share their accounts and reservations.
+	//
+	// It must hold a Redis Cluster hash tag: a "{", then a "}" after it
+	// with at least one character between, the first such pair, as in
+	// "{wicket:ledger}:" or "app:{budgets}:". The tag puts all of the
+	// ledger's keys in one slot, which its scripts need on a cluster
+	// (see [Ledger]); NewLedger refuses a Prefix without one, on a
+	// single server too, so that a ledger moves to a cluster unchanged.
 	Prefix string
 
 	// TTL is how long a reservation may stay unsettled before it expires.
@@ -41,6 +50,14 @@ type LedgerOptions struct {
 	// Now returns the current time; nil means time.Now. Periods and expiry
 	// follow this clock, never the server's.
 	Now func() time.Time
+
+	// Timeout bounds each call the ledger makes to Redis (one per Reserve,
+	// Settle, Release and Balance), on top of the caller's context. Zero
+	// means DefaultTimeout; it must otherwise be at least a millisecond.
+	// A client with ContextTimeoutEnabled (go-redis) is cut off at the
+	// deadline by the client itself; for any other, each call runs in a
+	// goroutine of its own and is abandoned at the deadline (see doc.go).
+	Timeout time.Duration
 }
 
 // Ledger is a [metering.Ledger] on Redis: every replica that uses the same
@@ -67,25 +84,34 @@ type LedgerOptions struct {
 // Amounts are integer micro-dollars. Spend and reservations are summed by
 // Redis in int64, exactly; limits must not exceed MaxLedgerLimit (2^53-1),
 // which keeps every comparison the scripts make in float64 exact.
-// Reservation IDs are a random prefix of the Ledger value and a counter in
-// Redis, so they are unique across replicas.
+// Reservation IDs are a random prefix of the Ledger value and a counter of
+// that value, so they are unique across replicas.
 //
-// The scripts touch keys they do not declare (the reservations found due),
-// so a Ledger needs a single Redis server (with replicas or Sentinel if
-// wanted), not Redis Cluster; a Prefix holding a hash tag, such as
-// "{wicket-ledger}:", puts every key in one slot, which works on a cluster
-// in practice but keeps the whole ledger on one shard.
+// On Redis Cluster (and Valkey, which runs the same scripts), a script may
+// only touch keys of one slot. A reserve is atomic across accounts, and the
+// scripts also touch keys they cannot name in advance (the reservations whose
+// timers are due, and the account keys a reservation holds), so every key of
+// a ledger must hash to one slot: the Prefix holds a hash tag, which NewLedger
+// requires. The whole ledger therefore lives on one shard: its throughput is
+// that of one Redis node (one core running its scripts) whatever the size
+// of the cluster, and adding shards does not raise it. A fleet that needs
+// more can split its accounts over several Ledgers with different tags,
+// provided that no Reserve spans two of them. The limiter's and the
+// throttle's keys, which have no such need, spread over the shards.
 //
 // Use [NewLedger]; the zero Ledger is not usable. A Ledger is safe for
 // concurrent use and starts no goroutine. Errors of the client or the
-// server are returned wrapped and change nothing, unless the server ran
-// the script before the connection failed.
+// server, and calls cut off by the Timeout, are returned wrapped and change
+// nothing, unless the server ran the script before the connection failed.
 type Ledger struct {
 	client  redis.UniversalClient
 	prefix  string
 	ttl     time.Duration
+	timeout time.Duration
+	aware   bool // the client bounds its reads by the context's deadline
 	now     func() time.Time
-	idStart string // prefix of this value's reservation IDs
+	idStart string        // prefix of this value's reservation IDs
+	seq     atomic.Uint64 // numbers this value's reservations
 }
 
 var (
@@ -114,6 +140,13 @@ func NewLedger(client redis.UniversalClient, opts *LedgerOptions) (*Ledger, erro
 	if o.Prefix == "" {
 		o.Prefix = DefaultLedgerPrefix
 	}
+	if !hasHashTag(o.Prefix) {
+		return nil, errors.New(`redisstore: LedgerOptions.Prefix holds no hash tag (such as "{wicket:ledger}"), which keeps a ledger's keys in one slot`)
+	}
+	d, err := timeout(o.Timeout, "LedgerOptions.Timeout")
+	if err != nil {
+		return nil, err
+	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -121,9 +154,23 @@ func NewLedger(client redis.UniversalClient, opts *LedgerOptions) (*Ledger, erro
 		client:  client,
 		prefix:  o.Prefix,
 		ttl:     o.TTL,
+		timeout: d,
+		aware:   honoursDeadlines(client),
 		now:     o.Now,
 		idStart: rand.Text()[:16] + "-",
 	}, nil
+}
+
+// hasHashTag reports whether a key beginning with prefix has its Redis
+// Cluster slot set by prefix alone: prefix holds a "{" and, after the first
+// "{", a "}" that is not right after it (Redis hashes only what lies between
+// the first "{" and the first "}" after it, when that is not empty).
+func hasHashTag(prefix string) bool {
+	i := strings.IndexByte(prefix, '{')
+	if i < 0 {
+		return false
+	}
+	return strings.IndexByte(prefix[i+1:], '}') > 0
 }
 
 // accountKey returns the key of account a in the period starting at start.
@@ -148,6 +195,9 @@ func (l *Ledger) common(now time.Time) (keys []string, args []any) {
 		[]any{now.UnixMilli(), l.ttl.Milliseconds(), l.prefix + "r:"}
 }
 
+// reservationKey returns the key of reservation id.
+func (l *Ledger) reservationKey(id string) string { return l.prefix + "r:" + id }
+
 // Reserve implements [metering.Ledger]: it holds amount against every
 // account, atomically, or returns a *metering.BudgetError naming the first
 // account that cannot cover it.
@@ -156,9 +206,10 @@ func (l *Ledger) Reserve(ctx context.Context, accounts []metering.Account, amoun
 		return "", err
 	}
 	now := l.now()
+	id := l.idStart + strconv.FormatUint(l.seq.Add(1), 10)
 	keys, args := l.common(now)
-	keys = append(keys, l.prefix+"seq")
-	args = append(args, strconv.FormatInt(amount, 10), l.idStart)
+	keys = append(keys, l.reservationKey(id))
+	args = append(args, strconv.FormatInt(amount, 10), id)
 	ends := make([]time.Time, len(accounts))
 	for i, a := range accounts {
 		start, end := a.Period.Bounds(now)
@@ -170,11 +221,13 @@ func (l *Ledger) Reserve(ctx context.Context, accounts []metering.Account, amoun
 		}
 		args = append(args, a.Limit, life)
 	}
-	res, err := ledgerReserveScript.Run(ctx, l.client, keys, args...).Slice()
+	res, err := boundedCall(ctx, l.timeout, l.aware, func(ctx context.Context) ([]any, error) {
+		return ledgerReserveScript.Run(ctx, l.client, keys, args...).Slice()
+	})
 	if err != nil {
 		return "", wrapErr(err)
 	}
-	if len(res) < 2 {
+	if len(res) == 0 {
 		return "", errReply
 	}
 	code, ok := res[0].(int64)
@@ -183,12 +236,11 @@ func (l *Ledger) Reserve(ctx context.Context, accounts []metering.Account, amoun
 	}
 	switch code {
 	case 1:
-		id, ok := res[1].(string)
-		if !ok {
-			return "", errReply
-		}
 		return id, nil
 	case 0, -1:
+		if len(res) < 2 {
+			return "", errReply
+		}
 		i, ok := res[1].(int64)
 		if !ok || i < 1 || int(i) > len(accounts) {
 			return "", errReply
@@ -262,8 +314,11 @@ func (l *Ledger) Release(ctx context.Context, id string) error {
 
 func (l *Ledger) end(ctx context.Context, op, id, cost string) error {
 	keys, args := l.common(l.now())
+	keys = append(keys, l.reservationKey(id))
 	args = append(args, id, cost)
-	n, err := ledgerEndScript.Run(ctx, l.client, keys, args...).Int64()
+	n, err := boundedCall(ctx, l.timeout, l.aware, func(ctx context.Context) (int64, error) {
+		return ledgerEndScript.Run(ctx, l.client, keys, args...).Int64()
+	})
 	if err != nil {
 		return wrapErr(err)
 	}
@@ -284,7 +339,9 @@ func (l *Ledger) Balance(ctx context.Context, a metering.Account) (metering.Bala
 	start, end := a.Period.Bounds(now)
 	keys, args := l.common(now)
 	keys = append(keys, l.accountKey(a, start))
-	res, err := ledgerBalanceScript.Run(ctx, l.client, keys, args...).StringSlice()
+	res, err := boundedCall(ctx, l.timeout, l.aware, func(ctx context.Context) ([]string, error) {
+		return ledgerBalanceScript.Run(ctx, l.client, keys, args...).StringSlice()
+	})
 	if err != nil {
 		return metering.Balance{}, wrapErr(err)
 	}
@@ -301,8 +358,10 @@ func (l *Ledger) Balance(ctx context.Context, a metering.Account) (metering.Bala
 
 // EraseAccounts implements [metering.AccountEraser]: it deletes every
 // period of each account (by Kind and ID) and returns how many accounts it
-// held. It finds the keys with SCAN, so it reads the whole keyspace once per
-// account: erasure is rare. Reservations in flight against an erased account
+// held. It finds the keys with SCAN, so it reads the whole keyspace of the
+// server holding the ledger (on a cluster, the master serving the ledger's
+// slot) once per account: erasure is rare. Each SCAN and DEL is bounded by
+// the Timeout on its own. Reservations in flight against an erased account
 // still settle or release without error and charge no erased key.
 func (l *Ledger) EraseAccounts(ctx context.Context, accounts []metering.Account) (int, error) {
 	n := 0
@@ -310,26 +369,70 @@ func (l *Ledger) EraseAccounts(ctx context.Context, accounts []metering.Account)
 		if a.Kind == "" || a.ID == "" {
 			continue
 		}
-		stem := l.accountStem(a)
-		var found []string
-		iter := l.client.Scan(ctx, 0, globEscape(stem)+"*", 1000).Iterator()
-		for iter.Next(ctx) {
-			if k := iter.Val(); isPeriodSuffix(strings.TrimPrefix(k, stem)) {
-				found = append(found, k)
-			}
-		}
-		if err := iter.Err(); err != nil {
-			return n, wrapErr(err)
+		found, err := l.periodKeys(ctx, a)
+		if err != nil {
+			return n, err
 		}
 		if len(found) == 0 {
 			continue
 		}
-		if err := l.client.Del(ctx, found...).Err(); err != nil {
+		dctx, cancel := bounded(ctx, l.timeout)
+		err = l.client.Del(dctx, found...).Err()
+		cancel()
+		if err != nil {
 			return n, wrapErr(err)
 		}
 		n++
 	}
 	return n, nil
+}
+
+// periodKeys returns the keys of every period of account a, found by SCAN.
+func (l *Ledger) periodKeys(ctx context.Context, a metering.Account) ([]string, error) {
+	stem := l.accountStem(a)
+	node, err := l.scanNode(ctx, stem)
+	if err != nil {
+		return nil, err
+	}
+	var found []string
+	var cursor uint64
+	for {
+		sctx, cancel := bounded(ctx, l.timeout)
+		page, next, err := node.Scan(sctx, cursor, globEscape(stem)+"*", 1000).Result()
+		cancel()
+		if err != nil {
+			return nil, wrapErr(err)
+		}
+		for _, k := range page {
+			if isPeriodSuffix(strings.TrimPrefix(k, stem)) {
+				found = append(found, k)
+			}
+		}
+		if next == 0 {
+			return found, nil
+		}
+		cursor = next
+	}
+}
+
+// scanNode returns the client to SCAN for the ledger's keys: on a cluster,
+// the master serving the slot of key, which is that of every key of the
+// ledger. (A cluster client sends SCAN to the slot of its pattern's hash
+// tag, which escaping the pattern may change, or else to any master.)
+func (l *Ledger) scanNode(ctx context.Context, key string) (redis.Cmdable, error) {
+	cluster, ok := l.client.(interface {
+		MasterForKey(ctx context.Context, key string) (*redis.Client, error)
+	})
+	if !ok {
+		return l.client, nil
+	}
+	ctx, cancel := bounded(ctx, l.timeout)
+	defer cancel()
+	node, err := cluster.MasterForKey(ctx, key)
+	if err != nil {
+		return nil, wrapErr(err)
+	}
+	return node, nil
 }
 
 // isPeriodSuffix reports whether s is "<period>:<digits>", the end of an

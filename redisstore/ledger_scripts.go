@@ -12,7 +12,17 @@ import "github.com/redis/go-redis/v9"
 //     "k1".."kn" (the account keys it holds).
 //   - P+"timers": a sorted set of reservation IDs scored by their next timer
 //     (expiry while held; forgetting, a TTL later, once expired or done).
-//   - P+"seq": the counter that numbers reservations.
+//
+// Reservations are numbered by the Ledger value rather than by a counter in
+// Redis, so that Reserve can declare the new reservation's key.
+//
+// Every script declares in KEYS the keys it can name in advance: the timers,
+// the reservation it makes or ends, the accounts it reserves against or
+// reads. It cannot name the reservations its sweep finds due, nor the
+// account keys a reservation holds, which it reads from the reservation;
+// Redis Cluster lets a script touch such undeclared keys only in the slot
+// of its declared ones, hence the hash tag that LedgerOptions.Prefix must
+// hold.
 //
 // Lua numbers are float64: the scripts only compare with them, and every
 // comparison that decides a refusal is exact while limits stay below 2^53
@@ -52,13 +62,14 @@ end
 // ledgerReserveScript reserves ARGV[4] (the amount, a decimal string)
 // against the accounts KEYS[3..]; account i (from 1) has its limit in
 // ARGV[4+2i] and its key's lifetime in ms in ARGV[5+2i] (0: no expiry).
-// KEYS[2] is the counter and ARGV[5] the ID prefix of the ledger value.
+// ARGV[5] is the new reservation's ID, unique to the call, and KEYS[2] its
+// key.
 //
-// It returns {1, id} when granted, {0, i, remaining} when account i (from 1)
+// It returns {1} when granted, {0, i, remaining} when account i (from 1)
 // cannot cover the amount and {-1, i} when the amount would overflow account
 // i's reservations. A refusal writes nothing but the sweep.
 var ledgerReserveScript = redis.NewScript(ledgerSweep + `
-local amount, amt, idprefix = tonumber(ARGV[4]), ARGV[4], ARGV[5]
+local amount, amt, id = tonumber(ARGV[4]), ARGV[4], ARGV[5]
 local n = #KEYS - 2
 for i = 1, n do
   local k = KEYS[i + 2]
@@ -76,8 +87,7 @@ for i = 1, n do
     return {-1, i}
   end
 end
-local id = idprefix .. string.format('%.0f', redis.call('INCR', KEYS[2]))
-local r = rprefix .. id
+local r = KEYS[2]
 redis.call('HSET', r, 'st', 'h', 'amt', amt, 'e', now + ttl, 'n', n)
 for i = 1, n do
   local k = KEYS[i + 2]
@@ -89,15 +99,15 @@ for i = 1, n do
 end
 redis.call('ZADD', KEYS[1], now + ttl, id)
 redis.call('PEXPIRE', r, 3 * ttl + 86400000)
-return {1, id}
+return {1}
 `)
 
 // ledgerEndScript settles (ARGV[5] >= "0", the cost) or releases (ARGV[5]
-// == "-") the reservation ARGV[4]. It returns 0 for an unknown reservation,
-// 1 otherwise (including a reservation already ended).
+// == "-") the reservation ARGV[4], whose key is KEYS[2]. It returns 0 for an
+// unknown reservation, 1 otherwise (including a reservation already ended).
 var ledgerEndScript = redis.NewScript(ledgerSweep + `
 local id, cost = ARGV[4], ARGV[5]
-local r = rprefix .. id
+local r = KEYS[2]
 local st = redis.call('HMGET', r, 'st', 'amt', 'e')
 if not st[1] then return 0 end
 if st[1] == 'd' then return 1 end

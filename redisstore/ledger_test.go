@@ -3,6 +3,7 @@ package redisstore_test
 import (
 	"context"
 	"errors"
+	"net"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,9 +17,32 @@ import (
 	"github.com/wicket-gw/wicket/redisstore/internal/redistest"
 )
 
+// taggedPrefix returns a key prefix no other test uses that is a Redis
+// Cluster hash tag, as a Ledger's must be (and as a KeyStore's must be on a
+// cluster): "{test:<name>:<random>}:".
+func taggedPrefix(tb testing.TB) string {
+	return "{" + strings.TrimSuffix(redistest.Prefix(tb), ":") + "}:"
+}
+
+// roomyTimeout bounds each Redis call of the ledgers and throttles most
+// tests make: generous, since the suites press a 2-core machine with a
+// thousand calls at once under the race detector, which queue for the
+// client's pooled connections. TestLedgerTimeout and TestThrottleTimeout
+// check short ones.
+const roomyTimeout = 10 * time.Second
+
+// newLedger returns a Ledger on c with opts (nil: the defaults), its
+// Timeout roomyTimeout unless opts sets one.
 func newLedger(t testing.TB, c redis.UniversalClient, opts *redisstore.LedgerOptions) *redisstore.Ledger {
 	t.Helper()
-	l, err := redisstore.NewLedger(c, opts)
+	var o redisstore.LedgerOptions
+	if opts != nil {
+		o = *opts
+	}
+	if o.Timeout == 0 {
+		o.Timeout = roomyTimeout
+	}
+	l, err := redisstore.NewLedger(c, &o)
 	if err != nil {
 		t.Fatalf("NewLedger: %v", err)
 	}
@@ -28,7 +52,7 @@ func newLedger(t testing.TB, c redis.UniversalClient, opts *redisstore.LedgerOpt
 func TestLedgerConformance(t *testing.T) {
 	c := newClient(t)
 	meteringtest.RunLedgerTests(t, func(t *testing.T, cfg meteringtest.LedgerConfig) metering.Ledger {
-		return newLedger(t, c, &redisstore.LedgerOptions{Prefix: redistest.Prefix(t), TTL: cfg.TTL, Now: cfg.Now})
+		return newLedger(t, c, &redisstore.LedgerOptions{Prefix: taggedPrefix(t), TTL: cfg.TTL, Now: cfg.Now})
 	})
 }
 
@@ -46,6 +70,18 @@ func TestNewLedgerOptions(t *testing.T) {
 		{"nil client", nil, nil, "client"},
 		{"negative TTL", c, &redisstore.LedgerOptions{TTL: -time.Second}, "LedgerOptions.TTL"},
 		{"TTL under a millisecond", c, &redisstore.LedgerOptions{TTL: time.Microsecond}, "LedgerOptions.TTL"},
+		{"timeout of a millisecond", c, &redisstore.LedgerOptions{Timeout: time.Millisecond}, ""},
+		{"negative timeout", c, &redisstore.LedgerOptions{Timeout: -time.Second}, "LedgerOptions.Timeout"},
+		{"timeout under a millisecond", c, &redisstore.LedgerOptions{Timeout: time.Microsecond}, "LedgerOptions.Timeout"},
+		{"tagged prefix", c, &redisstore.LedgerOptions{Prefix: "{b}:"}, ""},
+		{"tag inside the prefix", c, &redisstore.LedgerOptions{Prefix: "app:{budgets}:x:"}, ""},
+		{"tag after an unmatched close", c, &redisstore.LedgerOptions{Prefix: "}a{b}"}, ""},
+		{"tag holding an open", c, &redisstore.LedgerOptions{Prefix: "{{}"}, ""},
+		{"prefix without a tag", c, &redisstore.LedgerOptions{Prefix: "wicket:ledger:"}, "LedgerOptions.Prefix"},
+		{"empty tag", c, &redisstore.LedgerOptions{Prefix: "{}:"}, "LedgerOptions.Prefix"},
+		{"empty first tag", c, &redisstore.LedgerOptions{Prefix: "{}{a}:"}, "LedgerOptions.Prefix"},
+		{"unclosed tag", c, &redisstore.LedgerOptions{Prefix: "{ledger:"}, "LedgerOptions.Prefix"},
+		{"close before open", c, &redisstore.LedgerOptions{Prefix: "a}{"}, "LedgerOptions.Prefix"},
 	} {
 		l, err := redisstore.NewLedger(tc.client, tc.opts)
 		switch {
@@ -63,7 +99,7 @@ func TestNewLedgerOptions(t *testing.T) {
 // would, against one budget.
 func TestLedgerReplicasNeverOverspend(t *testing.T) {
 	c1, c2 := newClient(t), newClient(t)
-	prefix := redistest.Prefix(t)
+	prefix := taggedPrefix(t)
 	clk := meteringtest.NewClock(t0)
 	opts := &redisstore.LedgerOptions{Prefix: prefix, TTL: time.Minute, Now: clk.Now}
 	ledgers := []*redisstore.Ledger{newLedger(t, c1, opts), newLedger(t, c2, opts)}
@@ -123,7 +159,7 @@ func TestLedgerReplicasNeverOverspend(t *testing.T) {
 
 func TestLedgerBudgetErrorNamesAccount(t *testing.T) {
 	clk := meteringtest.NewClock(t0)
-	l := newLedger(t, newClient(t), &redisstore.LedgerOptions{Prefix: redistest.Prefix(t), Now: clk.Now})
+	l := newLedger(t, newClient(t), &redisstore.LedgerOptions{Prefix: taggedPrefix(t), Now: clk.Now})
 	ctx := context.Background()
 	k := metering.Account{Kind: metering.AccountKey, ID: "k", Limit: 1000, Period: metering.PeriodDaily}
 	o := metering.Account{Kind: metering.AccountOwner, ID: "o", Limit: 300, Period: metering.PeriodMonthly}
@@ -149,7 +185,7 @@ func TestLedgerBudgetErrorNamesAccount(t *testing.T) {
 }
 
 func TestLedgerLimitTooLarge(t *testing.T) {
-	l := newLedger(t, newClient(t), &redisstore.LedgerOptions{Prefix: redistest.Prefix(t)})
+	l := newLedger(t, newClient(t), &redisstore.LedgerOptions{Prefix: taggedPrefix(t)})
 	a := metering.Account{Kind: metering.AccountKey, ID: "k", Limit: redisstore.MaxLedgerLimit + 1}
 	if _, err := l.Reserve(context.Background(), []metering.Account{a}, 1); err == nil {
 		t.Fatal("Reserve with a limit above MaxLedgerLimit: got nil error")
@@ -166,7 +202,7 @@ func TestLedgerLimitTooLarge(t *testing.T) {
 func TestLedgerEraseAccounts(t *testing.T) {
 	clk := meteringtest.NewClock(t0)
 	c := newClient(t)
-	prefix := redistest.Prefix(t)
+	prefix := taggedPrefix(t)
 	l := newLedger(t, c, &redisstore.LedgerOptions{Prefix: prefix, Now: clk.Now})
 	ctx := context.Background()
 	daily := metering.Account{Kind: metering.AccountKey, ID: "k", Limit: 1000, Period: metering.PeriodDaily}
@@ -202,7 +238,7 @@ func TestLedgerEraseAccounts(t *testing.T) {
 func TestLedgerKeysExpire(t *testing.T) {
 	clk := meteringtest.NewClock(t0)
 	c := newClient(t)
-	prefix := redistest.Prefix(t)
+	prefix := taggedPrefix(t)
 	l := newLedger(t, c, &redisstore.LedgerOptions{Prefix: prefix, Now: clk.Now, TTL: time.Minute})
 	ctx := context.Background()
 	daily := metering.Account{Kind: metering.AccountKey, ID: "k", Period: metering.PeriodDaily}
@@ -237,7 +273,7 @@ func TestLedgerKeysExpire(t *testing.T) {
 func TestLedgerSweepBacklog(t *testing.T) {
 	clk := meteringtest.NewClock(t0)
 	c := newClient(t)
-	prefix := redistest.Prefix(t)
+	prefix := taggedPrefix(t)
 	l := newLedger(t, c, &redisstore.LedgerOptions{Prefix: prefix, Now: clk.Now, TTL: time.Minute})
 	ctx := context.Background()
 	a := metering.Account{Kind: metering.AccountKey, ID: "k", Limit: 300}
@@ -300,8 +336,85 @@ func TestLedgerUnreachable(t *testing.T) {
 	}
 }
 
+// TestLedgerTimeout: against a server that accepts connections and never
+// answers, every call returns the deadline's error once Timeout has passed,
+// rather than waiting on the server.
+func TestLedgerTimeout(t *testing.T) {
+	c := redis.NewClient(&redis.Options{Addr: silentServer(t), ContextTimeoutEnabled: true})
+	t.Cleanup(func() { c.Close() })
+	const timeout = 50 * time.Millisecond
+	l := newLedger(t, c, &redisstore.LedgerOptions{Timeout: timeout})
+	ctx := context.Background()
+	a := metering.Account{Kind: metering.AccountKey, ID: "k", Limit: 10}
+	for _, tc := range []struct {
+		name string
+		call func() error
+	}{
+		{"Reserve", func() error { _, err := l.Reserve(ctx, []metering.Account{a}, 1); return err }},
+		{"Settle", func() error { return l.Settle(ctx, "x", 1) }},
+		{"Release", func() error { return l.Release(ctx, "x") }},
+		{"Balance", func() error { _, err := l.Balance(ctx, a); return err }},
+		{"EraseAccounts", func() error { _, err := l.EraseAccounts(ctx, []metering.Account{a}); return err }},
+	} {
+		checkTimeout(t, tc.name, timeout, tc.call)
+	}
+}
+
+// checkTimeout checks that call fails with context.DeadlineExceeded, no
+// sooner than timeout and within a second.
+func checkTimeout(t *testing.T, name string, timeout time.Duration, call func() error) {
+	t.Helper()
+	start := time.Now()
+	err := call()
+	took := time.Since(start)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("%s: got error %v; want one wrapping context.DeadlineExceeded", name, err)
+	}
+	if took < timeout || took > time.Second {
+		t.Errorf("%s: returned after %v; want between the timeout (%v) and 1s", name, took, timeout)
+	}
+}
+
+// silentServer returns the address of a TCP server that accepts every
+// connection and never reads or writes, as a hung Redis would. It stops
+// when t ends.
+func silentServer(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu    sync.Mutex
+		conns []net.Conn
+		done  = make(chan struct{})
+	)
+	go func() {
+		defer close(done)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		<-done
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	return ln.Addr().String()
+}
+
 func BenchmarkLedgerReserveSettle(b *testing.B) {
-	l := newLedger(b, newClient(b), &redisstore.LedgerOptions{Prefix: redistest.Prefix(b)})
+	l := newLedger(b, newClient(b), &redisstore.LedgerOptions{Prefix: taggedPrefix(b)})
 	ctx := context.Background()
 	accounts := []metering.Account{
 		{Kind: metering.AccountKey, ID: "k", Limit: 1_000_000, Period: metering.PeriodDaily},

@@ -39,6 +39,9 @@ type LimiterOptions struct {
 	// unreachable server for longer (the Limiter's fail modes then apply;
 	// see ratelimit.Failover). Zero means DefaultTimeout (100 ms); it must
 	// otherwise be at least a millisecond.
+	// A client with ContextTimeoutEnabled (go-redis) is cut off at the
+	// deadline by the client itself; for any other, each call runs in a
+	// goroutine of its own and is abandoned at the deadline (see doc.go).
 	Timeout time.Duration
 }
 
@@ -81,6 +84,7 @@ type LimiterBackend struct {
 	prefix   string
 	leaseTTL time.Duration
 	timeout  time.Duration
+	aware    bool // the client bounds its reads by the context's deadline
 	// instance makes this backend's lease IDs unique among replicas.
 	instance string
 	seq      atomic.Uint64
@@ -123,6 +127,7 @@ func NewLimiterBackend(client redis.UniversalClient, opts *LimiterOptions) (*Lim
 		prefix:   o.Prefix,
 		leaseTTL: o.LeaseTTL,
 		timeout:  t,
+		aware:    honoursDeadlines(client),
 		instance: rand.Text(),
 		leases:   make(map[string][]string),
 	}, nil
@@ -137,37 +142,31 @@ func (b *LimiterBackend) key(subject, kind string) string {
 
 // TakeRequests implements [ratelimit.Backend].
 func (b *LimiterBackend) TakeRequests(ctx context.Context, subject string, limit, n int64, now time.Time) (ratelimit.Quota, bool, error) {
-	ctx, cancel := bounded(ctx, b.timeout)
-	defer cancel()
 	key := b.key(subject, "r")
 	switch {
 	case n <= 0: // a give-back (or nothing to take)
-		return runBucket(ctx, b.client, key, limit, opAdjust, signedSpan(n, limit), now)
+		return b.runBucket(ctx, key, limit, opAdjust, signedSpan(n, limit), now)
 	case n > limit: // never granted: report the bucket as it is
-		q, _, err := runBucket(ctx, b.client, key, limit, opAdjust, 0, now)
+		q, _, err := b.runBucket(ctx, key, limit, opAdjust, 0, now)
 		return q, false, err
 	}
-	return runBucket(ctx, b.client, key, limit, opTake, tokenSpan(n, limit), now)
+	return b.runBucket(ctx, key, limit, opTake, tokenSpan(n, limit), now)
 }
 
 // TakeTokens implements [ratelimit.Backend].
 func (b *LimiterBackend) TakeTokens(ctx context.Context, subject string, limit, n int64, now time.Time) (ratelimit.Quota, bool, error) {
-	ctx, cancel := bounded(ctx, b.timeout)
-	defer cancel()
 	key := b.key(subject, "t")
 	if n > limit { // never granted: report the bucket as it is
-		q, _, err := runBucket(ctx, b.client, key, limit, opAdjust, 0, now)
+		q, _, err := b.runBucket(ctx, key, limit, opAdjust, 0, now)
 		return q, false, err
 	}
-	return runBucket(ctx, b.client, key, limit, opTake, tokenSpan(max(n, 0), limit), now)
+	return b.runBucket(ctx, key, limit, opTake, tokenSpan(max(n, 0), limit), now)
 }
 
 // AdjustTokens implements [ratelimit.Backend]. A charge stops at about 52
 // days of refill of debt (2^52 ns), a bound that keeps the script's
 // arithmetic exact.
 func (b *LimiterBackend) AdjustTokens(ctx context.Context, subject string, limit, delta int64, now time.Time) (ratelimit.Quota, error) {
-	ctx, cancel := bounded(ctx, b.timeout)
-	defer cancel()
-	q, _, err := runBucket(ctx, b.client, b.key(subject, "t"), limit, opAdjust, signedSpan(delta, limit), now)
+	q, _, err := b.runBucket(ctx, b.key(subject, "t"), limit, opAdjust, signedSpan(delta, limit), now)
 	return q, err
 }

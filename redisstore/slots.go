@@ -37,10 +37,10 @@ func (b *LimiterBackend) Acquire(ctx context.Context, subject string, limit int6
 	ttl := b.leaseTTL.Milliseconds()
 	nowMs := now.UnixMilli()
 	id := b.leaseID()
-	ctx, cancel := bounded(ctx, b.timeout)
-	defer cancel()
-	res, err := acquireScript.Run(ctx, b.client, []string{b.key(subject, "c")},
-		nowMs, nowMs+ttl, strconv.FormatInt(limit, 10), id, ttl+1000).Int64Slice()
+	res, err := boundedCall(ctx, b.timeout, b.aware, func(ctx context.Context) ([]int64, error) {
+		return acquireScript.Run(ctx, b.client, []string{b.key(subject, "c")},
+			nowMs, nowMs+ttl, strconv.FormatInt(limit, 10), id, ttl+1000).Int64Slice()
+	})
 	if err != nil {
 		return ratelimit.Quota{}, false, wrapErr(err)
 	}
@@ -96,9 +96,10 @@ func (b *LimiterBackend) Release(ctx context.Context, subject string) error {
 	if id == "" {
 		return nil
 	}
-	ctx, cancel := bounded(ctx, b.timeout)
-	defer cancel()
-	if err := b.client.ZRem(ctx, b.key(subject, "c"), id).Err(); err != nil {
+	_, err := boundedCall(ctx, b.timeout, b.aware, func(ctx context.Context) (int64, error) {
+		return b.client.ZRem(ctx, b.key(subject, "c"), id).Result()
+	})
+	if err != nil {
 		return wrapErr(err)
 	}
 	return nil

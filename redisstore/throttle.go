@@ -19,8 +19,17 @@ const DefaultThrottlePrefix = "wicket:at:"
 type ThrottleOptions struct {
 	// Prefix is prepended to every key the backend writes. Empty means
 	// DefaultThrottlePrefix. Backends that share a prefix (the replicas of
-	// one gateway) share their clients' counts and blocks.
+	// one gateway) share their clients' counts and blocks. On Redis Cluster,
+	// leave it without a hash tag, so that clients spread over the shards.
 	Prefix string
+
+	// Timeout bounds each call the backend makes to Redis (one per Blocked,
+	// Fail and Succeed), on top of the caller's context. Zero means
+	// DefaultTimeout; it must otherwise be at least a millisecond.
+	// A client with ContextTimeoutEnabled (go-redis) is cut off at the
+	// deadline by the client itself; for any other, each call runs in a
+	// goroutine of its own and is abandoned at the deadline (see doc.go).
+	Timeout time.Duration
 }
 
 // ThrottleBackend is a [ratelimit.ThrottleBackend] on Redis, for an
@@ -41,19 +50,24 @@ type ThrottleOptions struct {
 // [ratelimit.MemoryThrottle], nothing else bounds the number of clients, and
 // none is pushed out by others.
 //
-// AuthThrottle calls its backend without a deadline, so the client should
-// have read and write time-outs (go-redis has them by default). Use
-// [NewThrottleBackend]; the zero ThrottleBackend is not usable. It is safe for
-// concurrent use and starts no goroutine.
+// Every call touches the one key of its client, so the backend works on
+// Redis Cluster and Valkey as on a single server, and its clients spread
+// over a cluster's shards. Each call is bounded by ThrottleOptions.Timeout.
+//
+// Use [NewThrottleBackend]; the zero ThrottleBackend is not usable. It is
+// safe for concurrent use and starts no goroutine.
 type ThrottleBackend struct {
-	client redis.UniversalClient
-	prefix string
+	client  redis.UniversalClient
+	prefix  string
+	timeout time.Duration
+	aware   bool // the client bounds its reads by the context's deadline
 }
 
 var _ ratelimit.ThrottleBackend = (*ThrottleBackend)(nil)
 
 // NewThrottleBackend returns a ThrottleBackend that keeps its state on
-// client. opts may be nil.
+// client. opts may be nil. It returns an error naming the field for invalid
+// options.
 func NewThrottleBackend(client redis.UniversalClient, opts *ThrottleOptions) (*ThrottleBackend, error) {
 	if client == nil {
 		return nil, errors.New("redisstore: nil client")
@@ -65,7 +79,11 @@ func NewThrottleBackend(client redis.UniversalClient, opts *ThrottleOptions) (*T
 	if o.Prefix == "" {
 		o.Prefix = DefaultThrottlePrefix
 	}
-	return &ThrottleBackend{client: client, prefix: o.Prefix}, nil
+	d, err := timeout(o.Timeout, "ThrottleOptions.Timeout")
+	if err != nil {
+		return nil, err
+	}
+	return &ThrottleBackend{client: client, prefix: o.Prefix, timeout: d, aware: honoursDeadlines(client)}, nil
 }
 
 func (b *ThrottleBackend) key(client string) string { return b.prefix + client }
@@ -115,7 +133,9 @@ return {1, tonumber(ARGV[5]), tonumber(ARGV[6])}
 
 // Blocked implements [ratelimit.ThrottleBackend].
 func (b *ThrottleBackend) Blocked(ctx context.Context, client string, now time.Time) (time.Time, error) {
-	vals, err := b.client.HMGet(ctx, b.key(client), "us", "un").Result()
+	vals, err := boundedCall(ctx, b.timeout, b.aware, func(ctx context.Context) ([]any, error) {
+		return b.client.HMGet(ctx, b.key(client), "us", "un").Result()
+	})
 	if err != nil {
 		return time.Time{}, wrapErr(err)
 	}
@@ -137,11 +157,13 @@ func (b *ThrottleBackend) Blocked(ctx context.Context, client string, now time.T
 // Fail implements [ratelimit.ThrottleBackend].
 func (b *ThrottleBackend) Fail(ctx context.Context, client string, maxFailures int, window, cooldown time.Duration, now time.Time) (time.Time, error) {
 	wend, bend := now.Add(window), now.Add(cooldown)
-	res, err := failScript.Run(ctx, b.client, []string{b.key(client)},
-		now.Unix(), now.Nanosecond(),
-		wend.Unix(), wend.Nanosecond(),
-		bend.Unix(), bend.Nanosecond(),
-		maxFailures, keyTTL(window), keyTTL(cooldown)).Int64Slice()
+	res, err := boundedCall(ctx, b.timeout, b.aware, func(ctx context.Context) ([]int64, error) {
+		return failScript.Run(ctx, b.client, []string{b.key(client)},
+			now.Unix(), now.Nanosecond(),
+			wend.Unix(), wend.Nanosecond(),
+			bend.Unix(), bend.Nanosecond(),
+			maxFailures, keyTTL(window), keyTTL(cooldown)).Int64Slice()
+	})
 	if err != nil {
 		return time.Time{}, wrapErr(err)
 	}
@@ -157,7 +179,10 @@ func (b *ThrottleBackend) Fail(ctx context.Context, client string, maxFailures i
 // Succeed implements [ratelimit.ThrottleBackend]. It forgets the window and
 // its count, leaving any block in force.
 func (b *ThrottleBackend) Succeed(ctx context.Context, client string) error {
-	if err := b.client.HDel(ctx, b.key(client), "ws", "wn", "c").Err(); err != nil {
+	_, err := boundedCall(ctx, b.timeout, b.aware, func(ctx context.Context) (int64, error) {
+		return b.client.HDel(ctx, b.key(client), "ws", "wn", "c").Result()
+	})
+	if err != nil {
 		return wrapErr(err)
 	}
 	return nil

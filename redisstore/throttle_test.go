@@ -13,12 +13,14 @@ import (
 	"github.com/wicket-gw/wicket/redisstore/internal/redistest"
 )
 
+// newThrottle returns a ThrottleBackend on c under prefix (empty: a fresh
+// one), its Timeout roomyTimeout.
 func newThrottle(t *testing.T, c redis.UniversalClient, prefix string) *redisstore.ThrottleBackend {
 	t.Helper()
 	if prefix == "" {
 		prefix = redistest.Prefix(t)
 	}
-	b, err := redisstore.NewThrottleBackend(c, &redisstore.ThrottleOptions{Prefix: prefix})
+	b, err := redisstore.NewThrottleBackend(c, &redisstore.ThrottleOptions{Prefix: prefix, Timeout: roomyTimeout})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,12 +33,44 @@ func TestThrottleBackendConformance(t *testing.T) {
 }
 
 func TestNewThrottleBackendOptions(t *testing.T) {
-	if _, err := redisstore.NewThrottleBackend(nil, nil); err == nil || !strings.Contains(err.Error(), "nil client") {
-		t.Errorf("NewThrottleBackend(nil) error = %v; want one naming the nil client", err)
+	c := newClient(t)
+	for _, tc := range []struct {
+		name    string
+		client  redis.UniversalClient
+		opts    *redisstore.ThrottleOptions
+		wantErr string // in the error; "" for none
+	}{
+		{"nil options", c, nil, ""},
+		{"defaults", c, &redisstore.ThrottleOptions{}, ""},
+		{"timeout of a millisecond", c, &redisstore.ThrottleOptions{Timeout: time.Millisecond}, ""},
+		{"nil client", nil, nil, "nil client"},
+		{"negative timeout", c, &redisstore.ThrottleOptions{Timeout: -time.Second}, "ThrottleOptions.Timeout"},
+		{"timeout under a millisecond", c, &redisstore.ThrottleOptions{Timeout: time.Microsecond}, "ThrottleOptions.Timeout"},
+	} {
+		b, err := redisstore.NewThrottleBackend(tc.client, tc.opts)
+		switch {
+		case tc.wantErr == "" && (err != nil || b == nil):
+			t.Errorf("%s: got %v, %v; want a backend", tc.name, b, err)
+		case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+			t.Errorf("%s: got error %v; want one naming %q", tc.name, err, tc.wantErr)
+		}
 	}
-	if b, err := redisstore.NewThrottleBackend(newClient(t), nil); err != nil || b == nil {
-		t.Errorf("NewThrottleBackend(c, nil) = %v, %v; want a backend", b, err)
+}
+
+// TestThrottleTimeout: against a server that accepts connections and never
+// answers, every call returns the deadline's error once Timeout has passed.
+func TestThrottleTimeout(t *testing.T) {
+	c := redis.NewClient(&redis.Options{Addr: silentServer(t), ContextTimeoutEnabled: true})
+	t.Cleanup(func() { c.Close() })
+	const timeout = 50 * time.Millisecond
+	b, err := redisstore.NewThrottleBackend(c, &redisstore.ThrottleOptions{Timeout: timeout})
+	if err != nil {
+		t.Fatal(err)
 	}
+	ctx := context.Background()
+	checkTimeout(t, "Blocked", timeout, func() error { _, err := b.Blocked(ctx, "x", t0); return err })
+	checkTimeout(t, "Fail", timeout, func() error { _, err := b.Fail(ctx, "x", 1, time.Minute, time.Minute, t0); return err })
+	checkTimeout(t, "Succeed", timeout, func() error { return b.Succeed(ctx, "x") })
 }
 
 // TestThrottleShared: a client blocked on one replica is blocked on all, to

@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"strconv"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -117,6 +118,20 @@ func (s *Server) Stop() {
 	s.mu.Unlock()
 	_ = cmd.Process.Kill()
 	<-done
+}
+
+// Pause freezes the server (SIGSTOP): connections stay open and nothing
+// is answered, as for a server that hangs or a network that drops packets.
+func (s *Server) Pause() error { return s.signal(syscall.SIGSTOP) }
+
+// Resume thaws a paused server (SIGCONT); it answers what it was sent.
+func (s *Server) Resume() error { return s.signal(syscall.SIGCONT) }
+
+func (s *Server) signal(sig syscall.Signal) error {
+	s.mu.Lock()
+	cmd := s.cmd
+	s.mu.Unlock()
+	return cmd.Process.Signal(sig)
 }
 
 // Restart starts a stopped server again, empty, on the same address, and
