@@ -162,11 +162,14 @@ type Gateway struct {
 	throttle  *ratelimit.AuthThrottle
 	estimator ratelimit.TokenEstimator
 	ledger    metering.Ledger
-	prices    *metering.PriceTable
-	meter     *metering.Meter // nil without a Recorder
-	usage     *usageCounters
-	doors     []providers.FrontDoor
-	doorOf    func(path string) providers.FrontDoor
+	// remoteLedger is set when the ledger is not the in-process one, so
+	// that its calls are round trips worth overlapping.
+	remoteLedger bool
+	prices       *metering.PriceTable
+	meter        *metering.Meter // nil without a Recorder
+	usage        *usageCounters
+	doors        []providers.FrontDoor
+	doorOf       func(path string) providers.FrontDoor
 }
 
 // dialectOf returns the dialect of the front door a path falls under.
@@ -252,6 +255,8 @@ func New(cfg Config) (*Gateway, error) {
 			return nil, fmt.Errorf("wicket: ledger: %w", err)
 		}
 	}
+	_, local := g.ledger.(*metering.MemoryLedger)
+	g.remoteLedger = !local
 	if g.prices == nil {
 		g.prices = metering.DefaultPrices()
 	}

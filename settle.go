@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	"sync"
 
 	"github.com/wicket-gw/wicket/metering"
 	"github.com/wicket-gw/wicket/providers"
@@ -59,7 +60,6 @@ func (g *Gateway) finish(r *http.Request, s *state) {
 		}
 	}()
 	g.settle(ctx, s)
-	g.settleTokens(r.WithContext(ctx), s)
 	g.countUsage(s)
 	g.accessRecord(ctx, s)
 	if g.cfg.OnEvent != nil {
@@ -74,12 +74,29 @@ func (g *Gateway) finish(r *http.Request, s *state) {
 	}
 }
 
-// settle works out what the call used and cost, and settles the budget
-// reservation: the exact usage when the upstream reported it; nothing when
-// the upstream never took the call up or refused it; otherwise (the client
-// left, the stream broke) an estimate of the prompt plus what was
-// delivered, flagged as estimated, since the upstream bills what it did.
+// settle works out what the call used and cost (account), then settles the
+// budget reservation and the rate limits (the token correction and the
+// concurrency slot). When both live on a shared server, the two calls are
+// made at once, so that the request waits one round trip, not two.
 func (g *Gateway) settle(ctx context.Context, s *state) {
+	g.account(s)
+	if s.reservation != "" && s.permit != nil && g.limiter.Batches() && g.remoteLedger {
+		var wg sync.WaitGroup
+		wg.Go(func() { g.settleTokens(ctx, s) })
+		g.settleBudget(ctx, s)
+		wg.Wait()
+		return
+	}
+	g.settleBudget(ctx, s)
+	g.settleTokens(ctx, s)
+}
+
+// account works out what the call used and cost: the exact usage when the
+// upstream reported it; nothing when the upstream never took the call up or
+// refused it; otherwise (the client left, the stream broke) an estimate of
+// the prompt plus what was delivered, flagged as estimated, since the
+// upstream bills what it did. A charge never exceeds what was reserved.
+func (g *Gateway) account(s *state) {
 	o := &s.outcome
 	switch {
 	case s.req != nil && s.req.Endpoint == providers.EndpointCountTokens:
@@ -109,16 +126,21 @@ func (g *Gateway) settle(ctx context.Context, s *state) {
 		cost, known := g.prices.Cost(o.ServedModel, o.Usage)
 		o.CostMicros, o.PriceUnknown = cost, !known
 	}
-	if s.reservation == "" {
-		return
-	}
-	if s.capped && o.CostMicros > s.reserved {
+	if s.reservation != "" && s.capped && o.CostMicros > s.reserved {
 		// The upstream reported more than the worst case allows (it
 		// inflated its usage, or a bound was wrong): a budget is never
 		// overspent, so the charge stops at what was reserved.
 		g.logError(s, "wicket: usage exceeded the reserved worst case; charge capped", errUsageOverBound)
 		o.CostMicros = s.reserved
 	}
+}
+
+// settleBudget settles the budget reservation, if any, at the call's cost.
+func (g *Gateway) settleBudget(ctx context.Context, s *state) {
+	if s.reservation == "" {
+		return
+	}
+	o := &s.outcome
 	var err error
 	if o.CostMicros > 0 {
 		err = g.ledger.Settle(ctx, s.reservation, o.CostMicros)
@@ -136,11 +158,11 @@ var errUsageOverBound = errors.New("wicket: usage over the reserved bound")
 // settleTokens corrects the token reservation to what the call used, as
 // settle worked it out (exact, estimated, or nothing), and returns the
 // concurrency slot: one step of the limiter's backend.
-func (g *Gateway) settleTokens(r *http.Request, s *state) {
+func (g *Gateway) settleTokens(ctx context.Context, s *state) {
 	if s.permit == nil {
 		return
 	}
-	if err := s.permit.Finish(r.Context(), s.outcome.Usage.Total()); err != nil {
+	if err := s.permit.Finish(ctx, s.outcome.Usage.Total()); err != nil {
 		g.cfg.Logger.Warn("wicket: settling tokens failed", slog.String("request_id", s.id), slog.String("error", errorClass(err)))
 	}
 }

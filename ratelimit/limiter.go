@@ -116,6 +116,14 @@ func (l *Limiter) Defer(subject string, lim Limits) (*Permit, error) {
 	return &Permit{l: l, subject: subject, limits: lim, pending: true}, nil
 }
 
+// Batches reports whether the Limiter's Backend does a request's operations
+// in one step (it implements [Batcher]): a shared backend, such as Redis,
+// whose every call is a round trip.
+func (l *Limiter) Batches() bool {
+	_, ok := l.b.(Batcher)
+	return ok
+}
+
 // admitAll admits with the backend's AdmitAll if it batches, else step by
 // step.
 func (l *Limiter) admitAll(ctx context.Context, subject string, lim Limits, tokens int64) (Decision, error) {

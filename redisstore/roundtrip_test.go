@@ -36,9 +36,11 @@ func (c *tripCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.
 	}
 }
 
-// countedClient returns a client of srv whose round trips c counts.
+// countedClient returns a client of srv whose round trips c counts, with
+// ContextTimeoutEnabled, as the package recommends.
 func countedClient(tb testing.TB, c *tripCounter) redis.UniversalClient {
-	cl := newClient(tb)
+	cl := redis.NewClient(&redis.Options{Addr: srv.Addr, ContextTimeoutEnabled: true})
+	tb.Cleanup(func() { cl.Close() })
 	cl.AddHook(c)
 	return cl
 }
