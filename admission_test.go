@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/wicket-gw/wicket"
+	"github.com/wicket-gw/wicket/keys"
+	"github.com/wicket-gw/wicket/metering"
 	"github.com/wicket-gw/wicket/metering/meteringtest"
 	"github.com/wicket-gw/wicket/ratelimit"
 )
@@ -149,5 +151,69 @@ func TestMalformedRequestsCount(t *testing.T) {
 	}
 	if n := len(up.requests()); n != 0 {
 		t.Errorf("upstream calls %d; want 0", n)
+	}
+}
+
+func (c *countingBatcher) FinishAllWith(ctx context.Context, s string, lim ratelimit.Limits, f ratelimit.Finish, r ratelimit.Rider, now time.Time) (ratelimit.Decision, error, error) {
+	c.count("FinishAllWith")
+	d, err := ratelimit.FinishSequentially(ctx, c.Memory, s, lim, f, now)
+	return d, err, r.Run(ctx)
+}
+
+// settlingLedger is an in-memory ledger that hands out its settlements,
+// as a shared one does.
+type settlingLedger struct{ *metering.MemoryLedger }
+
+func (l settlingLedger) Settlement(id string, cost int64) metering.Settlement {
+	return settlementFunc(func(ctx context.Context) error {
+		if cost > 0 {
+			return l.Settle(ctx, id, cost)
+		}
+		return l.Release(ctx, id)
+	})
+}
+
+type settlementFunc func(context.Context) error
+
+func (f settlementFunc) Run(ctx context.Context) error { return f(ctx) }
+
+// With a limiter backend that carries riders and a ledger that hands out
+// settlements, a call ends with one backend call, which settles the budget
+// too.
+func TestEndOneCall(t *testing.T) {
+	clk := meteringtest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	b := newCountingBatcher(t)
+	ml, err := metering.NewMemoryLedger(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	up := newUpstream(t, okUpstream)
+	e := newEnv(t, single("gpt-4o-mini", up.provider(t, "openai"), ""), func(c *wicket.Config) {
+		lim, err := ratelimit.New(&ratelimit.Options{Backend: b, Now: clk.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Limiter, c.Now, c.Ledger = lim, clk.Now, settlingLedger{ml}
+		c.Limits = ratelimit.Limits{RequestsPerMinute: 10, TokensPerMinute: 10_000, MaxConcurrent: 2}
+	})
+	key, rec, err := e.km.Issue(t.Context(), keys.Spec{Owner: "bob", Budget: keys.Budget{LimitMicros: 1_000_000, Period: keys.PeriodMonthly}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp := e.do(t, "POST", "/v1/chat/completions", chat("gpt-4o-mini"), map[string]string{"Authorization": "Bearer " + key})
+	readAll(t, resp)
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	o := <-e.outcome
+	if got, want := b.take(), map[string]int{"AdmitAll": 1, "FinishAllWith": 1}; !equalCounts(got, want) {
+		t.Errorf("backend calls %v; want %v", got, want)
+	}
+	bal, err := ml.Balance(t.Context(), metering.Account{Kind: metering.AccountKey, ID: rec.Account(), Limit: 1_000_000, Period: metering.PeriodMonthly})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bal.Spent != o.CostMicros || o.CostMicros == 0 || bal.Reserved != 0 {
+		t.Errorf("ledger: spent %d, reserved %d; want the call's cost %d, nothing reserved", bal.Spent, bal.Reserved, o.CostMicros)
 	}
 }

@@ -76,10 +76,27 @@ func (g *Gateway) finish(r *http.Request, s *state) {
 
 // settle works out what the call used and cost (account), then settles the
 // budget reservation and the rate limits (the token correction and the
-// concurrency slot). When both live on a shared server, the two calls are
-// made at once, so that the request waits one round trip, not two.
+// concurrency slot). When both live on a shared server, the request waits
+// one round trip for both: the limiter's backend carries the ledger's
+// settlement in its own (ratelimit.Carrier, metering.SettlementLedger), or
+// else the two calls are made at once.
 func (g *Gateway) settle(ctx context.Context, s *state) {
 	g.account(s)
+	if s.reservation != "" && s.permit != nil {
+		if sl, ok := g.ledger.(metering.SettlementLedger); ok && g.limiter.Carries() {
+			// One round trip for both, when the limiter's backend carries
+			// the ledger's settlement (redisstore on one client).
+			err, budgetErr := s.permit.FinishWith(ctx, s.outcome.Usage.Total(), sl.Settlement(s.reservation, s.outcome.CostMicros))
+			if budgetErr != nil {
+				g.logError(s, "wicket: settling the budget failed", budgetErr)
+			}
+			if err != nil {
+				g.cfg.Logger.Warn("wicket: settling tokens failed", slog.String("request_id", s.id), slog.String("error", errorClass(err)))
+			}
+			s.reservation = ""
+			return
+		}
+	}
 	if s.reservation != "" && s.permit != nil && g.limiter.Batches() && g.remoteLedger {
 		var wg sync.WaitGroup
 		wg.Go(func() { g.settleTokens(ctx, s) })

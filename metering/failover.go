@@ -147,3 +147,75 @@ func (f *FailoverLedger) Balance(ctx context.Context, a Account) (Balance, error
 	}
 	return b, err
 }
+
+// A Settlement is the settlement or release of one reservation as a call
+// not yet made: its Run makes it. A ledger on a shared server hands them
+// out (see SettlementLedger) so that the gateway can have one carried in
+// the round trip that ends the request's rate limits
+// (ratelimit.Carrier), which knows the ledger's own Settlements.
+type Settlement interface {
+	Run(ctx context.Context) error
+}
+
+// A SettlementLedger is a Ledger that hands out its settlements as calls.
+type SettlementLedger interface {
+	Ledger
+	// Settlement returns the call that settles reservation id at cost
+	// (cost > 0) or releases it (cost == 0), as Settle and Release do,
+	// without making it.
+	Settlement(id string, cost int64) Settlement
+}
+
+var _ SettlementLedger = (*FailoverLedger)(nil)
+
+// Settlement implements SettlementLedger: the local ledger's settlement of
+// a reservation made there; the shared ledger's own Settlement, if it hands
+// them out, wrapped so that its failure is counted and told as Settle's and
+// Release's are (a carrier that recognizes it unwraps it with Unwrap and
+// reports its outcome through Report); else a call of Settle or Release.
+func (f *FailoverLedger) Settlement(id string, cost int64) Settlement {
+	if _, local := strings.CutPrefix(id, localPrefix); !local {
+		if sl, ok := f.shared.(SettlementLedger); ok {
+			op := "release"
+			if cost > 0 {
+				op = "settle"
+			}
+			return &failoverSettlement{inner: sl.Settlement(id, cost), f: f, op: op}
+		}
+	}
+	return settlementFunc(func(ctx context.Context) error {
+		if cost > 0 {
+			return f.Settle(ctx, id, cost)
+		}
+		return f.Release(ctx, id)
+	})
+}
+
+// settlementFunc is a Settlement made of a function.
+type settlementFunc func(ctx context.Context) error
+
+func (s settlementFunc) Run(ctx context.Context) error { return s(ctx) }
+
+// failoverSettlement is the shared ledger's Settlement behind a
+// FailoverLedger.
+type failoverSettlement struct {
+	inner Settlement
+	f     *FailoverLedger
+	op    string
+}
+
+// Run makes the call and reports its outcome.
+func (s *failoverSettlement) Run(ctx context.Context) error { return s.Report(s.inner.Run(ctx)) }
+
+// Unwrap returns the shared ledger's Settlement, for a carrier that makes
+// the call itself; it then passes the outcome to Report.
+func (s *failoverSettlement) Unwrap() Settlement { return s.inner }
+
+// Report counts and tells a failure of the call (an unknown reservation is
+// not one) and returns err.
+func (s *failoverSettlement) Report(err error) error {
+	if err != nil && !errors.Is(err, ErrUnknownReservation) {
+		s.f.failed(s.op)
+	}
+	return err
+}

@@ -151,3 +151,24 @@ func FinishSequentially(ctx context.Context, b Backend, subject string, lim Limi
 	}
 	return d, first
 }
+
+// A Rider is a call to another store, such as a budget ledger's
+// settlement, that a shared backend may make in the same round trip as its
+// FinishAll when both stores live on the same server (see [Carrier]). Run
+// makes the call on its own.
+type Rider interface {
+	Run(ctx context.Context) error
+}
+
+// A Carrier is a [Batcher] that can carry a [Rider] in the round trip of a
+// FinishAll: the gateway ends a request's limits and settles its budget in
+// one round trip when its Limiter's backend is a Carrier and its ledger
+// hands out Riders that the Carrier knows (the redisstore module's, on one
+// client). A Rider the Carrier does not know is run after the FinishAll.
+type Carrier interface {
+	Batcher
+
+	// FinishAllWith does what FinishAll does and runs r, and returns
+	// FinishAll's result and error and r's error apart.
+	FinishAllWith(ctx context.Context, subject string, lim Limits, f Finish, r Rider, now time.Time) (d Decision, err, riderErr error)
+}

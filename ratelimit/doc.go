@@ -60,7 +60,9 @@
 // A [Backend] that is a network away (the redisstore module's) may also
 // implement [Batcher], so that a request is admitted (slot, request and
 // tokens) in one step and finished (token correction and slot) in one
-// more; [Failover] puts fail modes in front of it.
+// more, and [Carrier], so that the finish carries another store's call (a
+// budget ledger's settlement) in the same round trip; [Failover] puts fail
+// modes in front of either.
 //
 // # Time
 //

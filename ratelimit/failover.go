@@ -217,6 +217,12 @@ func (f *FailoverBackend) FinishAll(ctx context.Context, subject string, lim Lim
 	if err == nil {
 		return d, nil
 	}
+	return f.finishFailed(ctx, subject, lim, fin, now, err)
+}
+
+// finishFailed handles a failed shared finish: each part whose limit fails
+// open is applied locally; err is returned when nothing was.
+func (f *FailoverBackend) finishFailed(ctx context.Context, subject string, lim Limits, fin Finish, now time.Time, err error) (Decision, error) {
 	var local Finish
 	if fin.Tokens != 0 && lim.TokensPerMinute > 0 && f.failed(Tokens, subject) {
 		local.Tokens = fin.Tokens
@@ -272,4 +278,23 @@ func (l failoverLocal) Acquire(ctx context.Context, subject string, limit int64,
 // recorded.
 func (l failoverLocal) Release(ctx context.Context, subject string) error {
 	return l.f.Release(ctx, subject)
+}
+
+var _ Carrier = (*FailoverBackend)(nil)
+
+// FinishAllWith implements [Carrier]: with a shared backend that carries
+// riders and a slot not granted locally, one call to it, whose failure is
+// handled as FinishAll's is (r's error is r's); otherwise FinishAll, then r.
+func (f *FailoverBackend) FinishAllWith(ctx context.Context, subject string, lim Limits, fin Finish, r Rider, now time.Time) (Decision, error, error) {
+	sc, ok := f.shared.(Carrier)
+	if !ok || (fin.Release && f.heldLocally(subject)) {
+		d, err := f.FinishAll(ctx, subject, lim, fin, now)
+		return d, err, runRider(ctx, r)
+	}
+	d, err, riderErr := sc.FinishAllWith(ctx, subject, lim, fin, r, now)
+	if err == nil {
+		return d, nil, riderErr
+	}
+	d, err = f.finishFailed(ctx, subject, lim, fin, now, err)
+	return d, err, riderErr
 }

@@ -132,3 +132,104 @@ func TestFailoverBatchClosed(t *testing.T) {
 		t.Fatalf("requests only, failing open: %v", err)
 	}
 }
+
+// flakyCarrier is a flakyBatcher that carries riders, counting them.
+type flakyCarrier struct {
+	*flakyBatcher
+	carried atomic.Int64
+}
+
+func (f *flakyCarrier) FinishAllWith(ctx context.Context, s string, lim ratelimit.Limits, fin ratelimit.Finish, r ratelimit.Rider, now time.Time) (ratelimit.Decision, error, error) {
+	f.batches.Add(1)
+	if f.down.Load() {
+		return ratelimit.Decision{}, errSharedDown, errSharedDown
+	}
+	f.carried.Add(1)
+	d, err := ratelimit.FinishSequentially(ctx, f.Backend, s, lim, fin, now)
+	return d, err, r.Run(ctx)
+}
+
+// riderFunc is a Rider made of a function.
+type riderFunc func(context.Context) error
+
+func (r riderFunc) Run(ctx context.Context) error { return r(ctx) }
+
+// Permit.FinishWith hands the rider to a carrying backend (through
+// Failover) in the one call that ends the request; a slot granted locally
+// during an outage is returned locally and the rider runs on its own; with
+// the shared backend down, the finish falls back and the rider's error is
+// its own.
+func TestFinishWithCarrier(t *testing.T) {
+	shared := &flakyCarrier{flakyBatcher: &flakyBatcher{flaky: newFlaky(t)}}
+	fb, err := ratelimit.Failover(shared, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := ratelimit.New(&ratelimit.Options{Backend: fb, Now: func() time.Time { return time.Unix(1e9, 0) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !l.Carries() || !l.Batches() {
+		t.Fatalf("Carries %v, Batches %v; want both", l.Carries(), l.Batches())
+	}
+	ctx := context.Background()
+	lim := ratelimit.Limits{MaxConcurrent: 1, TokensPerMinute: 100}
+	var runs atomic.Int64
+	rider := riderFunc(func(context.Context) error { runs.Add(1); return nil })
+
+	p, _ := l.Defer("k", lim)
+	if err := p.ReserveTokens(ctx, 50); err != nil {
+		t.Fatal(err)
+	}
+	shared.batches.Store(0)
+	if err, riderErr := p.FinishWith(ctx, 20, rider); err != nil || riderErr != nil {
+		t.Fatal(err, riderErr)
+	}
+	if shared.batches.Load() != 1 || shared.carried.Load() != 1 || runs.Load() != 1 {
+		t.Fatalf("calls %d, carried %d, rider runs %d; want 1 each", shared.batches.Load(), shared.carried.Load(), runs.Load())
+	}
+	if got := p.Decision().Tokens.Remaining; got != 80 {
+		t.Errorf("tokens after the finish: %d; want 80 (charge corrected to 20)", got)
+	}
+
+	// A slot taken locally while the shared backend was down.
+	shared.down.Store(true)
+	p, _ = l.Defer("k", lim)
+	if err := p.ReserveTokens(ctx, 10); err != nil {
+		t.Fatal(err)
+	}
+	shared.down.Store(false)
+	if err, riderErr := p.FinishWith(ctx, 10, rider); err != nil || riderErr != nil {
+		t.Fatal(err, riderErr)
+	}
+	if shared.carried.Load() != 1 || runs.Load() != 2 {
+		t.Errorf("local slot: carried %d, rider runs %d; want 1 and 2 (not carried, run alone)", shared.carried.Load(), runs.Load())
+	}
+	p, _ = l.Defer("k", lim)
+	if err := p.ReserveTokens(ctx, 10); err != nil {
+		t.Fatalf("the local slot was not returned: %v", err)
+	}
+
+	// The shared backend down at the end: the token correction falls back
+	// locally (tokens fail open), the rider's error is returned apart.
+	shared.down.Store(true)
+	err, riderErr := p.FinishWith(ctx, 5, rider)
+	if err != nil || !errors.Is(riderErr, errSharedDown) {
+		t.Errorf("shared down at the finish: %v, %v; want nil (fell back) and the rider's error", err, riderErr)
+	}
+}
+
+// A nil or never-admitted Permit still runs the rider.
+func TestFinishWithNoPermit(t *testing.T) {
+	var runs int
+	rider := riderFunc(func(context.Context) error { runs++; return nil })
+	var p *ratelimit.Permit
+	if err, riderErr := p.FinishWith(context.Background(), 0, rider); err != nil || riderErr != nil || runs != 1 {
+		t.Fatalf("nil Permit: %v, %v, runs %d", err, riderErr, runs)
+	}
+	l, _ := ratelimit.New(nil)
+	p, _ = l.Defer("k", ratelimit.Limits{RequestsPerMinute: 1})
+	if err, riderErr := p.FinishWith(context.Background(), 0, rider); err != nil || riderErr != nil || runs != 2 {
+		t.Fatalf("deferred Permit: %v, %v, runs %d", err, riderErr, runs)
+	}
+}

@@ -124,6 +124,13 @@ func (l *Limiter) Batches() bool {
 	return ok
 }
 
+// Carries reports whether the Limiter's Backend can carry another store's
+// call in the round trip that ends a request (it implements [Carrier]).
+func (l *Limiter) Carries() bool {
+	_, ok := l.b.(Carrier)
+	return ok
+}
+
 // admitAll admits with the backend's AdmitAll if it batches, else step by
 // step.
 func (l *Limiter) admitAll(ctx context.Context, subject string, lim Limits, tokens int64) (Decision, error) {

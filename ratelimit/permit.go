@@ -246,45 +246,62 @@ func (p *Permit) Settle(ctx context.Context, actual int64) error {
 // Finish corrects the charge again. ctx should not be canceled: call it
 // detached from a client that went away (context.WithoutCancel).
 func (p *Permit) Finish(ctx context.Context, actual int64) error {
+	err, _ := p.FinishWith(ctx, actual, nil)
+	return err
+}
+
+// FinishWith is Finish that also runs r, another store's call (nil for
+// none): in the same round trip when the backend is a [Carrier], else after
+// the finish. It returns the finish's error and r's apart.
+func (p *Permit) FinishWith(ctx context.Context, actual int64, r Rider) (err, riderErr error) {
 	if p == nil {
-		return nil
+		return nil, runRider(ctx, r)
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.pending {
 		p.pending, p.refused = false, ErrCanceled
-		if p.limits.RequestsPerMinute == 0 {
-			return nil
+		if p.limits.RequestsPerMinute > 0 {
+			var q Quota
+			if q, _, err = p.l.b.TakeRequests(ctx, p.subject, p.limits.RequestsPerMinute, 1, p.l.now()); err == nil {
+				p.d.Requests = q
+			}
 		}
-		q, _, err := p.l.b.TakeRequests(ctx, p.subject, p.limits.RequestsPerMinute, 1, p.l.now())
-		if err == nil {
-			p.d.Requests = q
-		}
-		return err
-	}
-	if p.refused != nil {
-		return nil
+		return err, runRider(ctx, r)
 	}
 	var f Finish
-	if p.limits.TokensPerMinute > 0 {
-		f.Tokens = max(actual, 0) - p.reserved
+	if p.refused == nil {
+		if p.limits.TokensPerMinute > 0 {
+			f.Tokens = max(actual, 0) - p.reserved
+		}
+		f.Release = p.slot && p.released.CompareAndSwap(false, true)
 	}
-	f.Release = p.slot && p.released.CompareAndSwap(false, true)
 	if !f.involved(p.limits) {
-		return nil
+		return nil, runRider(ctx, r)
 	}
-	d, err := p.l.finishAll(ctx, p.subject, p.limits, f)
+	var d Decision
+	if c, ok := p.l.b.(Carrier); ok && r != nil {
+		d, err, riderErr = c.FinishAllWith(ctx, p.subject, p.limits, f, r, p.l.now())
+	} else {
+		d, err = p.l.finishAll(ctx, p.subject, p.limits, f)
+		riderErr = runRider(ctx, r)
+	}
 	if f.Release {
 		p.d.Concurrency.Remaining = min(p.d.Concurrency.Remaining+1, p.d.Concurrency.Limit)
 	}
-	if err != nil {
-		return err
-	}
-	if f.Tokens != 0 {
+	if err == nil && f.Tokens != 0 {
 		p.d.Tokens = d.Tokens
 		p.reserved += f.Tokens
 	}
-	return nil
+	return err, riderErr
+}
+
+// runRider runs r, if any.
+func runRider(ctx context.Context, r Rider) error {
+	if r == nil {
+		return nil
+	}
+	return r.Run(ctx)
 }
 
 // logError logs err to the Limiter's Logger, if it has one.

@@ -3,9 +3,11 @@ package redisstore
 import (
 	"context"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/wicket-gw/wicket/metering"
 	"github.com/wicket-gw/wicket/ratelimit"
 )
 
@@ -135,6 +137,129 @@ func (b *LimiterBackend) AdmitAll(ctx context.Context, subject string, lim ratel
 // request's return and the slot's (the oldest lease this backend granted
 // subject, as Release does) in one script, one round trip.
 func (b *LimiterBackend) FinishAll(ctx context.Context, subject string, lim ratelimit.Limits, f ratelimit.Finish, now time.Time) (ratelimit.Decision, error) {
+	fa, ok := b.finishArgs(subject, lim, f, now)
+	if !ok {
+		return ratelimit.Decision{}, nil
+	}
+	res, err := boundedCall(ctx, b.timeout, b.aware, func(ctx context.Context) ([]int64, error) {
+		return finishScript.Run(ctx, b.client, fa.keys, fa.args...).Int64Slice()
+	})
+	return fa.decision(res, err)
+}
+
+var _ ratelimit.Carrier = (*LimiterBackend)(nil)
+
+// FinishAllWith implements [ratelimit.Carrier]. A settlement of a [Ledger]
+// on the same client (directly, or behind metering's FailoverLedger) is
+// sent with the finish in one pipeline: one round trip on a single server
+// (on a cluster, one per node holding the keys, in parallel). Any other
+// rider runs after the finish.
+func (b *LimiterBackend) FinishAllWith(ctx context.Context, subject string, lim ratelimit.Limits, f ratelimit.Finish, r ratelimit.Rider, now time.Time) (ratelimit.Decision, error, error) {
+	s, report := carried(r)
+	if s == nil || s.l.client != b.client || s.err != nil {
+		d, err := b.FinishAll(ctx, subject, lim, f, now)
+		var riderErr error
+		if r != nil {
+			riderErr = r.Run(ctx)
+		}
+		return d, err, riderErr
+	}
+	fa, ok := b.finishArgs(subject, lim, f, now)
+	lkeys, largs := s.l.endArgs(s.id, s.cost)
+	type replies struct {
+		fin []int64
+		n   int64
+		err [2]error
+	}
+	rep, err := boundedCall(ctx, b.timeout, b.aware, func(ctx context.Context) (replies, error) {
+		var rp replies
+		needFin, needEnd := ok, true
+		for attempt := 0; ; attempt++ {
+			var fc, lc *redis.Cmd
+			_, _ = b.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+				if needFin {
+					fc = finishScript.EvalSha(ctx, p, fa.keys, fa.args...)
+				}
+				if needEnd {
+					lc = ledgerEndScript.EvalSha(ctx, p, lkeys, largs...)
+				}
+				return nil
+			})
+			// Each command's own reply counts; only a script the server
+			// did not hold (it restarted) is sent again, once loaded, so
+			// that nothing runs twice.
+			if fc != nil {
+				rp.fin, rp.err[0] = fc.Int64Slice()
+				needFin = isNoScript(rp.err[0])
+			}
+			if lc != nil {
+				rp.n, rp.err[1] = lc.Int64()
+				needEnd = isNoScript(rp.err[1])
+			}
+			if (!needFin && !needEnd) || attempt > 0 {
+				return rp, nil
+			}
+			if needFin {
+				if err := finishScript.Load(ctx, b.client).Err(); err != nil {
+					return rp, err
+				}
+			}
+			if needEnd {
+				if err := ledgerEndScript.Load(ctx, b.client).Err(); err != nil {
+					return rp, err
+				}
+			}
+		}
+	})
+	if err != nil {
+		rep.err = [2]error{err, err}
+	}
+	var d ratelimit.Decision
+	var ferr error
+	if ok {
+		d, ferr = fa.decision(rep.fin, rep.err[0])
+	}
+	riderErr := endResult(s.op, rep.n, rep.err[1])
+	if report != nil {
+		riderErr = report(riderErr)
+	}
+	return d, ferr, riderErr
+}
+
+// carried returns the Ledger settlement r is, directly or behind a
+// FailoverLedger (then with the function to report its outcome to), or nil.
+func carried(r ratelimit.Rider) (*settlement, func(error) error) {
+	switch v := r.(type) {
+	case *settlement:
+		return v, nil
+	case interface {
+		Unwrap() metering.Settlement
+		Report(error) error
+	}:
+		if s, ok := v.Unwrap().(*settlement); ok {
+			return s, v.Report
+		}
+	}
+	return nil, nil
+}
+
+// isNoScript reports whether err is Redis's answer to an EVALSHA of a
+// script it does not hold.
+func isNoScript(err error) bool {
+	return err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT")
+}
+
+// finishCall is a prepared finishScript call.
+type finishCall struct {
+	keys       []string
+	args       []any
+	lim        ratelimit.Limits
+	rlim, tlim string
+}
+
+// finishArgs prepares the finishScript call of f, popping the lease to
+// release; false means there is nothing to do.
+func (b *LimiterBackend) finishArgs(subject string, lim ratelimit.Limits, f ratelimit.Finish, now time.Time) (finishCall, bool) {
 	var id string
 	if f.Release {
 		id = b.forgetOldest(subject)
@@ -148,12 +273,17 @@ func (b *LimiterBackend) FinishAll(ctx context.Context, subject string, lim rate
 		tlim, tcost = strconv.FormatInt(lim.TokensPerMinute, 10), signedSpan(f.Tokens, lim.TokensPerMinute)
 	}
 	if id == "" && rlim == "0" && tlim == "0" {
-		return ratelimit.Decision{}, nil
+		return finishCall{}, false
 	}
-	res, err := boundedCall(ctx, b.timeout, b.aware, func(ctx context.Context) ([]int64, error) {
-		return finishScript.Run(ctx, b.client, b.keys(subject),
-			now.Unix(), now.Nanosecond(), id, rlim, rcost, tlim, tcost).Int64Slice()
-	})
+	return finishCall{
+		keys: b.keys(subject),
+		args: []any{now.Unix(), now.Nanosecond(), id, rlim, rcost, tlim, tcost},
+		lim:  lim, rlim: rlim, tlim: tlim,
+	}, true
+}
+
+// decision turns finishScript's reply into FinishAll's result.
+func (fa finishCall) decision(res []int64, err error) (ratelimit.Decision, error) {
 	if err != nil {
 		return ratelimit.Decision{}, wrapErr(err)
 	}
@@ -161,11 +291,11 @@ func (b *LimiterBackend) FinishAll(ctx context.Context, subject string, lim rate
 		return ratelimit.Decision{}, errReply
 	}
 	var d ratelimit.Decision
-	if rlim != "0" {
-		d.Requests = spanQuota(res[0], lim.RequestsPerMinute)
+	if fa.rlim != "0" {
+		d.Requests = spanQuota(res[0], fa.lim.RequestsPerMinute)
 	}
-	if tlim != "0" {
-		d.Tokens = spanQuota(res[1], lim.TokensPerMinute)
+	if fa.tlim != "0" {
+		d.Tokens = spanQuota(res[1], fa.lim.TokensPerMinute)
 	}
 	return d, nil
 }

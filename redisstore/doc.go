@@ -8,7 +8,8 @@
 //     caller's clock) and concurrency slots held as leases that expire if the
 //     replica holding them dies mid-request. A request is admitted (slot,
 //     request and tokens) by one script and finished (token correction and
-//     slot) by another: one round trip each.
+//     slot) by another, which carries the Ledger's settlement in the same
+//     pipeline ([ratelimit.Carrier]): one round trip each.
 //   - [ThrottleBackend], a [ratelimit.ThrottleBackend]: the failed-auth
 //     counts and blocks of a [ratelimit.AuthThrottle], shared by the replicas.
 //   - [KeyStore], a [keys.Store]: records, digest and owner indexes, atomic
@@ -24,11 +25,12 @@
 // # Round trips
 //
 // With every store on Redis and a key already verified by the replica, a
-// model call costs four round trips: two before it goes upstream (the
-// limits, the budget) and two once it ends (the limits' token correction
-// and slot, the budget's settlement). The failed-auth throttle is asked
-// only for keys the replica has not verified, and the key store only on a
-// cache miss.
+// model call costs three round trips: two before it goes upstream (the
+// limits, the budget) and one once it ends (the limits' token correction
+// and slot, and the budget's settlement, in one pipeline, when the
+// LimiterBackend and the Ledger share a client). The failed-auth throttle
+// is asked only for keys the replica has not verified, and the key store
+// only on a cache miss.
 //
 // # Failures and deadlines
 //

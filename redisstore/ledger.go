@@ -313,12 +313,23 @@ func (l *Ledger) Release(ctx context.Context, id string) error {
 }
 
 func (l *Ledger) end(ctx context.Context, op, id, cost string) error {
-	keys, args := l.common(l.now())
-	keys = append(keys, l.reservationKey(id))
-	args = append(args, id, cost)
+	keys, args := l.endArgs(id, cost)
 	n, err := boundedCall(ctx, l.timeout, l.aware, func(ctx context.Context) (int64, error) {
 		return ledgerEndScript.Run(ctx, l.client, keys, args...).Int64()
 	})
+	return endResult(op, n, err)
+}
+
+// endArgs returns the keys and arguments of ledgerEndScript for
+// reservation id and cost ("-" to release).
+func (l *Ledger) endArgs(id, cost string) ([]string, []any) {
+	keys, args := l.common(l.now())
+	keys = append(keys, l.reservationKey(id))
+	return keys, append(args, id, cost)
+}
+
+// endResult turns ledgerEndScript's reply into Settle's or Release's error.
+func endResult(op string, n int64, err error) error {
 	if err != nil {
 		return wrapErr(err)
 	}
@@ -326,6 +337,38 @@ func (l *Ledger) end(ctx context.Context, op, id, cost string) error {
 		return fmt.Errorf("redisstore: %s: %w", op, metering.ErrUnknownReservation)
 	}
 	return nil
+}
+
+var _ metering.SettlementLedger = (*Ledger)(nil)
+
+// Settlement implements [metering.SettlementLedger]: a [LimiterBackend] on
+// the same client carries it in the pipeline that ends a request's limits,
+// so that the gateway ends a request in one round trip.
+func (l *Ledger) Settlement(id string, cost int64) metering.Settlement {
+	s := &settlement{l: l, id: id, op: "release", cost: "-"}
+	switch {
+	case cost > 0:
+		s.op, s.cost = "settle", strconv.FormatInt(cost, 10)
+	case cost < 0:
+		s.err = errors.New("redisstore: settle: negative cost")
+	}
+	return s
+}
+
+// settlement is a Ledger's settlement or release of one reservation, not
+// yet made.
+type settlement struct {
+	l            *Ledger
+	id, op, cost string // cost "-" releases
+	err          error  // set for a call that must not be made
+}
+
+// Run makes the call on its own.
+func (s *settlement) Run(ctx context.Context) error {
+	if s.err != nil {
+		return s.err
+	}
+	return s.l.end(ctx, s.op, s.id, s.cost)
 }
 
 // Balance implements [metering.Ledger]: it returns the account's spend and
