@@ -2,28 +2,189 @@ package main
 
 import (
 	"bytes"
+	"io"
+	"math"
+	"strconv"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 )
 
-// TestHarnessRuns drives both targets briefly and checks the report: every
-// request answered, both kinds measured, ratios printed.
-func TestHarnessRuns(t *testing.T) {
+// table parses the report's rows into kind → metric → the fields after
+// the metric (bare, wicket, ratio).
+func table(report string) map[string]map[string][]string {
+	rows := map[string]map[string][]string{}
+	for line := range strings.SplitSeq(report, "\n") {
+		f := strings.Fields(line)
+		if len(f) != 5 || f[0] == "kind" {
+			continue
+		}
+		if rows[f[0]] == nil {
+			rows[f[0]] = map[string][]string{}
+		}
+		rows[f[0]][f[1]] = f[2:]
+	}
+	return rows
+}
+
+// TestHarnessReport drives both targets briefly with every kind and checks
+// the report: every row present, every figure a positive number, every
+// request answered, streams of streamEvents events, one connection a
+// client and half.
+func TestHarnessReport(t *testing.T) {
+	const maxRequests, clients = 2000, 4
+	cfg, err := newConfig(200*time.Millisecond, clients, maxRequests, "")
+	if err != nil {
+		t.Fatal(err)
+	}
 	var out bytes.Buffer
-	if err := run(&out, 200*time.Millisecond, 4, 2000); err != nil {
+	if err := run(&out, cfg); err != nil {
 		t.Fatalf("run: %v\n%s", err, out.String())
 	}
 	report := out.String()
-	rows := map[string]bool{}
-	for _, line := range strings.Split(report, "\n") {
-		if f := strings.Fields(line); len(f) >= 2 {
-			rows[f[0]+" "+f[1]] = true
+	rows := table(report)
+	_, cpuKnown := processCPU()
+	for _, k := range kinds() {
+		metrics := []string{"requests", "failed", "connections", "req/s", "latency-p50-us", "latency-p99-us", "cpu-us/req", "allocs/req", "bytes/req"}
+		if k.stream {
+			metrics = append(metrics, "ttfb-p50-us", "ttfb-p99-us", "events/stream")
+		}
+		for _, m := range metrics {
+			f, ok := rows[k.name][m]
+			if !ok {
+				t.Errorf("report lacks a %s %s row:\n%s", k.name, m, report)
+				continue
+			}
+			if m == "cpu-us/req" && !cpuKnown {
+				continue
+			}
+			var vals [2]float64
+			for i, target := range []string{"bare", "wicket"} {
+				v, err := strconv.ParseFloat(f[i], 64)
+				switch {
+				case err != nil:
+					t.Errorf("%s %s %s = %q; want a number", k.name, m, target, f[i])
+				case m == "failed" && v != 0:
+					t.Errorf("%s %s %s = %v; want 0", k.name, m, target, v)
+				case m != "failed" && v <= 0:
+					t.Errorf("%s %s %s = %v; want > 0", k.name, m, target, v)
+				case m == "requests" && v > maxRequests:
+					t.Errorf("%s %s %s = %v; want at most %d", k.name, m, target, v, maxRequests)
+				case m == "events/stream" && v != streamEvents:
+					t.Errorf("%s %s %s = %v; want %d", k.name, m, target, v, streamEvents)
+				case m == "connections" && k.single && v != 2:
+					t.Errorf("%s %s %s = %v; want 2, one a half", k.name, m, target, v)
+				case m == "connections" && v > 2*clients:
+					t.Errorf("%s %s %s = %v; want at most %d, one a client and half", k.name, m, target, v, 2*clients)
+				}
+				vals[i] = v
+			}
+			switch ratio, err := strconv.ParseFloat(f[2], 64); {
+			case f[2] == "-":
+			case err != nil:
+				t.Errorf("%s %s ratio = %q; want a number or -", k.name, m, f[2])
+			case vals[0] > 0 && (ratio <= 0 || math.Abs(ratio-vals[1]/vals[0]) > 0.02*ratio+0.001):
+				t.Errorf("%s %s ratio = %v; want wicket ÷ bare (%v ÷ %v, rounded)", k.name, m, ratio, vals[1], vals[0])
+			}
+		}
+		for _, m := range []string{"req/s", "latency-p50-us", "latency-p99-us", "cpu-us/req", "allocs/req"} {
+			if f := rows[k.name][m]; f != nil && f[2] == "-" {
+				t.Errorf("%s %s has no ratio", k.name, m)
+			}
 		}
 	}
-	for _, want := range []string{"non-streamed bare", "non-streamed wicket", "non-streamed ratio", "streamed bare", "streamed wicket", "streamed ratio"} {
-		if !rows[want] {
-			t.Errorf("report lacks a %q row:\n%s", want, report)
-		}
+	if strings.Contains(report, "note: still busy") {
+		t.Logf("report:\n%s", report)
+	}
+}
+
+// TestHarnessKinds runs one kind alone: the report has its rows and no
+// other kind's.
+func TestHarnessKinds(t *testing.T) {
+	cfg, err := newConfig(100*time.Millisecond, 2, 1000, "one-conn-stream")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := run(&out, cfg); err != nil {
+		t.Fatalf("run: %v\n%s", err, out.String())
+	}
+	rows := table(out.String())
+	if len(rows) != 1 || rows["one-conn-stream"]["ttfb-p50-us"] == nil {
+		t.Errorf("got rows for %d kinds; want one-conn-stream's alone:\n%s", len(rows), out.String())
+	}
+}
+
+// TestNewConfig checks the flags' validation and the choice of kinds.
+func TestNewConfig(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		duration    time.Duration
+		concurrency int
+		maxRequests int
+		kinds       string
+		want        string // the kinds chosen, or "error"
+	}{
+		{"all by default", time.Second, 4, 100, "", "one-conn,one-conn-stream,saturated,saturated-stream"},
+		{"chosen, report order", time.Second, 4, 100, " saturated-stream,one-conn ,", "one-conn,saturated-stream"},
+		{"one", time.Second, 4, 100, "one-conn-stream", "one-conn-stream"},
+		{"unknown kind", time.Second, 4, 100, "one-conn,fast", "error"},
+		{"zero duration", 0, 4, 100, "", "error"},
+		{"no clients", time.Second, 0, 100, "", "error"},
+		{"too few requests", time.Second, 4, 1, "", "error"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := newConfig(tc.duration, tc.concurrency, tc.maxRequests, tc.kinds)
+			if tc.want == "error" {
+				if err == nil {
+					t.Errorf("newConfig: got no error; want one")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("newConfig: %v", err)
+			}
+			var got []string
+			for _, k := range cfg.kinds {
+				got = append(got, k.name)
+			}
+			if strings.Join(got, ",") != tc.want {
+				t.Errorf("kinds = %v; want %s", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestReadAnswer counts data lines however the stream is cut into reads,
+// with LF and CRLF line ends, and not data lines inside other lines.
+func TestReadAnswer(t *testing.T) {
+	stream := "data: {\"a\":1}\n\nevent: x\ndata: {\"b\":\"data: no\"}\r\n\r\n: data: comment\n\ndata: [DONE]\n\n"
+	for _, tc := range []struct {
+		name string
+		r    func(io.Reader) io.Reader
+	}{
+		{"whole", func(r io.Reader) io.Reader { return r }},
+		{"one byte a read", iotest.OneByteReader},
+		{"half a read", iotest.HalfReader},
+		{"data with EOF", iotest.DataErrReader},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			buf := make([]byte, 8)
+			start := time.Now()
+			first, events, err := readAnswer(tc.r(strings.NewReader(stream)), buf, start)
+			if err != nil {
+				t.Fatalf("readAnswer: %v", err)
+			}
+			if events != 3 {
+				t.Errorf("events = %d; want 3", events)
+			}
+			if first <= 0 {
+				t.Errorf("first byte after %v; want > 0", first)
+			}
+		})
+	}
+	if _, _, err := readAnswer(iotest.TimeoutReader(strings.NewReader(stream)), make([]byte, 64), time.Now()); err == nil {
+		t.Errorf("readAnswer of a failing body: got no error; want one")
 	}
 }

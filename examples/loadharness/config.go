@@ -1,0 +1,79 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// kind is one way of loading a target.
+type kind struct {
+	name string
+	// stream asks for a streamed answer of streamWords content events.
+	stream bool
+	// single runs one client on one connection, back to back, instead of
+	// config.concurrency clients at once.
+	single bool
+}
+
+// kinds returns every kind, in the order the report lists them.
+func kinds() []kind {
+	return []kind{
+		{name: "one-conn", single: true},
+		{name: "one-conn-stream", single: true, stream: true},
+		{name: "saturated"},
+		{name: "saturated-stream", stream: true},
+	}
+}
+
+// kindNames is the kinds' names, comma-separated.
+func kindNames() string {
+	var names []string
+	for _, k := range kinds() {
+		names = append(names, k.name)
+	}
+	return strings.Join(names, ",")
+}
+
+// config is one run's settings.
+type config struct {
+	// duration is the load per target and kind, split in two halves.
+	duration time.Duration
+	// concurrency is the number of clients in the saturated kinds.
+	concurrency int
+	// maxRequests caps the requests per target and kind.
+	maxRequests int
+	// kinds are the kinds to run, in report order.
+	kinds []kind
+}
+
+// newConfig validates the flags. list is a comma-separated list of kind
+// names; empty means all.
+func newConfig(duration time.Duration, concurrency, maxRequests int, list string) (config, error) {
+	cfg := config{duration: duration, concurrency: concurrency, maxRequests: maxRequests}
+	switch {
+	case duration <= 0:
+		return cfg, fmt.Errorf("-duration must be positive")
+	case concurrency < 1:
+		return cfg, fmt.Errorf("-concurrency must be at least 1")
+	case maxRequests < 2:
+		return cfg, fmt.Errorf("-max-requests must be at least 2 (one for each half)")
+	}
+	want := map[string]bool{}
+	for name := range strings.SplitSeq(list, ",") {
+		if name = strings.TrimSpace(name); name != "" {
+			want[name] = true
+		}
+	}
+	all := len(want) == 0
+	for _, k := range kinds() {
+		if all || want[k.name] {
+			cfg.kinds = append(cfg.kinds, k)
+			delete(want, k.name)
+		}
+	}
+	for name := range want {
+		return cfg, fmt.Errorf("-kinds: unknown kind %q (known: %s)", name, kindNames())
+	}
+	return cfg, nil
+}

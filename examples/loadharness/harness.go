@@ -1,0 +1,190 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"runtime"
+	"time"
+
+	"github.com/wicket-gw/wicket/providers"
+	"github.com/wicket-gw/wicket/providers/fake"
+)
+
+const (
+	// answerWords is the words in every text answer of the fake upstream,
+	// so the whole (non-streamed) answers have this many.
+	answerWords = 50
+	// streamWords is the content events in a streamed answer, which the
+	// streamed requests' max_tokens cuts it to.
+	streamWords = 20
+	// streamEvents is the data lines of one stream: the content events,
+	// the finish, the usage and [DONE].
+	streamEvents = streamWords + 3
+	// maxWarmUp bounds the warm-up of each target with each body.
+	maxWarmUp = 500 * time.Millisecond
+)
+
+// bodies returns the requests' bodies: for a whole answer (cut to
+// answerWords by the fake) and for a stream (cut to streamWords by
+// max_tokens).
+func bodies() (whole, stream []byte) {
+	whole = []byte(`{"model":"fake-echo","max_tokens":64,"messages":[{"role":"user","content":"hello wicket, how are you today"}]}`)
+	stream = fmt.Appendf(nil, `{"model":"fake-echo","max_tokens":%d,"stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"one two three"}]}`, streamWords)
+	return whole, stream
+}
+
+// run starts the fake upstream, the bare proxy and the gateway on
+// loopback, loads both proxies with each of cfg's kinds and writes the
+// report to out. It fails if any request fails or a stream does not have
+// streamEvents events.
+func run(out io.Writer, cfg config) error {
+	upstream, err := serve(fake.Handler(&fake.Options{Chunks: answerWords}))
+	if err != nil {
+		return err
+	}
+	defer upstream.Close()
+	upstreamURL, err := url.Parse(upstream.URL)
+	if err != nil {
+		return err
+	}
+	rp := httputil.NewSingleHostReverseProxy(upstreamURL)
+	rp.Transport = providers.NewTransport(nil)
+	bareSrv, err := serve(fullDuplex(rp))
+	if err != nil {
+		return err
+	}
+	defer bareSrv.Close()
+
+	gw, key, events, err := gateway(upstream.URL)
+	if err != nil {
+		return err
+	}
+	defer gw.Close(context.Background())
+	front, err := serve(gw)
+	if err != nil {
+		return err
+	}
+	defer front.Close()
+
+	bare := &target{name: "bare", srv: bareSrv, key: "unused"}
+	wicket := &target{name: "wicket", srv: front, key: key,
+		caughtUp: func(answered int64) bool { return events.Load() >= answered }}
+
+	wholeBody, streamBody := bodies()
+	header(out, cfg)
+	var unsettled []string
+	warm := min(cfg.duration/10, maxWarmUp)
+	for _, t := range []*target{bare, wicket} {
+		for _, body := range [][]byte{wholeBody, streamBody} {
+			r := load(t.srv.URL, t.key, body, warm, cfg.concurrency, cfg.maxRequests)
+			t.answered += r.requests
+			if r.failures > 0 {
+				return fmt.Errorf("warm-up: %d of %d requests to %s failed; the first: %s", r.failures, r.failures+r.requests, t.name, r.failure)
+			}
+		}
+		if !t.settle() {
+			unsettled = append(unsettled, "warm-up "+t.name)
+		}
+	}
+	for _, k := range cfg.kinds {
+		body, clients := wholeBody, cfg.concurrency
+		if k.stream {
+			body = streamBody
+		}
+		if k.single {
+			clients = 1
+		}
+		// Two halves in the order bare, wicket, wicket, bare, so that
+		// warm-up and drift weigh on both alike.
+		half := cfg.duration / 2
+		firstCap := (cfg.maxRequests + 1) / 2
+		var b, w result
+		for i, t := range []*target{bare, wicket, wicket, bare} {
+			res := &b
+			if t == wicket {
+				res = &w
+			}
+			limit := firstCap
+			if i >= 2 {
+				limit = max(1, cfg.maxRequests-int(res.requests+res.failures))
+			}
+			r, settled := t.run(body, half, clients, limit)
+			if !settled {
+				unsettled = append(unsettled, k.name+" "+t.name)
+			}
+			*res = res.merge(r)
+		}
+		b, w = b.sort(), w.sort()
+		report(out, k, b, w)
+		if w.failures > 0 || b.failures > 0 {
+			return fmt.Errorf("%s: %d failures behind wicket, %d behind the bare proxy; the first: %s",
+				k.name, w.failures, b.failures, cmp.Or(b.failure, w.failure))
+		}
+		if w.requests == 0 || b.requests == 0 {
+			return fmt.Errorf("%s: no request answered in time", k.name)
+		}
+		if k.stream && (b.minEvents != streamEvents || b.maxEvents != streamEvents || w.minEvents != streamEvents || w.maxEvents != streamEvents) {
+			return fmt.Errorf("%s: streams of %d to %d events behind the bare proxy, %d to %d behind wicket; want %d",
+				k.name, b.minEvents, b.maxEvents, w.minEvents, w.maxEvents, streamEvents)
+		}
+	}
+	if len(unsettled) > 0 {
+		fmt.Fprintf(out, "note: still busy %v after these runs' load (open connections or metering events); some of their CPU and allocations may be counted in the next run: %v\n", settleTimeout, unsettled)
+	}
+	return nil
+}
+
+// run loads t with clients posting body for d, at most limit requests, and
+// measures the process's CPU and allocations from just before the load
+// until t has settled. It reports whether t settled in time.
+func (t *target) run(body []byte, d time.Duration, clients, limit int) (result, bool) {
+	var r result
+	settled := false
+	accepted := t.srv.accepted.Load()
+	use := measure(func() {
+		r = load(t.srv.URL, t.key, body, d, clients, limit)
+		t.answered += r.requests
+		settled = t.settle()
+	})
+	r.use = use
+	r.conns = t.srv.accepted.Load() - accepted
+	return r, settled
+}
+
+// fullDuplex lets h go on reading the request body once it has begun its
+// answer. A bare ReverseProxy needs it on HTTP/1 to be reliable: when the
+// upstream's stream begins, the server drains and closes the inbound body,
+// and if the transport has not yet made its last read of that body
+// (checking that it ends where Content-Length says), the read fails, the
+// transport drops the upstream connection and the stream is cut
+// (golang/go#40747; seen here about once in 10,000 streams). Wicket reads
+// the whole body before it forwards it, so it has no such race.
+func fullDuplex(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = http.NewResponseController(w).EnableFullDuplex()
+		h.ServeHTTP(w, r)
+	})
+}
+
+// header writes what the report measures and how.
+func header(out io.Writer, cfg config) {
+	fmt.Fprintf(out, "loadharness: bare httputil.ReverseProxy (full duplex, golang/go#40747) vs wicket gateway (keys, rate limits, budget, metering on)\n")
+	fmt.Fprintf(out, "fake upstream, both proxies and the clients in this one process on 127.0.0.1; %s %s/%s, GOMAXPROCS %d, %d CPUs\n",
+		runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.GOMAXPROCS(0), runtime.NumCPU())
+	fmt.Fprintf(out, "per target and kind: %v in two halves run bare, wicket, wicket, bare (after a %v warm-up), at most %d requests\n",
+		cfg.duration, min(cfg.duration/10, maxWarmUp), cfg.maxRequests)
+	fmt.Fprintf(out, "one-conn*: 1 client on one keep-alive connection (a new one each half), back to back; saturated*: %d clients, as many connections\n", cfg.concurrency)
+	fmt.Fprintf(out, "answers: %d words whole; streams: %d content events + finish, usage and [DONE] = %d data lines (events/stream)\n",
+		answerWords, streamWords, streamEvents)
+	fmt.Fprintf(out, "latency-us: request sent to last byte of the answer; ttfb-us: to its body's first byte; µs\n")
+	fmt.Fprintf(out, "cpu-us/req: process CPU, user+sys (getrusage RUSAGE_SELF), over the target's runs ÷ requests answered\n")
+	fmt.Fprintf(out, "allocs/req, bytes/req: runtime.MemStats Mallocs and TotalAlloc over the same runs ÷ requests, after a GC before each run\n")
+	fmt.Fprintf(out, "  both count the whole process (clients, proxy, fake upstream); the clients and upstream do the same work for both targets\n")
+	fmt.Fprintf(out, "  and each run waits, inside its interval, for wicket's metering events to reach the recorder\n")
+	fmt.Fprintf(out, "ratio: wicket ÷ bare (below 1 is wicket cheaper or faster, except req/s where above 1 is wicket faster)\n\n")
+}

@@ -1,0 +1,125 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/wicket-gw/wicket"
+	"github.com/wicket-gw/wicket/keys"
+	"github.com/wicket-gw/wicket/metering"
+	"github.com/wicket-gw/wicket/providers"
+	"github.com/wicket-gw/wicket/providers/openai"
+	"github.com/wicket-gw/wicket/ratelimit"
+)
+
+// target is one proxy under load.
+type target struct {
+	name string
+	srv  *server
+	// key is the bearer key the clients send.
+	key string
+	// answered counts the requests the target has answered so far, warm-up
+	// included.
+	answered int64
+	// caughtUp reports whether the work the target owes for answered
+	// requests after it answered them (wicket's metering events) is done.
+	// Nil means it owes none.
+	caughtUp func(answered int64) bool
+}
+
+// settleTimeout bounds settle: well past the Meter's one-second MaxWait.
+const settleTimeout = 3 * time.Second
+
+// settle waits until the clients' connections to t are closed and t owes
+// no work for the requests it answered, so that this work is counted in
+// the run that caused it and not in the next. It reports false if that
+// took longer than settleTimeout.
+func (t *target) settle() bool {
+	deadline := time.Now().Add(settleTimeout)
+	for t.srv.open.Load() > 0 || (t.caughtUp != nil && !t.caughtUp(t.answered)) {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	return true
+}
+
+// gateway builds a wicket gateway with every feature on, generous enough
+// that nothing is refused, and returns it with a key it accepts and the
+// count of metering events its Recorder has received.
+func gateway(upstreamURL string) (*wicket.Gateway, string, *atomic.Int64, error) {
+	hasher, err := keys.NewHasher(keys.Pepper{Version: 1, Secret: bytes.Repeat([]byte{0x5a}, 32)})
+	if err != nil {
+		return nil, "", nil, err
+	}
+	km, err := keys.NewManager(keys.NewMemoryStore(), hasher, nil)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	up, err := openai.New(&openai.Options{BaseURL: upstreamURL + "/v1"})
+	if err != nil {
+		return nil, "", nil, err
+	}
+	router, err := providers.NewRouter([]providers.Model{{Name: "fake-echo", Deployments: []providers.Deployment{{Provider: up}}}}, nil)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	prices := metering.DefaultPrices()
+	if err := prices.Set("fake-echo", metering.Price{Rates: metering.Rates{Input: 1, Output: 1}}); err != nil {
+		return nil, "", nil, err
+	}
+	events := new(atomic.Int64)
+	gw, err := wicket.New(wicket.Config{
+		Keys:     km,
+		Router:   router,
+		Prices:   prices,
+		Limits:   ratelimit.Limits{RequestsPerMinute: 60_000_000, TokensPerMinute: 50_000_000_000, MaxConcurrent: 100_000},
+		Recorder: metering.RecorderFunc(func(context.Context, metering.Event) error { events.Add(1); return nil }),
+	})
+	if err != nil {
+		return nil, "", nil, err
+	}
+	key, _, err := km.Issue(context.Background(), keys.Spec{Owner: "load", Budget: keys.Budget{LimitMicros: 1 << 50, Period: keys.PeriodTotal}})
+	if err != nil {
+		gw.Close(context.Background())
+		return nil, "", nil, err
+	}
+	return gw, key, events, nil
+}
+
+// server is an http.Server on a loopback port that counts its client
+// connections.
+type server struct {
+	URL string
+	srv *http.Server
+	// accepted counts the connections accepted; open those not yet closed.
+	accepted, open atomic.Int64
+}
+
+func serve(h http.Handler) (*server, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	s := &server{URL: "http://" + ln.Addr().String()}
+	s.srv = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ConnState: s.track}
+	go s.srv.Serve(ln)
+	return s, nil
+}
+
+func (s *server) track(_ net.Conn, state http.ConnState) {
+	switch state {
+	case http.StateNew:
+		s.accepted.Add(1)
+		s.open.Add(1)
+	case http.StateClosed, http.StateHijacked:
+		s.open.Add(-1)
+	}
+}
+
+func (s *server) Close() { s.srv.Close() }
