@@ -138,7 +138,13 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request) {
 			at.a = Attempt{RequestID: s.id, Model: o.Model, Deployment: d.Name, Provider: d.Provider.Name(), Number: o.Attempts, Reason: attemptReason(i, round, probe)}
 		}
 		o.Provider, o.Deployment, o.ServedModel = d.Provider.Name(), d.Name, metering.CutID(plan.UpstreamModel(d))
-		call := &providers.Call{Request: s.req, Deployment: d, UpstreamModel: plan.UpstreamModel(d), EnforceMaxOutput: s.enforceMaxOutput}
+		var call *providers.Call
+		if o.Attempts == 1 {
+			call = &s.firstCall
+		} else {
+			call = new(providers.Call) // an earlier attempt's may still be read
+		}
+		*call = providers.Call{Request: s.req, Deployment: d, UpstreamModel: plan.UpstreamModel(d), EnforceMaxOutput: s.enforceMaxOutput}
 		var resp providers.Response
 		var err error
 		if d.Provider.Dialect() == s.req.Dialect {

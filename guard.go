@@ -57,9 +57,10 @@ func Guard(opts GuardOptions) func(http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			s := &state{id: newRequestID(), dialect: opts.Dialect(r.URL.Path), start: opts.Now()}
 			h := w.Header()
-			h.Set("X-Request-Id", s.id)
+			s.idHeader = [2]string{s.id, s.id}
+			h["X-Request-Id"] = s.idHeader[0:1:1]
 			if name := s.dialect.RequestIDHeader(); name != "" {
-				h.Set(name, s.id) // Anthropic's SDKs read Request-Id
+				h[http.CanonicalHeaderKey(name)] = s.idHeader[1:2:2] // Anthropic's SDKs read Request-Id
 			}
 			if id := clientRequestID(r); id != "" {
 				s.outcome.ClientRequestID = id
@@ -68,7 +69,8 @@ func Guard(opts GuardOptions) func(http.Handler) http.Handler {
 			s.clientIP = clientIP(r, opts.TrustedProxies)
 			r = r.WithContext(context.WithValue(r.Context(), stateKey{}, s))
 
-			tw := &trackingWriter{ResponseWriter: w}
+			tw := &s.tw
+			tw.ResponseWriter = w
 			defer func() {
 				p := recover()
 				if p == nil {

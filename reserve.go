@@ -108,8 +108,8 @@ func keyAccount(rec *keys.Record) metering.Account {
 
 // accountsFor lists the ledger accounts a call by rec is charged to, and
 // whether any of them has a cap.
-func (g *Gateway) accountsFor(ctx context.Context, rec *keys.Record) ([]metering.Account, bool) {
-	accounts := []metering.Account{keyAccount(rec)}
+func (g *Gateway) accountsFor(ctx context.Context, s *state, rec *keys.Record) ([]metering.Account, bool) {
+	accounts := append(s.accounts[:0], keyAccount(rec))
 	capped := accounts[0].Limit > 0
 	if g.cfg.OwnerBudget != nil {
 		if limit, period := g.cfg.OwnerBudget(ctx, rec.Owner); limit > 0 {
@@ -124,7 +124,7 @@ func (g *Gateway) accountsFor(ctx context.Context, rec *keys.Record) ([]metering
 // the owner's budgets (step 7). It reports false after answering a refusal.
 func (g *Gateway) reserveBudget(w http.ResponseWriter, r *http.Request, s *state, rec *keys.Record) bool {
 	ctx := r.Context()
-	accounts, capped := g.accountsFor(ctx, rec)
+	accounts, capped := g.accountsFor(ctx, s, rec)
 	if capped {
 		if s.req.MaxOutputTokens == 0 {
 			s.enforceMaxOutput = s.maxOutput / max(s.req.Choices, 1)

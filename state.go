@@ -52,6 +52,14 @@ type state struct {
 	firstByte            time.Time      // the first body byte reached the client
 	finished             bool           // outcome handed to OnEvent and the Recorder
 	rec                  *keys.Record   // set by begin, whose caller owns finish
+
+	// Storage that the request's steps use instead of allocating: the
+	// request-ID header values, the writer Guard wraps, the first
+	// attempt's call and the budget's accounts.
+	idHeader  [2]string
+	tw        trackingWriter
+	firstCall providers.Call
+	accounts  [2]metering.Account
 }
 
 type stateKey struct{}
