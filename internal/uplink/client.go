@@ -26,7 +26,11 @@ type Client struct {
 	// Prefix starts the message of the errors that are not about the
 	// upstream, such as "openai".
 	Prefix string
-	// HTTP sends the requests; it must not be nil.
+	// HTTP sends the requests; it must not be nil. A client with no
+	// Timeout, Jar or CheckRedirect is bypassed for its Transport (or
+	// http.DefaultTransport), whose RoundTrip is called directly: an API
+	// call follows no redirect, and http.Client's redirect bookkeeping
+	// copies every request's headers. Any other client is used as it is.
 	HTTP *http.Client
 	// Header holds headers set on every request before any other.
 	Header http.Header
@@ -39,7 +43,25 @@ type Client struct {
 
 	readers sync.Pool // of *sse.Reader
 	bufs    sync.Pool // of *[]byte, copy buffers
+
+	// values holds the header values every request carries, made once and
+	// shared (read only) by the requests' headers: Content-Type, then
+	// Accept for JSON and for an event stream.
+	valuesOnce sync.Once
+	values     *[3][]string
 }
+
+// constant returns the shared values of the headers every request carries.
+func (c *Client) constant() *[3][]string {
+	c.valuesOnce.Do(func() {
+		c.values = &[3][]string{{"application/json"}, {"application/json"}, {"text/event-stream"}}
+	})
+	return c.values
+}
+
+// Shared returns a header value shared by many requests: set it with
+// h[key] = v; an append to it copies it rather than writing through.
+func Shared(v string) []string { return []string{v}[:1:1] }
 
 // Post sends body to url as a JSON POST, with Accept asking for an event
 // stream if stream is set (JSON otherwise), and starts x once the status
@@ -62,22 +84,44 @@ func (c *Client) Post(ctx context.Context, x *Exchange, url string, body []byte,
 	for k, vs := range c.Header {
 		h[k] = vs
 	}
-	h.Set("Content-Type", "application/json")
+	// Shared, read-only values: the transport only reads a request's
+	// headers, and a three-index slice makes an append copy.
+	v := c.constant()
+	h["Content-Type"] = v[0][:1:1]
 	if stream {
-		h.Set("Accept", "text/event-stream")
+		h["Accept"] = v[2][:1:1]
 	} else {
-		h.Set("Accept", "application/json")
+		h["Accept"] = v[1][:1:1]
 	}
 	if header != nil {
 		header(h)
 	}
-	resp, err := c.HTTP.Do(req)
+	resp, err := c.roundTrip(req)
 	if err != nil {
 		cancel(nil)
 		return providers.NewUpstreamError(c.Name, err)
 	}
 	x.start(c, resp, cancel)
 	return nil
+}
+
+// roundTrip sends req through c.HTTP, or straight through its transport
+// when the client adds nothing an API call needs (see HTTP). A redirect
+// then comes back as the upstream's answer, as any other status does.
+func (c *Client) roundTrip(req *http.Request) (*http.Response, error) {
+	h := c.HTTP
+	if h.Timeout != 0 || h.Jar != nil || h.CheckRedirect != nil {
+		return h.Do(req)
+	}
+	rt := h.Transport
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	resp, err := rt.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	return resp, nil
 }
 
 // reader returns a pooled reader of the events in src, for relays.

@@ -58,13 +58,17 @@ type Options struct {
 
 // Provider is an OpenAI-dialect upstream. It is safe for concurrent use.
 type Provider struct {
-	name   string
-	base   string
-	key    redact.Secret
-	auth   string
-	urlFor func(providers.Endpoint, string) string
-	capKey string
-	up     uplink.Client
+	name string
+	base string
+	key  redact.Secret
+	auth string
+	// authValue is the credential header's value, made once and shared by
+	// every request's headers (read only). It is behind a pointer so that
+	// printing a Provider shows no key.
+	authValue *[]string
+	urlFor    func(providers.Endpoint, string) string
+	capKey    string
+	up        uplink.Client
 }
 
 // New returns a Provider for the upstream opts describes.
@@ -90,6 +94,15 @@ func New(opts *Options) (*Provider, error) {
 	}
 	if p.auth == "" {
 		p.auth = "Authorization"
+	}
+	p.auth = http.CanonicalHeaderKey(p.auth)
+	if !p.key.IsZero() {
+		v := p.key.Reveal()
+		if p.auth == "Authorization" {
+			v = "Bearer " + v
+		}
+		shared := uplink.Shared(v)
+		p.authValue = &shared
 	}
 	p.up = uplink.Client{Name: p.name, Prefix: "openai", HTTP: o.Client, Header: o.Header.Clone(), Idle: o.IdleTimeout}
 	if p.up.HTTP == nil {
@@ -136,12 +149,8 @@ func (p *Provider) Send(ctx context.Context, call *providers.Call) (providers.Re
 func (p *Provider) do(ctx context.Context, call *providers.Call, target string, body []byte) (*response, error) {
 	r := &response{p: p, call: call}
 	err := p.up.Post(ctx, &r.Exchange, target, body, call.Stream, func(h http.Header) {
-		if !p.key.IsZero() {
-			if p.auth == "Authorization" {
-				h.Set("Authorization", "Bearer "+p.key.Reveal())
-			} else {
-				h.Set(p.auth, p.key.Reveal())
-			}
+		if p.authValue != nil {
+			h[p.auth] = *p.authValue
 		}
 		if call.RequestID != "" {
 			h.Set("X-Client-Request-Id", call.RequestID)
@@ -224,18 +233,32 @@ func quote(s string) []byte {
 }
 
 // relayHeaders picks the upstream response headers fit for the client.
+//
+// Values are the upstream header's own slices, shared (read only) rather
+// than copied.
 func relayHeaders(resp *http.Response) http.Header {
 	h := make(http.Header, 4)
-	if ct := resp.Header.Get("Content-Type"); ct != "" {
-		h.Set("Content-Type", ct)
+	if ct := resp.Header["Content-Type"]; len(ct) > 0 && ct[0] != "" {
+		h["Content-Type"] = ct[:1:1]
 	}
 	if uplink.IsEventStream(resp) {
 		sse.SetHeaders(h)
 	} else if resp.ContentLength >= 0 && !resp.Uncompressed {
-		h.Set("Content-Length", strconv.FormatInt(resp.ContentLength, 10))
+		if cl := resp.Header["Content-Length"]; len(cl) == 1 && sameInt(cl[0], resp.ContentLength) {
+			h["Content-Length"] = cl[:1:1]
+		} else {
+			h.Set("Content-Length", strconv.FormatInt(resp.ContentLength, 10))
+		}
 	}
-	if v := resp.Header.Get("Openai-Processing-Ms"); v != "" {
-		h.Set("Openai-Processing-Ms", v)
+	if v := resp.Header["Openai-Processing-Ms"]; len(v) > 0 && v[0] != "" {
+		h["Openai-Processing-Ms"] = v[:1:1]
 	}
 	return h
+}
+
+// sameInt reports whether s is n in decimal (a Content-Length value, which
+// may be relayed as the upstream wrote it).
+func sameInt(s string, n int64) bool {
+	v, err := strconv.ParseInt(s, 10, 64)
+	return err == nil && v == n
 }
