@@ -48,6 +48,8 @@ type Stats struct {
 // packages that wrap it keep it as a field of their own type.
 type Queue[T any] struct {
 	ch          chan T
+	full        chan struct{} // a pending wake-up of the worker (see nudge)
+	wakeAt      int           // the queue length at which a put wakes the worker
 	write       func(context.Context, T) error
 	writeBatch  func(context.Context, []T) error
 	onFailure   func(ctx context.Context, lost, attempts int, err error)
@@ -92,6 +94,8 @@ func (q *Queue[T]) Start(o Options[T]) error {
 		return err
 	}
 	q.ch = make(chan T, o.Size)
+	q.full = make(chan struct{}, 1)
+	q.wakeAt = min(o.BatchSize, o.Size)
 	q.write, q.writeBatch, q.onFailure = o.Write, o.WriteBatch, o.OnFailure
 	q.batchSize, q.maxWait, q.maxAttempts = o.BatchSize, o.MaxWait, o.MaxAttempts
 	q.initBackoff, q.maxBackoff, q.callTimeout = o.InitialBackoff, o.MaxBackoff, o.CallTimeout
@@ -117,6 +121,7 @@ func (q *Queue[T]) TryPut(v T) error {
 	}
 	select {
 	case q.ch <- v:
+		q.nudge()
 		q.mu.RUnlock()
 		return nil
 	default:
@@ -140,6 +145,7 @@ func (q *Queue[T]) Put(ctx context.Context, v T, wait time.Duration) error {
 	}
 	select {
 	case q.ch <- v:
+		q.nudge()
 		q.mu.RUnlock()
 		return nil
 	default:
@@ -161,6 +167,7 @@ func (q *Queue[T]) waitLocked(ctx context.Context, v T, wait time.Duration) erro
 	defer t.Stop()
 	select {
 	case q.ch <- v:
+		q.nudge()
 		return nil
 	case <-t.C:
 		return ErrFull

@@ -6,6 +6,12 @@ import (
 )
 
 // run is the worker: it gathers items into batches and delivers them.
+//
+// It is woken once per batch, not once per item: idle, it waits for an
+// item; with a partial batch, it sleeps until the batch's MaxWait has passed
+// or a put finds a whole batch queued (see nudge), then takes what is
+// queued. A request's put therefore wakes no goroutine while a batch is
+// filling, which on a busy gateway is nearly always.
 func (q *Queue[T]) run() {
 	defer close(q.done)
 	defer q.cancel()
@@ -15,41 +21,72 @@ func (q *Queue[T]) run() {
 		clear(batch) // let go of what the items point to
 		batch = batch[:0]
 	}
+	// take moves what is queued into the batch, delivering each full one.
+	take := func() {
+		for {
+			select {
+			case v := <-q.ch:
+				batch = append(batch, v)
+				if len(batch) >= q.batchSize {
+					flush()
+				}
+			default:
+				return
+			}
+		}
+	}
 	timer := time.NewTimer(q.maxWait)
 	timer.Stop()
 	defer timer.Stop()
-	var timerC <-chan time.Time // nil while no partial batch waits
 	for {
-		select {
-		case v := <-q.ch:
-			batch = append(batch, v)
-			if len(batch) >= q.batchSize {
-				timer.Stop()
-				timerC = nil
-				flush()
-			} else if len(batch) == 1 {
-				timer.Reset(q.maxWait)
-				timerC = timer.C
-			}
-		case <-timerC:
-			timerC = nil
-			flush()
-		case <-q.stop:
-			// No put can send any more: drain what is left.
-			for {
-				select {
-				case v := <-q.ch:
-					batch = append(batch, v)
-					if len(batch) >= q.batchSize {
-						flush()
-					}
-				default:
-					if len(batch) > 0 {
-						flush()
-					}
-					return
+		if len(batch) == 0 {
+			select {
+			case v := <-q.ch:
+				batch = append(batch, v)
+				if len(batch) >= q.batchSize {
+					flush()
+					continue
 				}
+				timer.Reset(q.maxWait)
+			case <-q.stop:
+				take() // no put can send any more: deliver what is left
+				if len(batch) > 0 {
+					flush()
+				}
+				return
 			}
+			continue
+		}
+		select {
+		case <-timer.C:
+			take()
+			if len(batch) > 0 {
+				flush()
+			}
+		case <-q.full:
+			take()
+			if len(batch) == 0 {
+				timer.Stop()
+			}
+		case <-q.stop:
+			timer.Stop()
+			take()
+			if len(batch) > 0 {
+				flush()
+			}
+			return
+		}
+	}
+}
+
+// nudge wakes the worker when the queue holds a whole batch (or is full,
+// for a queue smaller than a batch), so that it need not wait out MaxWait.
+// It is called after each put.
+func (q *Queue[T]) nudge() {
+	if len(q.ch) >= q.wakeAt {
+		select {
+		case q.full <- struct{}{}:
+		default: // a wake-up is already pending
 		}
 	}
 }
