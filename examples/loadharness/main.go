@@ -17,6 +17,10 @@
 //
 //	go run ./examples/loadharness -duration 5s -concurrency 32
 //	go run ./examples/loadharness -kinds one-conn,one-conn-stream
+//	go run ./examples/loadharness -kinds saturated -cpuprofile cpu.out
+//
+// -cpuprofile writes a CPU profile of the whole run (both targets: their
+// code is told apart by package, wicket's or net/http/httputil's).
 //
 // Every request loop is bounded in count and time and stops by itself; all
 // traffic stays on 127.0.0.1.
@@ -26,6 +30,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime/pprof"
 	"time"
 )
 
@@ -34,8 +39,19 @@ func main() {
 	concurrency := flag.Int("concurrency", 32, "concurrent clients in the saturated kinds")
 	maxRequests := flag.Int("max-requests", 1_000_000, "cap on requests per target and kind")
 	kindList := flag.String("kinds", "", "comma-separated kinds to run (default all: "+kindNames()+")")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	flag.Parse()
 	cfg, err := newConfig(*duration, *concurrency, *maxRequests, *kindList)
+	if err == nil && *cpuProfile != "" {
+		var stop func() error
+		if stop, err = startCPUProfile(*cpuProfile); err == nil {
+			defer func() {
+				if err := stop(); err != nil {
+					fmt.Fprintln(os.Stderr, "loadharness:", err)
+				}
+			}()
+		}
+	}
 	if err == nil {
 		err = run(os.Stdout, cfg)
 	}
@@ -43,4 +59,21 @@ func main() {
 		fmt.Fprintln(os.Stderr, "loadharness:", err)
 		os.Exit(1)
 	}
+}
+
+// startCPUProfile starts a CPU profile written to path and returns the
+// function that stops it and closes the file.
+func startCPUProfile(path string) (func() error, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() error {
+		pprof.StopCPUProfile()
+		return f.Close()
+	}, nil
 }
