@@ -67,6 +67,7 @@ type Provider struct {
 	// printing a Provider shows no key.
 	authValue *[]string
 	urlFor    func(providers.Endpoint, string) string
+	urls      map[providers.Endpoint]string // base + path, made once
 	capKey    string
 	up        uplink.Client
 }
@@ -94,6 +95,10 @@ func New(opts *Options) (*Provider, error) {
 	}
 	if p.auth == "" {
 		p.auth = "Authorization"
+	}
+	p.urls = make(map[providers.Endpoint]string, len(paths))
+	for e, path := range paths {
+		p.urls[e] = p.base + path
 	}
 	p.auth = http.CanonicalHeaderKey(p.auth)
 	if !p.key.IsZero() {
@@ -169,8 +174,8 @@ func (p *Provider) target(call *providers.Call) (string, error) {
 	if p.urlFor != nil {
 		return p.urlFor(call.Endpoint, call.UpstreamModel), nil
 	}
-	if path, ok := paths[call.Endpoint]; ok {
-		return p.base + path, nil
+	if u, ok := p.urls[call.Endpoint]; ok {
+		return u, nil
 	}
 	return "", fmt.Errorf("openai: provider %q: endpoint %s not supported", p.name, call.Endpoint)
 }
