@@ -5,6 +5,9 @@ import (
 	"errors"
 	"strings"
 	"sync/atomic"
+	"time"
+
+	"github.com/wicket-gw/wicket/internal/breaker"
 )
 
 // FailMode says what budgets do when the shared Ledger fails (errors or
@@ -43,7 +46,22 @@ type FailoverLedgerOptions struct {
 	// failed ("reserve", "settle", "release", "balance") and the mode
 	// applied. It runs on the request's goroutine: keep it quick.
 	OnFallback func(op string, mode FailMode)
+	// TripAfter and Hold make a circuit breaker for reservations and
+	// balances: after TripAfter failures of the shared ledger in a row, it
+	// is not asked for Hold, and each Reserve applies the fail mode at once
+	// (counted and told as any fallback), so that an outage does not cost
+	// each request a time-out. Settlements and releases are always sent:
+	// they are money already spent. Zero values mean 3 and 1 second; a
+	// negative Hold disables the breaker.
+	TripAfter int
+	Hold      time.Duration
+	// Now is the breaker's clock. Nil means time.Now.
+	Now func() time.Time
 }
+
+// ErrLedgerUnavailable is returned by a FailoverLedger failing closed while
+// its breaker holds the shared ledger off.
+var ErrLedgerUnavailable = errors.New("metering: shared ledger unavailable")
 
 // localPrefix starts the IDs of reservations the local ledger holds.
 const localPrefix = "local:"
@@ -52,6 +70,7 @@ const localPrefix = "local:"
 // mode when the shared one fails; see NewFailoverLedger.
 type FailoverLedger struct {
 	shared, local Ledger
+	br            *breaker.Breaker
 	mode          FailMode
 	onFallback    func(string, FailMode)
 	fallbacks     atomic.Uint64
@@ -83,7 +102,11 @@ func NewFailoverLedger(shared Ledger, opts *FailoverLedgerOptions) (*FailoverLed
 		}
 		o.Local = m
 	}
-	return &FailoverLedger{shared: shared, local: o.Local, mode: o.Mode, onFallback: o.OnFallback}, nil
+	if o.TripAfter < 0 {
+		return nil, errors.New("metering: new failover ledger: FailoverLedgerOptions.TripAfter is negative")
+	}
+	return &FailoverLedger{shared: shared, local: o.Local, mode: o.Mode, onFallback: o.OnFallback,
+		br: breaker.New(o.TripAfter, o.Hold, o.Now)}, nil
 }
 
 // Mode returns the fail mode in force.
@@ -91,6 +114,29 @@ func (f *FailoverLedger) Mode() FailMode { return f.mode }
 
 // Fallbacks returns how many operations the shared ledger failed.
 func (f *FailoverLedger) Fallbacks() uint64 { return f.fallbacks.Load() }
+
+// ended counts and tells a failed settlement or release of the shared
+// ledger (an unknown reservation is not one), tells the breaker how it
+// went, and returns err.
+func (f *FailoverLedger) ended(op string, err error) error {
+	if err != nil && !errors.Is(err, ErrUnknownReservation) {
+		f.br.Failure()
+		f.failed(op)
+	} else {
+		f.br.Success()
+	}
+	return err
+}
+
+// record tells the breaker how a call to the shared ledger went; a budget
+// refusal is an answer, not a failure.
+func (f *FailoverLedger) record(err error) {
+	if err != nil && !errors.Is(err, ErrBudgetExceeded) {
+		f.br.Failure()
+	} else {
+		f.br.Success()
+	}
+}
 
 // failed counts and tells a failure, and reports whether to go on locally.
 func (f *FailoverLedger) failed(op string) bool {
@@ -103,7 +149,11 @@ func (f *FailoverLedger) failed(op string) bool {
 
 // Reserve implements Ledger.
 func (f *FailoverLedger) Reserve(ctx context.Context, accounts []Account, amount int64) (string, error) {
-	id, err := f.shared.Reserve(ctx, accounts, amount)
+	id, err := "", ErrLedgerUnavailable
+	if f.br.Allow() {
+		id, err = f.shared.Reserve(ctx, accounts, amount)
+		f.record(err)
+	}
 	if err == nil || errors.Is(err, ErrBudgetExceeded) || !f.failed("reserve") {
 		return id, err
 	}
@@ -119,11 +169,7 @@ func (f *FailoverLedger) Settle(ctx context.Context, id string, cost int64) erro
 	if local, ok := strings.CutPrefix(id, localPrefix); ok {
 		return f.local.Settle(ctx, local, cost)
 	}
-	err := f.shared.Settle(ctx, id, cost)
-	if err != nil && !errors.Is(err, ErrUnknownReservation) {
-		f.failed("settle")
-	}
-	return err
+	return f.ended("settle", f.shared.Settle(ctx, id, cost))
 }
 
 // Release implements Ledger.
@@ -131,17 +177,18 @@ func (f *FailoverLedger) Release(ctx context.Context, id string) error {
 	if local, ok := strings.CutPrefix(id, localPrefix); ok {
 		return f.local.Release(ctx, local)
 	}
-	err := f.shared.Release(ctx, id)
-	if err != nil && !errors.Is(err, ErrUnknownReservation) {
-		f.failed("release")
-	}
-	return err
+	return f.ended("release", f.shared.Release(ctx, id))
 }
 
 // Balance implements Ledger: the shared ledger's, or with FailOpen the
 // local one's while the shared one fails.
 func (f *FailoverLedger) Balance(ctx context.Context, a Account) (Balance, error) {
-	b, err := f.shared.Balance(ctx, a)
+	var b Balance
+	err := ErrLedgerUnavailable
+	if f.br.Allow() {
+		b, err = f.shared.Balance(ctx, a)
+		f.record(err)
+	}
 	if err != nil && f.failed("balance") {
 		return f.local.Balance(ctx, a)
 	}
@@ -213,9 +260,4 @@ func (s *failoverSettlement) Unwrap() Settlement { return s.inner }
 
 // Report counts and tells a failure of the call (an unknown reservation is
 // not one) and returns err.
-func (s *failoverSettlement) Report(err error) error {
-	if err != nil && !errors.Is(err, ErrUnknownReservation) {
-		s.f.failed(s.op)
-	}
-	return err
-}
+func (s *failoverSettlement) Report(err error) error { return s.f.ended(s.op, err) }

@@ -3,7 +3,10 @@ package metering_test
 import (
 	"context"
 	"errors"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/wicket-gw/wicket/metering"
 )
@@ -105,5 +108,57 @@ func TestFailoverLedgerSettlement(t *testing.T) {
 	}
 	if err := plain.Settlement(pid, 5).Run(ctx); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// countingLedger is a flakyLedger counting the reservations it is asked for.
+type countingLedger struct {
+	*flakyLedger
+	reserves atomic.Int64
+}
+
+func (c *countingLedger) Reserve(ctx context.Context, accounts []metering.Account, amount int64) (string, error) {
+	c.reserves.Add(1)
+	return c.flakyLedger.Reserve(ctx, accounts, amount)
+}
+
+// After three failed reservations in a row the shared ledger is held off:
+// Reserve fails closed at once (counted) until the hold ends; settlements
+// are still sent.
+func TestFailoverLedgerBreaker(t *testing.T) {
+	ctx := context.Background()
+	shared := &countingLedger{flakyLedger: newFlakyLedger(t)}
+	var mu sync.Mutex
+	clock := time.Unix(1e9, 0)
+	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
+	f, err := metering.NewFailoverLedger(shared, &metering.FailoverLedgerOptions{Hold: time.Second, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	acct := metering.Account{Kind: metering.AccountKey, ID: "k", Limit: 1000, Period: metering.PeriodTotal}
+	id, err := f.Reserve(ctx, []metering.Account{acct}, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shared.down.Store(true)
+	for i := range 6 {
+		_, err := f.Reserve(ctx, []metering.Account{acct}, 10)
+		if i >= 3 && !errors.Is(err, metering.ErrLedgerUnavailable) {
+			t.Fatalf("reserve %d while held off: %v; want ErrLedgerUnavailable", i+1, err)
+		}
+	}
+	if n := shared.reserves.Load(); n != 4 {
+		t.Errorf("reservations reaching the shared ledger: %d; want 4 (1 before, 3 failing, then held off)", n)
+	}
+	if n := f.Fallbacks(); n != 6 {
+		t.Errorf("fallbacks: %d; want 6", n)
+	}
+	shared.down.Store(false)
+	if err := f.Settle(ctx, id, 5); err != nil { // sent though held off: money spent
+		t.Fatalf("settle while held off: %v", err)
+	}
+	// A successful settlement closes the breaker.
+	if _, err := f.Reserve(ctx, []metering.Account{acct}, 10); err != nil {
+		t.Errorf("reserve after a successful settlement: %v", err)
 	}
 }

@@ -2,9 +2,12 @@ package ratelimit
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/wicket-gw/wicket/internal/breaker"
 )
 
 // FailMode says what a limit does when its shared backend fails (errors
@@ -44,7 +47,21 @@ type FailoverOptions struct {
 	// failed: the limit, the subject (a key ID) and the mode applied. It
 	// runs on the request's goroutine: keep it quick.
 	OnFallback func(Fallback)
+	// TripAfter and Hold make a circuit breaker: after TripAfter failures
+	// of the shared backend in a row, it is not called for Hold, and every
+	// operation applies its limit's fail mode at once (counted and told as
+	// any fallback), so that an outage does not cost each request a
+	// time-out; after the hold, the next operation tries it again. Zero
+	// values mean 3 and 1 second; a negative Hold disables the breaker.
+	TripAfter int
+	Hold      time.Duration
+	// Now is the breaker's clock. Nil means time.Now.
+	Now func() time.Time
 }
+
+// ErrBackendUnavailable is returned by a FailoverBackend for an operation
+// whose limit fails closed while its breaker holds the shared backend off.
+var ErrBackendUnavailable = errors.New("ratelimit: shared backend unavailable")
 
 // Fallback describes one operation the shared backend failed.
 type Fallback struct {
@@ -57,6 +74,7 @@ type Fallback struct {
 // applies a fail mode per limit when it fails; see Failover.
 type FailoverBackend struct {
 	shared, local Backend
+	br            *breaker.Breaker
 	modes         [4]FailMode // by Dimension
 	onFallback    func(Fallback)
 	fallbacks     [4]atomic.Uint64 // by Dimension
@@ -87,7 +105,11 @@ func Failover(shared Backend, opts *FailoverOptions) (*FailoverBackend, error) {
 		}
 		o.Local = m
 	}
-	f := &FailoverBackend{shared: shared, local: o.Local, onFallback: o.OnFallback, slots: map[string]int{}}
+	if o.TripAfter < 0 {
+		return nil, errors.New("ratelimit: FailoverOptions.TripAfter is negative")
+	}
+	f := &FailoverBackend{shared: shared, local: o.Local, onFallback: o.OnFallback, slots: map[string]int{},
+		br: breaker.New(o.TripAfter, o.Hold, o.Now)}
 	f.modes[Requests], f.modes[Tokens], f.modes[Concurrency] = o.Requests, o.Tokens, o.Concurrency
 	return f, nil
 }
@@ -120,9 +142,23 @@ func (f *FailoverBackend) failed(dim Dimension, subject string) bool {
 	return mode == FailOpen
 }
 
+// record tells the breaker how a call to the shared backend went.
+func (f *FailoverBackend) record(err error) {
+	if err != nil {
+		f.br.Failure()
+	} else {
+		f.br.Success()
+	}
+}
+
 // TakeRequests implements Backend.
 func (f *FailoverBackend) TakeRequests(ctx context.Context, subject string, limit, n int64, now time.Time) (Quota, bool, error) {
-	q, ok, err := f.shared.TakeRequests(ctx, subject, limit, n, now)
+	var q Quota
+	ok, err := false, ErrBackendUnavailable
+	if f.br.Allow() {
+		q, ok, err = f.shared.TakeRequests(ctx, subject, limit, n, now)
+		f.record(err)
+	}
 	if err != nil && f.failed(Requests, subject) {
 		return f.local.TakeRequests(ctx, subject, limit, n, now)
 	}
@@ -131,7 +167,12 @@ func (f *FailoverBackend) TakeRequests(ctx context.Context, subject string, limi
 
 // TakeTokens implements Backend.
 func (f *FailoverBackend) TakeTokens(ctx context.Context, subject string, limit, n int64, now time.Time) (Quota, bool, error) {
-	q, ok, err := f.shared.TakeTokens(ctx, subject, limit, n, now)
+	var q Quota
+	ok, err := false, ErrBackendUnavailable
+	if f.br.Allow() {
+		q, ok, err = f.shared.TakeTokens(ctx, subject, limit, n, now)
+		f.record(err)
+	}
 	if err != nil && f.failed(Tokens, subject) {
 		return f.local.TakeTokens(ctx, subject, limit, n, now)
 	}
@@ -140,7 +181,12 @@ func (f *FailoverBackend) TakeTokens(ctx context.Context, subject string, limit,
 
 // AdjustTokens implements Backend.
 func (f *FailoverBackend) AdjustTokens(ctx context.Context, subject string, limit, delta int64, now time.Time) (Quota, error) {
-	q, err := f.shared.AdjustTokens(ctx, subject, limit, delta, now)
+	var q Quota
+	err := ErrBackendUnavailable
+	if f.br.Allow() {
+		q, err = f.shared.AdjustTokens(ctx, subject, limit, delta, now)
+		f.record(err)
+	}
 	if err != nil && f.failed(Tokens, subject) {
 		return f.local.AdjustTokens(ctx, subject, limit, delta, now)
 	}
@@ -149,7 +195,12 @@ func (f *FailoverBackend) AdjustTokens(ctx context.Context, subject string, limi
 
 // Acquire implements Backend.
 func (f *FailoverBackend) Acquire(ctx context.Context, subject string, limit int64, now time.Time) (Quota, bool, error) {
-	q, ok, err := f.shared.Acquire(ctx, subject, limit, now)
+	var q Quota
+	ok, err := false, ErrBackendUnavailable
+	if f.br.Allow() {
+		q, ok, err = f.shared.Acquire(ctx, subject, limit, now)
+		f.record(err)
+	}
 	if err == nil || !f.failed(Concurrency, subject) {
 		return q, ok, err
 	}
@@ -157,7 +208,8 @@ func (f *FailoverBackend) Acquire(ctx context.Context, subject string, limit int
 }
 
 // Release implements Backend: a slot the local backend granted goes back
-// there, any other to the shared one.
+// there, any other to the shared one (while the breaker holds that off, the
+// slot's lease is left to expire there).
 func (f *FailoverBackend) Release(ctx context.Context, subject string) error {
 	f.mu.Lock()
 	local := f.slots[subject] > 0
@@ -170,7 +222,12 @@ func (f *FailoverBackend) Release(ctx context.Context, subject string) error {
 	if local {
 		return f.local.Release(ctx, subject)
 	}
-	return f.shared.Release(ctx, subject)
+	if !f.br.Allow() {
+		return ErrBackendUnavailable
+	}
+	err := f.shared.Release(ctx, subject)
+	f.record(err)
+	return err
 }
 
 var _ Batcher = (*FailoverBackend)(nil)
@@ -186,7 +243,12 @@ func (f *FailoverBackend) AdmitAll(ctx context.Context, subject string, lim Limi
 	if !ok {
 		return AdmitSequentially(ctx, f, subject, lim, tokens, now)
 	}
-	d, err := sb.AdmitAll(ctx, subject, lim, tokens, now)
+	var d Decision
+	err := ErrBackendUnavailable
+	if f.br.Allow() {
+		d, err = sb.AdmitAll(ctx, subject, lim, tokens, now)
+		f.record(err)
+	}
 	if err == nil {
 		return d, nil
 	}
@@ -213,7 +275,12 @@ func (f *FailoverBackend) FinishAll(ctx context.Context, subject string, lim Lim
 	if !ok || (fin.Release && f.heldLocally(subject)) {
 		return FinishSequentially(ctx, f, subject, lim, fin, now)
 	}
-	d, err := sb.FinishAll(ctx, subject, lim, fin, now)
+	var d Decision
+	err := ErrBackendUnavailable
+	if f.br.Allow() {
+		d, err = sb.FinishAll(ctx, subject, lim, fin, now)
+		f.record(err)
+	}
 	if err == nil {
 		return d, nil
 	}
@@ -291,7 +358,12 @@ func (f *FailoverBackend) FinishAllWith(ctx context.Context, subject string, lim
 		d, err := f.FinishAll(ctx, subject, lim, fin, now)
 		return d, err, runRider(ctx, r)
 	}
+	if !f.br.Allow() {
+		d, err := f.finishFailed(ctx, subject, lim, fin, now, ErrBackendUnavailable)
+		return d, err, runRider(ctx, r)
+	}
 	d, err, riderErr := sc.FinishAllWith(ctx, subject, lim, fin, r, now)
+	f.record(err)
 	if err == nil {
 		return d, nil, riderErr
 	}

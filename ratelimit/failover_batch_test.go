@@ -3,6 +3,7 @@ package ratelimit_test
 import (
 	"context"
 	"errors"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -231,5 +232,81 @@ func TestFinishWithNoPermit(t *testing.T) {
 	p, _ = l.Defer("k", ratelimit.Limits{RequestsPerMinute: 1})
 	if err, riderErr := p.FinishWith(context.Background(), 0, rider); err != nil || riderErr != nil || runs != 2 {
 		t.Fatalf("deferred Permit: %v, %v, runs %d", err, riderErr, runs)
+	}
+}
+
+// countingFlaky is a flaky backend that counts the calls it receives.
+type countingFlaky struct {
+	*flaky
+	calls atomic.Int64
+}
+
+func (c *countingFlaky) TakeRequests(ctx context.Context, s string, limit, n int64, now time.Time) (ratelimit.Quota, bool, error) {
+	c.calls.Add(1)
+	return c.flaky.TakeRequests(ctx, s, limit, n, now)
+}
+
+// After three failures in a row the breaker holds the shared backend off:
+// operations fall back at once (counted), without calling it, until the
+// hold ends; then one call tries it again.
+func TestFailoverBreaker(t *testing.T) {
+	shared := &countingFlaky{flaky: newFlaky(t)}
+	var mu sync.Mutex
+	clock := time.Unix(1e9, 0)
+	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
+	advance := func(d time.Duration) { mu.Lock(); clock = clock.Add(d); mu.Unlock() }
+	for _, tc := range []struct {
+		mode    ratelimit.FailMode
+		wantErr error
+	}{{ratelimit.FailOpen, nil}, {ratelimit.FailClosed, ratelimit.ErrBackendUnavailable}} {
+		shared.calls.Store(0)
+		fb, err := ratelimit.Failover(shared, &ratelimit.FailoverOptions{Requests: tc.mode, Hold: time.Second, Now: now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		shared.down.Store(true)
+		ctx := context.Background()
+		for i := range 10 {
+			_, _, err := fb.TakeRequests(ctx, "k", 100, 1, now())
+			if i >= 3 && !errors.Is(err, tc.wantErr) && !(tc.wantErr == nil && err == nil) {
+				t.Fatalf("%v, call %d while held off: %v; want %v", tc.mode, i+1, err, tc.wantErr)
+			}
+		}
+		if n := shared.calls.Load(); n != 3 {
+			t.Errorf("%v: calls reaching the shared backend: %d; want 3 (then held off)", tc.mode, n)
+		}
+		if n := fb.Fallbacks(ratelimit.Requests); n != 10 {
+			t.Errorf("%v: fallbacks counted %d; want 10 (held-off operations count)", tc.mode, n)
+		}
+		shared.down.Store(false)
+		advance(999 * time.Millisecond)
+		fb.TakeRequests(ctx, "k", 100, 1, now())
+		if n := shared.calls.Load(); n != 3 {
+			t.Errorf("%v: the shared backend was called before the hold ended", tc.mode)
+		}
+		advance(time.Millisecond)
+		if _, _, err := fb.TakeRequests(ctx, "k", 100, 1, now()); err != nil {
+			t.Errorf("%v: after the hold, shared back: %v", tc.mode, err)
+		}
+		if n := shared.calls.Load(); n != 4 {
+			t.Errorf("%v: calls after the hold: %d; want 4", tc.mode, n)
+		}
+	}
+}
+
+// A negative Hold disables the breaker: every operation tries the shared
+// backend.
+func TestFailoverBreakerDisabled(t *testing.T) {
+	shared := &countingFlaky{flaky: newFlaky(t)}
+	fb, err := ratelimit.Failover(shared, &ratelimit.FailoverOptions{Hold: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	shared.down.Store(true)
+	for range 10 {
+		fb.TakeRequests(context.Background(), "k", 100, 1, time.Now())
+	}
+	if n := shared.calls.Load(); n != 10 {
+		t.Errorf("calls with the breaker disabled: %d; want 10", n)
 	}
 }

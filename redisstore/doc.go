@@ -47,7 +47,10 @@
 // LimiterBackend behind [ratelimit.Failover] (per limit: fail open on a local
 // in-memory backend, or closed with 503), the ThrottleBackend behind
 // AuthThrottleOptions.FailMode, and the Ledger behind
-// [metering.NewFailoverLedger] (budgets fail closed by default). Constructors
+// [metering.NewFailoverLedger] (budgets fail closed by default). Both
+// wrappers hold the shared store off for a second after three failures in a
+// row, so that during an outage only the first requests wait for a deadline
+// and the rest get their fail mode at once. Constructors
 // never dial: a gateway starts while Redis is down and recovers when it
 // returns, and KeyStore.Subscribe keeps retrying in the background.
 //

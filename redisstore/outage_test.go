@@ -103,7 +103,8 @@ func timedCall(gw http.Handler, key string) (int, string, time.Duration) {
 // answered) mid-run. Each limit does what its mode says: requests failing
 // open are limited by the replica alone (5 a minute, then 429); failing
 // closed they are refused with 503; a budget fails closed with 503. No
-// request waits much beyond the deadline of its calls. When Redis is back
+// request waits much beyond the deadline of its calls, and once a store's
+// breaker has tripped its fail mode applies at once. When Redis is back
 // (restarted with its data, or thawed), the same gateways recover without
 // restarting, and a gateway started while Redis was down serves once it is
 // back.
@@ -162,15 +163,20 @@ func TestOutage(t *testing.T) {
 				if took > bound {
 					t.Errorf("%s, %s, call %d took %v; want at most %v", phase, w.name, i+1, took, bound)
 				}
+				// By the fifth call each store's breaker has tripped (3
+				// failures in a row): the fail mode applies at once.
+				if i >= 4 && took >= outageDeadline {
+					t.Errorf("%s, %s, call %d took %v; want it under the deadline (breaker open)", phase, w.name, i+1, took)
+				}
 			}
 		}
 	}
 	// One request was already counted by Redis for each key and gateway
 	// pair; the local buckets start full: five more, then 429.
 	down := []want{
-		{"requests fail open: limited locally", open, free, []int{200, 200, 200, 200, 200, 429}, ""},
-		{"requests fail closed", closed, free, []int{503, 503}, ""},
-		{"budget fails closed", open, budgeted, []int{503, 503}, ""},
+		{"requests fail open: limited locally", open, free, []int{200, 200, 200, 200, 200, 429, 429}, ""},
+		{"requests fail closed", closed, free, []int{503, 503, 503, 503, 503}, ""},
+		{"budget fails closed", open, budgeted, []int{503, 503, 503, 503, 503}, ""},
 	}
 	t.Run("Stopped", func(t *testing.T) {
 		srv.Stop()
@@ -205,8 +211,8 @@ func TestOutage(t *testing.T) {
 		// The open gateway's local buckets refilled nothing in the
 		// meantime: its key is still limited locally.
 		check(t, "frozen", []want{
-			{"requests fail closed", closed, free, []int{503}, ""},
-			{"budget fails closed", open, budgeted, []int{503}, ""},
+			{"requests fail closed", closed, free, []int{503, 503, 503, 503, 503}, ""},
+			{"budget fails closed", open, budgeted, []int{503, 503, 503, 503, 503}, ""},
 		})
 		if err := srv.Resume(); err != nil {
 			t.Fatal(err)
