@@ -77,3 +77,24 @@ func newConfig(duration time.Duration, concurrency, maxRequests int, list string
 	}
 	return cfg, nil
 }
+
+// soakConfig is a soak run's settings (-soak): wicket alone, at
+// saturation, for a long time.
+type soakConfig struct {
+	// duration is the soak's load, after its warm-up.
+	duration time.Duration
+	// concurrency is the number of clients.
+	concurrency int
+}
+
+// newSoakConfig validates the soak's flags.
+func newSoakConfig(duration time.Duration, concurrency int) (soakConfig, error) {
+	cfg := soakConfig{duration: duration, concurrency: concurrency}
+	switch {
+	case duration <= 0:
+		return cfg, fmt.Errorf("-soak must be positive")
+	case concurrency < 1:
+		return cfg, fmt.Errorf("-concurrency must be at least 1")
+	}
+	return cfg, nil
+}

@@ -22,6 +22,15 @@
 // -cpuprofile writes a CPU profile of the whole run (both targets: their
 // code is told apart by package, wicket's or net/http/httputil's).
 //
+// -soak runs, instead, wicket alone for that long with -concurrency
+// clients and 20-event streams, one request in 10 abandoned by its client
+// mid-stream, and samples the heap, goroutines and open files; it fails
+// if they grow beyond a tolerance from start to end, or if the gateway's
+// metering events are not one per request (-duration, -kinds and
+// -max-requests do not apply):
+//
+//	go run ./examples/loadharness -soak 5m -concurrency 32
+//
 // Every request loop is bounded in count and time and stops by itself; all
 // traffic stays on 127.0.0.1.
 package main
@@ -40,8 +49,13 @@ func main() {
 	maxRequests := flag.Int("max-requests", 1_000_000, "cap on requests per target and kind")
 	kindList := flag.String("kinds", "", "comma-separated kinds to run (default all: "+kindNames()+")")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
+	soak := flag.Duration("soak", 0, "instead, run wicket alone this long with 10% of streams abandoned, and check heap, goroutines, open files and metering stay flat")
 	flag.Parse()
 	cfg, err := newConfig(*duration, *concurrency, *maxRequests, *kindList)
+	var soakCfg soakConfig
+	if err == nil && *soak != 0 {
+		soakCfg, err = newSoakConfig(*soak, *concurrency)
+	}
 	if err == nil && *cpuProfile != "" {
 		var stop func() error
 		if stop, err = startCPUProfile(*cpuProfile); err == nil {
@@ -52,7 +66,11 @@ func main() {
 			}()
 		}
 	}
-	if err == nil {
+	switch {
+	case err != nil:
+	case *soak != 0:
+		err = runSoak(os.Stdout, soakCfg)
+	default:
 		err = run(os.Stdout, cfg)
 	}
 	if err != nil {
