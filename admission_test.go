@@ -217,3 +217,29 @@ func TestEndOneCall(t *testing.T) {
 		t.Errorf("ledger: spent %d, reserved %d; want the call's cost %d, nothing reserved", bal.Spent, bal.Reserved, o.CostMicros)
 	}
 }
+
+// The verified key's record is in the request's context for every step and
+// hook after Authenticate (keys.PrincipalFrom), carried by the gateway's own
+// context rather than one added per request.
+func TestPrincipalInContext(t *testing.T) {
+	up := newUpstream(t, okUpstream)
+	got := make(chan string, 1)
+	e := newEnv(t, single("m", up.provider(t, "openai"), ""), func(c *wicket.Config) {
+		c.OnEvent = func(ctx context.Context, _ metering.Event) {
+			rec, ok := keys.PrincipalFrom(ctx)
+			if !ok {
+				got <- ""
+				return
+			}
+			got <- rec.ID
+		}
+	})
+	resp := e.post(t, "/v1/chat/completions", chat("m"))
+	readAll(t, resp)
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	if id := <-got; id != e.rec.ID {
+		t.Errorf("keys.PrincipalFrom in OnEvent's context: %q; want the key's ID %q", id, e.rec.ID)
+	}
+}

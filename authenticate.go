@@ -30,7 +30,7 @@ import (
 // (keys.ErrThrottleUnavailable); failing open, the throttle goes on with a
 // local count and nothing changes here.
 func (g *Gateway) Authenticate() func(http.Handler) http.Handler {
-	opts := &keys.MiddlewareOptions{ClientIP: g.clientIPOf, ErrorHandler: g.authFailed}
+	opts := &keys.MiddlewareOptions{ClientIP: g.clientIPOf, ErrorHandler: g.authFailed, Attach: attachPrincipal}
 	if g.throttle != nil {
 		opts.Throttle = g.throttle
 	}
@@ -46,6 +46,17 @@ func (g *Gateway) Authenticate() func(http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 		}))
 	}
+}
+
+// attachPrincipal gives the verified record to the request's state, whose
+// context then answers keys.PrincipalFrom; without a state (no Guard ran)
+// it uses keys.WithPrincipal.
+func attachPrincipal(r *http.Request, rec *keys.Record) *http.Request {
+	if s := stateFrom(r.Context()); s != nil {
+		s.rec, s.attached = rec, true
+		return r
+	}
+	return r.WithContext(keys.WithPrincipal(r.Context(), rec))
 }
 
 // Admin returns the key admin API (keys.NewAdmin) wired to the gateway:

@@ -1,7 +1,6 @@
 package wicket
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -67,7 +66,7 @@ func Guard(opts GuardOptions) func(http.Handler) http.Handler {
 				h.Set("X-Client-Request-Id", id)
 			}
 			s.clientIP = clientIP(r, opts.TrustedProxies)
-			r = r.WithContext(context.WithValue(r.Context(), stateKey{}, s))
+			r = r.WithContext(withState(r.Context(), s))
 
 			tw := &s.tw
 			tw.ResponseWriter = w

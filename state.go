@@ -52,6 +52,7 @@ type state struct {
 	firstByte            time.Time      // the first body byte reached the client
 	finished             bool           // outcome handed to OnEvent and the Recorder
 	rec                  *keys.Record   // set by begin, whose caller owns finish
+	attached             bool           // rec set by Authenticate's attach: the context answers keys.PrincipalFrom
 
 	// Storage that the request's steps use instead of allocating: the
 	// request-ID header values, the writer Guard wraps, the first
@@ -63,6 +64,29 @@ type state struct {
 }
 
 type stateKey struct{}
+
+// stateContext is a request's context carrying its state: one value, the
+// state, and through it the verified key's record (keys.PrincipalFrom),
+// so that one context serves both.
+type stateContext struct {
+	context.Context
+	s *state
+}
+
+// Value answers stateKey with the state and keys' principal key with the
+// record once Authenticate has attached it.
+func (c *stateContext) Value(key any) any {
+	switch {
+	case key == stateKey{}:
+		return c.s
+	case c.s.attached && keys.IsPrincipalKey(key):
+		return c.s.rec
+	}
+	return c.Context.Value(key)
+}
+
+// withState returns ctx carrying s.
+func withState(ctx context.Context, s *state) context.Context { return &stateContext{Context: ctx, s: s} }
 
 func stateFrom(ctx context.Context) *state {
 	s, _ := ctx.Value(stateKey{}).(*state)
@@ -77,7 +101,7 @@ func (g *Gateway) ensureState(r *http.Request) (*state, *http.Request) {
 	}
 	s := &state{id: newRequestID(), dialect: g.dialectOf(r.URL.Path), start: g.cfg.Now()}
 	s.clientIP = keys.RemoteIP(r)
-	return s, r.WithContext(context.WithValue(r.Context(), stateKey{}, s))
+	return s, r.WithContext(withState(r.Context(), s))
 }
 
 // RequestID returns the request ID that Guard assigned, or "".

@@ -16,3 +16,13 @@ func PrincipalFrom(ctx context.Context) (*Record, bool) {
 	r, ok := ctx.Value(principalKey{}).(*Record)
 	return r, ok && r != nil
 }
+
+// IsPrincipalKey reports whether key is the context key under which
+// WithPrincipal stores the record. A context type of an application's own
+// (one that already carries its request's state) answers Value for such a
+// key with the verified *Record, and PrincipalFrom then finds it without
+// WithPrincipal's extra context; see MiddlewareOptions.Attach.
+func IsPrincipalKey(key any) bool {
+	_, ok := key.(principalKey)
+	return ok
+}

@@ -32,6 +32,13 @@ type MiddlewareOptions struct {
 	// Throttle, if set, counts failed authentications per client address
 	// and blocks addresses that fail too often. Nil means no throttling.
 	Throttle Throttle
+	// Attach, if set, makes the verified record available to next in place
+	// of WithPrincipal: it returns the request next gets, whose context
+	// must answer PrincipalFrom with rec (see IsPrincipalKey). A gateway
+	// whose request context already carries its state sets it there, and
+	// saves a context and a request copy per request. Nil means
+	// r.WithContext(WithPrincipal(r.Context(), rec)).
+	Attach func(r *http.Request, rec *Record) *http.Request
 }
 
 // Middleware authenticates requests: it extracts the key (ExtractKey),
@@ -99,6 +106,10 @@ func (m *Manager) Middleware(opts *MiddlewareOptions) func(http.Handler) http.Ha
 				m.audit(r.Context(), audit.Event{Action: audit.ActionAuthFailed, Outcome: audit.OutcomeRefused, Reason: audit.ReasonForbidden,
 					ActorKeyID: rec.ID, ActorKeyHint: rec.Hint, Owner: rec.Owner, ClientIP: ip})
 				o.ErrorHandler(w, r, err)
+				return
+			}
+			if o.Attach != nil {
+				next.ServeHTTP(w, o.Attach(r, rec))
 				return
 			}
 			next.ServeHTTP(w, r.WithContext(WithPrincipal(r.Context(), rec)))
