@@ -86,7 +86,9 @@ func (c *stateContext) Value(key any) any {
 }
 
 // withState returns ctx carrying s.
-func withState(ctx context.Context, s *state) context.Context { return &stateContext{Context: ctx, s: s} }
+func withState(ctx context.Context, s *state) context.Context {
+	return &stateContext{Context: ctx, s: s}
+}
 
 func stateFrom(ctx context.Context) *state {
 	s, _ := ctx.Value(stateKey{}).(*state)
