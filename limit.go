@@ -36,8 +36,8 @@ func (g *Gateway) Limit() func(http.Handler) http.Handler {
 			}
 			rec := s.rec
 			lim := g.limitsFor(rec)
-			permit, err := g.limiter.Defer(rec.ID, lim)
-			if err != nil {
+			permit := &s.permitStore
+			if err := g.limiter.DeferInto(permit, rec.ID, lim); err != nil {
 				g.refuseLimit(w, r, s, err)
 				return
 			}

@@ -51,7 +51,7 @@ func (g *Gateway) finish(r *http.Request, s *state) {
 	if o.Status == 0 {
 		o.Status = http.StatusOK
 	}
-	ctx := context.WithoutCancel(r.Context())
+	ctx := s.detach(r.Context())
 	defer func() {
 		if g.meter != nil {
 			if err := g.meter.Record(ctx, *o); err != nil {

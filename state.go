@@ -57,10 +57,28 @@ type state struct {
 	// Storage that the request's steps use instead of allocating: the
 	// request-ID header values, the writer Guard wraps, the first
 	// attempt's call and the budget's accounts.
-	idHeader  [2]string
-	tw        trackingWriter
-	firstCall providers.Call
-	accounts  [2]metering.Account
+	idHeader    [2]string
+	tw          trackingWriter
+	firstCall   providers.Call
+	accounts    [2]metering.Account
+	permitStore ratelimit.Permit
+	detached    detachedContext
+}
+
+// detachedContext is a request's context without its cancellation, as
+// context.WithoutCancel makes it, kept in the state: the request's end
+// runs on it, so that a client that left still gets its usage settled.
+type detachedContext struct{ parent context.Context }
+
+func (c *detachedContext) Deadline() (time.Time, bool) { return time.Time{}, false }
+func (c *detachedContext) Done() <-chan struct{}       { return nil }
+func (c *detachedContext) Err() error                  { return nil }
+func (c *detachedContext) Value(key any) any           { return c.parent.Value(key) }
+
+// detach returns ctx without its cancellation, kept in s.
+func (s *state) detach(ctx context.Context) context.Context {
+	s.detached.parent = ctx
+	return &s.detached
 }
 
 type stateKey struct{}

@@ -110,10 +110,22 @@ func (l *Limiter) Admit(ctx context.Context, subject string, lim Limits) (*Permi
 // with a [Batcher] backend (Redis, say) that is one round trip instead of
 // three. It returns an error only for invalid limits.
 func (l *Limiter) Defer(subject string, lim Limits) (*Permit, error) {
-	if err := lim.Validate(); err != nil {
+	p := new(Permit)
+	if err := l.DeferInto(p, subject, lim); err != nil {
 		return nil, err
 	}
-	return &Permit{l: l, subject: subject, limits: lim, pending: true}, nil
+	return p, nil
+}
+
+// DeferInto is Defer into a Permit the caller provides, which must be the
+// zero Permit (part of a larger per-request value, say, to save an
+// allocation); it must not be copied afterwards.
+func (l *Limiter) DeferInto(p *Permit, subject string, lim Limits) error {
+	if err := lim.Validate(); err != nil {
+		return err
+	}
+	p.l, p.subject, p.limits, p.pending = l, subject, lim, true
+	return nil
 }
 
 // Batches reports whether the Limiter's Backend does a request's operations
