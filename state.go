@@ -62,6 +62,7 @@ type state struct {
 	firstCall   providers.Call
 	accounts    [2]metering.Account
 	permitStore ratelimit.Permit
+	ctx         stateContext
 	detached    detachedContext
 }
 
@@ -103,9 +104,10 @@ func (c *stateContext) Value(key any) any {
 	return c.Context.Value(key)
 }
 
-// withState returns ctx carrying s.
+// withState returns ctx carrying s, kept in s.
 func withState(ctx context.Context, s *state) context.Context {
-	return &stateContext{Context: ctx, s: s}
+	s.ctx = stateContext{Context: ctx, s: s}
+	return &s.ctx
 }
 
 func stateFrom(ctx context.Context) *state {
