@@ -45,6 +45,11 @@ type config struct {
 	maxRequests int
 	// kinds are the kinds to run, in report order.
 	kinds []kind
+	// split runs the proxies in a child process, which measures itself
+	// (-split); childProfile, if not empty, is where the child writes a
+	// CPU profile of itself.
+	split        bool
+	childProfile string
 }
 
 // newConfig validates the flags. list is a comma-separated list of kind

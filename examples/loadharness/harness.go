@@ -2,16 +2,13 @@ package main
 
 import (
 	"cmp"
-	"context"
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httputil"
-	"net/url"
+	"os"
 	"runtime"
 	"time"
 
-	"github.com/wicket-gw/wicket/providers"
 	"github.com/wicket-gw/wicket/providers/fake"
 )
 
@@ -39,55 +36,56 @@ func bodies() (whole, stream []byte) {
 }
 
 // run starts the fake upstream, the bare proxy and the gateway on
-// loopback, loads both proxies with each of cfg's kinds and writes the
-// report to out. It fails if any request fails or a stream does not have
-// streamEvents events.
-func run(out io.Writer, cfg config) error {
+// loopback (the proxies in a child process with cfg.split), loads both
+// proxies with each of cfg's kinds and writes the report to out. It fails
+// if any request fails or a stream does not have streamEvents events.
+func run(out io.Writer, cfg config) (err error) {
 	upstream, err := serve(fake.Handler(&fake.Options{Chunks: answerWords}))
 	if err != nil {
 		return err
 	}
 	defer upstream.Close()
-	upstreamURL, err := url.Parse(upstream.URL)
-	if err != nil {
-		return err
+	var bare, wicket *target
+	if cfg.split {
+		// err is run's result here, for the deferred stop to set.
+		var ch *child
+		if ch, err = startChild(upstream.URL, cfg.childProfile, runBound(cfg), os.Stderr); err != nil {
+			return err
+		}
+		defer func() {
+			if stopErr := ch.stop(); stopErr != nil && err == nil {
+				err = fmt.Errorf("the proxies' child: %w", stopErr)
+			}
+		}()
+		bare = &target{name: bareName, url: ch.hello.Bare, key: "unused", host: ch}
+		wicket = &target{name: wicketName, url: ch.hello.Wicket, key: ch.hello.Key, host: ch}
+		header(out, cfg, &ch.hello)
+	} else {
+		p, err := startProxies(upstream.URL)
+		if err != nil {
+			return err
+		}
+		defer p.Close()
+		bare = &target{name: bareName, url: p.bare.URL, key: "unused", host: p}
+		wicket = &target{name: wicketName, url: p.wicket.URL, key: p.key, host: p}
+		header(out, cfg, nil)
 	}
-	rp := httputil.NewSingleHostReverseProxy(upstreamURL)
-	rp.Transport = providers.NewTransport(nil)
-	bareSrv, err := serve(fullDuplex(rp))
-	if err != nil {
-		return err
-	}
-	defer bareSrv.Close()
-
-	gw, key, events, err := gateway(upstream.URL)
-	if err != nil {
-		return err
-	}
-	defer gw.Close(context.Background())
-	front, err := serve(gw)
-	if err != nil {
-		return err
-	}
-	defer front.Close()
-
-	bare := &target{name: "bare", srv: bareSrv, key: "unused"}
-	wicket := &target{name: "wicket", srv: front, key: key,
-		caughtUp: func(answered int64) bool { return events.Load() >= answered }}
 
 	wholeBody, streamBody := bodies()
-	header(out, cfg)
 	var unsettled []string
 	warm := min(cfg.duration/10, maxWarmUp)
 	for _, t := range []*target{bare, wicket} {
 		for _, body := range [][]byte{wholeBody, streamBody} {
-			r := load(t.srv.URL, t.key, body, warm, cfg.concurrency, cfg.maxRequests)
+			r := load(t.url, t.key, body, warm, cfg.concurrency, cfg.maxRequests)
 			t.answered += r.requests
 			if r.failures > 0 {
 				return fmt.Errorf("warm-up: %d of %d requests to %s failed; the first: %s", r.failures, r.failures+r.requests, t.name, r.failure)
 			}
 		}
-		if !t.settle() {
+		switch rd, err := t.host.after(t.name, t.answered); {
+		case err != nil:
+			return err
+		case !rd.Settled:
 			unsettled = append(unsettled, "warm-up "+t.name)
 		}
 	}
@@ -113,7 +111,10 @@ func run(out io.Writer, cfg config) error {
 			if i >= 2 {
 				limit = max(1, cfg.maxRequests-int(res.requests+res.failures))
 			}
-			r, settled := t.run(body, half, clients, limit)
+			r, settled, err := t.run(body, half, clients, limit)
+			if err != nil {
+				return err
+			}
 			if !settled {
 				unsettled = append(unsettled, k.name+" "+t.name)
 			}
@@ -140,20 +141,31 @@ func run(out io.Writer, cfg config) error {
 }
 
 // run loads t with clients posting body for d, at most limit requests, and
-// measures the process's CPU and allocations from just before the load
+// measures the CPU and allocations of t's host from just before the load
 // until t has settled. It reports whether t settled in time.
-func (t *target) run(body []byte, d time.Duration, clients, limit int) (result, bool) {
-	var r result
-	settled := false
-	accepted := t.srv.accepted.Load()
-	use := measure(func() {
-		r = load(t.srv.URL, t.key, body, d, clients, limit)
-		t.answered += r.requests
-		settled = t.settle()
-	})
-	r.use = use
-	r.conns = t.srv.accepted.Load() - accepted
-	return r, settled
+func (t *target) run(body []byte, d time.Duration, clients, limit int) (result, bool, error) {
+	before, err := t.host.before(t.name)
+	if err != nil {
+		return result{}, false, err
+	}
+	r := load(t.url, t.key, body, d, clients, limit)
+	t.answered += r.requests
+	after, err := t.host.after(t.name, t.answered)
+	if err != nil {
+		return result{}, false, err
+	}
+	r.use = after.since(before)
+	r.conns = after.Accepted - before.Accepted
+	return r, after.Settled, nil
+}
+
+// runBound bounds a whole run, as a backstop for the proxies' child,
+// which is killed once it has passed: every load's time, plus a request's
+// timeout and a settle wait for each load, and a minute.
+func runBound(cfg config) time.Duration {
+	const overrun = requestTimeout + settleTimeout
+	warmUps := 4 * (min(cfg.duration/10, maxWarmUp) + overrun)
+	return warmUps + time.Duration(len(cfg.kinds))*(2*cfg.duration+4*overrun) + time.Minute
 }
 
 // fullDuplex lets h go on reading the request body once it has begun its
@@ -171,20 +183,34 @@ func fullDuplex(h http.Handler) http.Handler {
 	})
 }
 
-// header writes what the report measures and how.
-func header(out io.Writer, cfg config) {
+// header writes what the report measures and how. child is the proxies'
+// child's hello with -split, nil without.
+func header(out io.Writer, cfg config, child *hello) {
 	fmt.Fprintf(out, "loadharness: bare httputil.ReverseProxy (full duplex, golang/go#40747) vs wicket gateway (keys, rate limits, budget, metering on)\n")
-	fmt.Fprintf(out, "fake upstream, both proxies and the clients in this one process on 127.0.0.1; %s %s/%s, GOMAXPROCS %d, %d CPUs\n",
-		runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.GOMAXPROCS(0), runtime.NumCPU())
+	if child == nil {
+		fmt.Fprintf(out, "fake upstream, both proxies and the clients in this one process on 127.0.0.1; %s %s/%s, GOMAXPROCS %d, %d CPUs\n",
+			runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.GOMAXPROCS(0), runtime.NumCPU())
+	} else {
+		fmt.Fprintf(out, "split: fake upstream and clients in this process (GOMAXPROCS %d), both proxies in a child process (pid %d, GOMAXPROCS %d), on 127.0.0.1; %s %s/%s, %d CPUs\n",
+			runtime.GOMAXPROCS(0), child.PID, child.GOMAXPROCS, runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU())
+	}
 	fmt.Fprintf(out, "per target and kind: %v in two halves run bare, wicket, wicket, bare (after a %v warm-up), at most %d requests\n",
 		cfg.duration, min(cfg.duration/10, maxWarmUp), cfg.maxRequests)
 	fmt.Fprintf(out, "one-conn*: 1 client on one keep-alive connection (a new one each half), back to back; saturated*: %d clients, as many connections\n", cfg.concurrency)
 	fmt.Fprintf(out, "answers: %d words whole; streams: %d content events + finish, usage and [DONE] = %d data lines (events/stream)\n",
 		answerWords, streamWords, streamEvents)
 	fmt.Fprintf(out, "latency-us: request sent to last byte of the answer; ttfb-us: to its body's first byte; µs\n")
-	fmt.Fprintf(out, "cpu-us/req: process CPU, user+sys (getrusage RUSAGE_SELF), over the target's runs ÷ requests answered\n")
-	fmt.Fprintf(out, "allocs/req, bytes/req: runtime.MemStats Mallocs and TotalAlloc over the same runs ÷ requests, after a GC before each run\n")
-	fmt.Fprintf(out, "  both count the whole process (clients, proxy, fake upstream); the clients and upstream do the same work for both targets\n")
+	if child == nil {
+		fmt.Fprintf(out, "cpu-us/req: process CPU, user+sys (getrusage RUSAGE_SELF), over the target's runs ÷ requests answered\n")
+		fmt.Fprintf(out, "allocs/req, bytes/req: runtime.MemStats Mallocs and TotalAlloc over the same runs ÷ requests, after a GC before each run\n")
+		fmt.Fprintf(out, "  both count the whole process (clients, proxy, fake upstream); the clients and upstream do the same work for both targets\n")
+	} else {
+		fmt.Fprintf(out, "cpu-us/req: proxy process only: the child's CPU, user+sys (getrusage RUSAGE_SELF), over the target's runs ÷ requests answered\n")
+		fmt.Fprintf(out, "allocs/req, bytes/req: proxy process only: the child's runtime.MemStats Mallocs and TotalAlloc over the same runs ÷ requests, after a GC before each run\n")
+		fmt.Fprintf(out, "  both count the child alone (both proxies, one idle, and two control calls a run), not the clients nor the fake upstream;\n")
+		fmt.Fprintf(out, "  a request crosses between the processes four times and each may sleep in between: one-conn* pays more in wake-ups\n")
+		fmt.Fprintf(out, "  (latency and CPU) than in one process, so compare split figures with split figures\n")
+	}
 	fmt.Fprintf(out, "  and each run waits, inside its interval, for wicket's metering events to reach the recorder\n")
 	fmt.Fprintf(out, "ratio: wicket ÷ bare (below 1 is wicket cheaper or faster, except req/s where above 1 is wicket faster)\n\n")
 }

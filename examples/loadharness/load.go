@@ -66,6 +66,9 @@ func pct(sorted []time.Duration, p float64) time.Duration {
 	return sorted[min(len(sorted)-1, int(p*float64(len(sorted))))]
 }
 
+// requestTimeout bounds each request of load, answer included.
+const requestTimeout = 30 * time.Second
+
 // load runs concurrency clients, each on its own keep-alive connection,
 // posting body to url until duration passes or maxRequests have been sent,
 // and reports what it saw. A request fails if it gets no answer, an answer
@@ -77,7 +80,7 @@ func load(url, key string, body []byte, duration time.Duration, concurrency, max
 	// to.
 	client := &http.Client{
 		Transport: &http.Transport{MaxIdleConnsPerHost: concurrency, MaxConnsPerHost: concurrency, DisableCompression: true},
-		Timeout:   30 * time.Second,
+		Timeout:   requestTimeout,
 	}
 	defer client.CloseIdleConnections()
 	var sent atomic.Int64

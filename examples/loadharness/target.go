@@ -16,37 +16,17 @@ import (
 	"github.com/wicket-gw/wicket/ratelimit"
 )
 
-// target is one proxy under load.
+// target is one proxy under load, as the clients see it.
 type target struct {
 	name string
-	srv  *server
-	// key is the bearer key the clients send.
-	key string
+	// url is where the target serves; key is the bearer key the clients
+	// send.
+	url, key string
+	// host is the process the target runs in, which measures it.
+	host host
 	// answered counts the requests the target has answered so far, warm-up
 	// included.
 	answered int64
-	// caughtUp reports whether the work the target owes for answered
-	// requests after it answered them (wicket's metering events) is done.
-	// Nil means it owes none.
-	caughtUp func(answered int64) bool
-}
-
-// settleTimeout bounds settle: well past the Meter's one-second MaxWait.
-const settleTimeout = 3 * time.Second
-
-// settle waits until the clients' connections to t are closed and t owes
-// no work for the requests it answered, so that this work is counted in
-// the run that caused it and not in the next. It reports false if that
-// took longer than settleTimeout.
-func (t *target) settle() bool {
-	deadline := time.Now().Add(settleTimeout)
-	for t.srv.open.Load() > 0 || (t.caughtUp != nil && !t.caughtUp(t.answered)) {
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-	return true
 }
 
 // gateway builds a wicket gateway with every feature on, generous enough

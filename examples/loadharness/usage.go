@@ -1,12 +1,14 @@
 package main
 
 import (
+	"os"
 	"runtime"
 	"time"
 )
 
-// usage is the whole process's CPU time and allocations: clients, proxy
-// and fake upstream together.
+// usage is the CPU time and allocations of the process the proxies run
+// in, over one run: the whole harness (clients, proxies and fake
+// upstream together), or with -split the proxies' child alone.
 type usage struct {
 	// cpu is user plus system CPU time; cpuUnknown is true where the
 	// platform does not report it.
@@ -16,21 +18,50 @@ type usage struct {
 	mallocs, bytes uint64
 }
 
-// measure runs f after a garbage collection, so that no run pays for
-// another's garbage, and returns what f's run used. The snapshots' own
-// cost (ReadMemStats stops the world) is left outside the interval.
-func measure(f func()) usage {
+func (u usage) add(o usage) usage {
+	return usage{cpu: u.cpu + o.cpu, cpuUnknown: u.cpuUnknown || o.cpuUnknown, mallocs: u.mallocs + o.mallocs, bytes: u.bytes + o.bytes}
+}
+
+// reading is what a host reports at one end of a run: its process's
+// figures so far, and the target's. It travels as JSON from the child
+// with -split.
+type reading struct {
+	// CPU is the process's user plus system CPU time so far; CPUKnown is
+	// false where the platform does not report it.
+	CPU      time.Duration `json:"cpu_ns"`
+	CPUKnown bool          `json:"cpu_known"`
+	// Mallocs and TotalAlloc are the process's runtime.MemStats fields.
+	Mallocs    uint64 `json:"mallocs"`
+	TotalAlloc uint64 `json:"total_alloc"`
+	// Accepted counts the connections the target has accepted so far.
+	Accepted int64 `json:"accepted"`
+	// Settled, after a run, is whether the target settled in time.
+	Settled bool `json:"settled"`
+	// PID is the process that took the reading.
+	PID int `json:"pid"`
+}
+
+// since is what the process used from b to r.
+func (r reading) since(b reading) usage {
+	return usage{cpu: r.CPU - b.CPU, cpuUnknown: !r.CPUKnown || !b.CPUKnown, mallocs: r.Mallocs - b.Mallocs, bytes: r.TotalAlloc - b.TotalAlloc}
+}
+
+// readBefore collects garbage, then reads this process's figures. The
+// snapshot's own cost (ReadMemStats stops the world) falls before the
+// CPU reading, outside the run's interval.
+func readBefore() reading {
 	runtime.GC()
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
-	cpu0, ok0 := processCPU()
-	f()
-	cpu1, ok1 := processCPU()
-	mallocs0, bytes0 := m.Mallocs, m.TotalAlloc
-	runtime.ReadMemStats(&m)
-	return usage{cpu: cpu1 - cpu0, cpuUnknown: !ok0 || !ok1, mallocs: m.Mallocs - mallocs0, bytes: m.TotalAlloc - bytes0}
+	cpu, ok := processCPU()
+	return reading{CPU: cpu, CPUKnown: ok, Mallocs: m.Mallocs, TotalAlloc: m.TotalAlloc, PID: os.Getpid()}
 }
 
-func (u usage) add(o usage) usage {
-	return usage{cpu: u.cpu + o.cpu, cpuUnknown: u.cpuUnknown || o.cpuUnknown, mallocs: u.mallocs + o.mallocs, bytes: u.bytes + o.bytes}
+// readAfter reads this process's figures, the CPU first, so that
+// ReadMemStats' cost falls after the run's interval.
+func readAfter() reading {
+	cpu, ok := processCPU()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return reading{CPU: cpu, CPUKnown: ok, Mallocs: m.Mallocs, TotalAlloc: m.TotalAlloc, PID: os.Getpid()}
 }
