@@ -83,14 +83,9 @@ func (b *headerBatch) flush(h http.Header) {
 	}
 }
 
-// formatReset formats d as OpenAI's x-ratelimit-reset-* values: rounded up to
-// the millisecond, in time.Duration's format.
-func formatReset(d time.Duration) string {
-	return string(appendReset(nil, d))
-}
-
-// appendReset appends d as formatReset formats it: time.Duration.String of
-// d rounded up to the millisecond, written without allocating.
+// appendReset appends d as OpenAI's x-ratelimit-reset-* values are written:
+// time.Duration.String of d rounded up to the millisecond, without
+// allocating.
 func appendReset(p []byte, d time.Duration) []byte {
 	if d <= 0 {
 		return append(p, "0s"...)

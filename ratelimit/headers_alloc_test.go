@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// resetOracle is formatReset as it was written before appendReset:
+// resetOracle is how the reset values were written before appendReset:
 // time.Duration.String of d rounded up to the millisecond.
 func resetOracle(d time.Duration) string {
 	if d <= 0 {
