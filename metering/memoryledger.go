@@ -158,7 +158,8 @@ func (l *MemoryLedger) Reserve(ctx context.Context, accounts []Account, amount i
 		b.refs++
 	}
 	l.seq++
-	r.id = l.prefix + strconv.FormatUint(l.seq, 10)
+	var buf [40]byte // the prefix (at most 9 bytes) and a uint64
+	r.id = string(strconv.AppendUint(append(buf[:0], l.prefix...), l.seq, 10))
 	l.resv[r.id] = r
 	l.timers.push(r)
 	return r.id, nil
