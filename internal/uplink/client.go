@@ -34,13 +34,15 @@ type Client struct {
 	HTTP *http.Client
 	// Header holds headers set on every request before any other.
 	Header http.Header
-	// Idle ends a call whose body sends nothing for this long; it must be
+	// Idle ends a call whose body sends nothing for this long (to within an
+	// eighth more: see watchdog); it must be
 	// positive.
 	Idle time.Duration
 	// MaxEventSize bounds one relayed event (see sse.ReaderOptions); zero
 	// means sse's default.
 	MaxEventSize int
 
+	watch   watchdog
 	readers sync.Pool // of *sse.Reader
 	bufs    sync.Pool // of *[]byte, copy buffers
 

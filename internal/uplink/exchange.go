@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/wicket-gw/wicket/providers"
@@ -25,15 +26,20 @@ type Exchange struct {
 
 	c         *Client
 	cancel    context.CancelCauseFunc
-	timer     *time.Timer
 	closeOnce sync.Once
+
+	// The Client's watchdog keeps the calls in progress in a list; seen
+	// is its tick at this call's last read.
+	seen       atomic.Int64
+	prev, next *Exchange
+	watched    bool
 }
 
 // start begins x with resp, whose context cancel ends, and sets its idle
 // timer going.
 func (x *Exchange) start(c *Client, resp *http.Response, cancel context.CancelCauseFunc) {
 	x.Response, x.c, x.cancel = resp, c, cancel
-	x.timer = time.AfterFunc(c.Idle, func() { cancel(errIdle) })
+	c.watch.add(x, max(c.Idle/watchTicks, time.Millisecond))
 }
 
 // StatusCode is the upstream's HTTP status.
@@ -50,7 +56,7 @@ func (x *Exchange) RetryAfter() time.Duration {
 // time-out if the idle timer ended the call.
 func (x *Exchange) Read(p []byte) (int, error) {
 	n, err := x.Response.Body.Read(p)
-	x.timer.Reset(x.c.Idle)
+	x.seen.Store(x.c.watch.tick.Load())
 	if err != nil && err != io.EOF {
 		if errors.Is(context.Cause(x.Response.Request.Context()), errIdle) {
 			err = context.DeadlineExceeded
@@ -60,11 +66,12 @@ func (x *Exchange) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// Close stops the idle timer, closes the body and ends the call's context.
+// Close stops watching the call for idleness, closes the body and ends the
+// call's context.
 // It is safe to call more than once, and always returns nil.
 func (x *Exchange) Close() error {
 	x.closeOnce.Do(func() {
-		x.timer.Stop()
+		x.c.watch.remove(x)
 		x.Response.Body.Close()
 		x.cancel(nil)
 	})
