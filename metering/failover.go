@@ -118,9 +118,11 @@ func (f *FailoverLedger) Fallbacks() uint64 { return f.fallbacks.Load() }
 // ended counts and tells a failed settlement or release of the shared
 // ledger (an unknown reservation is not one), tells the breaker how it
 // went, and returns err.
-func (f *FailoverLedger) ended(op string, err error) error {
+func (f *FailoverLedger) ended(ctx context.Context, op string, err error) error {
 	if err != nil && !errors.Is(err, ErrUnknownReservation) {
-		f.br.Failure()
+		if ctx.Err() == nil {
+			f.br.Failure()
+		}
 		f.failed(op)
 	} else {
 		f.br.Success()
@@ -130,11 +132,15 @@ func (f *FailoverLedger) ended(op string, err error) error {
 
 // record tells the breaker how a call to the shared ledger went; a budget
 // refusal is an answer, not a failure.
-func (f *FailoverLedger) record(err error) {
-	if err != nil && !errors.Is(err, ErrBudgetExceeded) {
-		f.br.Failure()
-	} else {
+//
+// A call cut short by its caller's context (a client that went away) says
+// nothing about the ledger, and is not counted.
+func (f *FailoverLedger) record(ctx context.Context, err error) {
+	switch {
+	case err == nil || errors.Is(err, ErrBudgetExceeded):
 		f.br.Success()
+	case ctx.Err() == nil:
+		f.br.Failure()
 	}
 }
 
@@ -152,7 +158,7 @@ func (f *FailoverLedger) Reserve(ctx context.Context, accounts []Account, amount
 	id, err := "", ErrLedgerUnavailable
 	if f.br.Allow() {
 		id, err = f.shared.Reserve(ctx, accounts, amount)
-		f.record(err)
+		f.record(ctx, err)
 	}
 	if err == nil || errors.Is(err, ErrBudgetExceeded) || !f.failed("reserve") {
 		return id, err
@@ -169,7 +175,7 @@ func (f *FailoverLedger) Settle(ctx context.Context, id string, cost int64) erro
 	if local, ok := strings.CutPrefix(id, localPrefix); ok {
 		return f.local.Settle(ctx, local, cost)
 	}
-	return f.ended("settle", f.shared.Settle(ctx, id, cost))
+	return f.ended(ctx, "settle", f.shared.Settle(ctx, id, cost))
 }
 
 // Release implements Ledger.
@@ -177,7 +183,7 @@ func (f *FailoverLedger) Release(ctx context.Context, id string) error {
 	if local, ok := strings.CutPrefix(id, localPrefix); ok {
 		return f.local.Release(ctx, local)
 	}
-	return f.ended("release", f.shared.Release(ctx, id))
+	return f.ended(ctx, "release", f.shared.Release(ctx, id))
 }
 
 // Balance implements Ledger: the shared ledger's, or with FailOpen the
@@ -187,7 +193,7 @@ func (f *FailoverLedger) Balance(ctx context.Context, a Account) (Balance, error
 	err := ErrLedgerUnavailable
 	if f.br.Allow() {
 		b, err = f.shared.Balance(ctx, a)
-		f.record(err)
+		f.record(ctx, err)
 	}
 	if err != nil && f.failed("balance") {
 		return f.local.Balance(ctx, a)
@@ -252,7 +258,9 @@ type failoverSettlement struct {
 }
 
 // Run makes the call and reports its outcome.
-func (s *failoverSettlement) Run(ctx context.Context) error { return s.Report(s.inner.Run(ctx)) }
+func (s *failoverSettlement) Run(ctx context.Context) error {
+	return s.f.ended(ctx, s.op, s.inner.Run(ctx))
+}
 
 // Unwrap returns the shared ledger's Settlement, for a carrier that makes
 // the call itself; it then passes the outcome to Report.
@@ -260,4 +268,6 @@ func (s *failoverSettlement) Unwrap() Settlement { return s.inner }
 
 // Report counts and tells a failure of the call (an unknown reservation is
 // not one) and returns err.
-func (s *failoverSettlement) Report(err error) error { return s.f.ended(s.op, err) }
+func (s *failoverSettlement) Report(err error) error {
+	return s.f.ended(context.Background(), s.op, err)
+}

@@ -143,11 +143,15 @@ func (f *FailoverBackend) failed(dim Dimension, subject string) bool {
 }
 
 // record tells the breaker how a call to the shared backend went.
-func (f *FailoverBackend) record(err error) {
-	if err != nil {
-		f.br.Failure()
-	} else {
+//
+// A call cut short by its caller's context (a client that went away) says
+// nothing about the backend, and is not counted.
+func (f *FailoverBackend) record(ctx context.Context, err error) {
+	switch {
+	case err == nil:
 		f.br.Success()
+	case ctx.Err() == nil:
+		f.br.Failure()
 	}
 }
 
@@ -157,7 +161,7 @@ func (f *FailoverBackend) TakeRequests(ctx context.Context, subject string, limi
 	ok, err := false, ErrBackendUnavailable
 	if f.br.Allow() {
 		q, ok, err = f.shared.TakeRequests(ctx, subject, limit, n, now)
-		f.record(err)
+		f.record(ctx, err)
 	}
 	if err != nil && f.failed(Requests, subject) {
 		return f.local.TakeRequests(ctx, subject, limit, n, now)
@@ -171,7 +175,7 @@ func (f *FailoverBackend) TakeTokens(ctx context.Context, subject string, limit,
 	ok, err := false, ErrBackendUnavailable
 	if f.br.Allow() {
 		q, ok, err = f.shared.TakeTokens(ctx, subject, limit, n, now)
-		f.record(err)
+		f.record(ctx, err)
 	}
 	if err != nil && f.failed(Tokens, subject) {
 		return f.local.TakeTokens(ctx, subject, limit, n, now)
@@ -185,7 +189,7 @@ func (f *FailoverBackend) AdjustTokens(ctx context.Context, subject string, limi
 	err := ErrBackendUnavailable
 	if f.br.Allow() {
 		q, err = f.shared.AdjustTokens(ctx, subject, limit, delta, now)
-		f.record(err)
+		f.record(ctx, err)
 	}
 	if err != nil && f.failed(Tokens, subject) {
 		return f.local.AdjustTokens(ctx, subject, limit, delta, now)
@@ -199,7 +203,7 @@ func (f *FailoverBackend) Acquire(ctx context.Context, subject string, limit int
 	ok, err := false, ErrBackendUnavailable
 	if f.br.Allow() {
 		q, ok, err = f.shared.Acquire(ctx, subject, limit, now)
-		f.record(err)
+		f.record(ctx, err)
 	}
 	if err == nil || !f.failed(Concurrency, subject) {
 		return q, ok, err
@@ -226,7 +230,7 @@ func (f *FailoverBackend) Release(ctx context.Context, subject string) error {
 		return ErrBackendUnavailable
 	}
 	err := f.shared.Release(ctx, subject)
-	f.record(err)
+	f.record(ctx, err)
 	return err
 }
 
@@ -247,7 +251,7 @@ func (f *FailoverBackend) AdmitAll(ctx context.Context, subject string, lim Limi
 	err := ErrBackendUnavailable
 	if f.br.Allow() {
 		d, err = sb.AdmitAll(ctx, subject, lim, tokens, now)
-		f.record(err)
+		f.record(ctx, err)
 	}
 	if err == nil {
 		return d, nil
@@ -279,7 +283,7 @@ func (f *FailoverBackend) FinishAll(ctx context.Context, subject string, lim Lim
 	err := ErrBackendUnavailable
 	if f.br.Allow() {
 		d, err = sb.FinishAll(ctx, subject, lim, fin, now)
-		f.record(err)
+		f.record(ctx, err)
 	}
 	if err == nil {
 		return d, nil
@@ -363,7 +367,7 @@ func (f *FailoverBackend) FinishAllWith(ctx context.Context, subject string, lim
 		return d, err, runRider(ctx, r)
 	}
 	d, err, riderErr := sc.FinishAllWith(ctx, subject, lim, fin, r, now)
-	f.record(err)
+	f.record(ctx, err)
 	if err == nil {
 		return d, nil, riderErr
 	}

@@ -310,3 +310,22 @@ func TestFailoverBreakerDisabled(t *testing.T) {
 		t.Errorf("calls with the breaker disabled: %d; want 10", n)
 	}
 }
+
+// Calls cut short by their caller's context (clients that went away) do
+// not trip the breaker.
+func TestFailoverBreakerIgnoresCanceledCallers(t *testing.T) {
+	shared := &countingFlaky{flaky: newFlaky(t)}
+	fb, err := ratelimit.Failover(shared, &ratelimit.FailoverOptions{Requests: ratelimit.FailClosed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	shared.down.Store(true) // every call fails, as one cut by its context would
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for range 10 {
+		fb.TakeRequests(ctx, "k", 100, 1, time.Now())
+	}
+	if n := shared.calls.Load(); n != 10 {
+		t.Errorf("calls reaching the shared backend: %d; want 10 (canceled callers trip nothing)", n)
+	}
+}
