@@ -2,7 +2,6 @@ package anthropic
 
 import (
 	"bytes"
-	"encoding/json"
 	"net/http"
 	"unicode/utf8"
 
@@ -30,7 +29,7 @@ import (
 // adds the client's anthropic-beta values.
 func Decode(endpoint providers.Endpoint, body []byte) (*providers.Request, *providers.Error) {
 	req := &providers.Request{Dialect: providers.DialectAnthropic, Endpoint: endpoint, Body: body, Choices: 1}
-	if !json.Valid(body) {
+	if !jsonx.Valid(body) {
 		return nil, errInvalidJSON()
 	}
 	chat := endpoint == providers.EndpointChat

@@ -8,7 +8,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/wicket-gw/wicket/internal/jsonx"
-
 	"github.com/wicket-gw/wicket/providers"
 )
 
@@ -214,7 +213,7 @@ func appendBool(b []byte, v bool) []byte { return strconv.AppendBool(b, v) }
 // isObject reports whether v is valid JSON and an object.
 func isObject(v []byte) bool {
 	v = bytes.TrimSpace(v)
-	return len(v) > 0 && v[0] == '{' && json.Valid(v)
+	return len(v) > 0 && v[0] == '{' && jsonx.Valid(v)
 }
 
 // appendCompact appends the valid JSON v without insignificant space.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/wicket-gw/wicket/internal/jsonx"
 	"github.com/wicket-gw/wicket/providers"
 	"github.com/wicket-gw/wicket/providers/canon"
 )
@@ -47,7 +48,7 @@ var reqUnsupported = []string{
 // the enclosing object at most, never text from the body. A member whose
 // value is null is the same as a missing one.
 func RequestToCanon(body []byte) (*canon.Request, *providers.Error) {
-	if !json.Valid(body) {
+	if !jsonx.Valid(body) {
 		return nil, errInvalidJSON()
 	}
 	all := append(append([]string(nil), reqKnown...), reqUnsupported...)

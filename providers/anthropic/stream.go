@@ -661,7 +661,7 @@ func (e *StreamEncoder) Close() error {
 // reflection: members are matched exactly, and a string without escapes
 // is passed on as a slice of data rather than copied.
 func (d *StreamDecoder) fastDelta(data []byte, emit func(canon.Event) error) error {
-	if !json.Valid(data) {
+	if !jsonx.Valid(data) {
 		return fmt.Errorf("%w: not a JSON object", errEvent)
 	}
 	var typ, index, delta []byte

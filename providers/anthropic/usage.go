@@ -2,7 +2,6 @@ package anthropic
 
 import (
 	"bytes"
-	"encoding/json"
 	"math"
 
 	"github.com/wicket-gw/wicket/internal/jsonval"
@@ -51,7 +50,7 @@ func (c *usageCounts) merge(obj []byte) bool {
 		}
 		return true
 	})
-	if err != nil || !found || !json.Valid(obj) {
+	if err != nil || !found || !jsonx.Valid(obj) {
 		return false
 	}
 	next.known = true
@@ -131,7 +130,7 @@ type streamUsage struct {
 // one), so a stream cut before message_delta has no known usage and the
 // gateway estimates it.
 func (s *streamUsage) event(typ, data []byte) bool {
-	if len(typ) == 0 && json.Valid(data) { // Anthropic names every event; others are rare
+	if len(typ) == 0 && jsonx.Valid(data) { // Anthropic names every event; others are rare
 		if v, _, _, ok := jsonx.Get(data, "type"); ok {
 			typ, _ = jsonval.Contents(v)
 		}

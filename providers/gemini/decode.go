@@ -2,7 +2,6 @@ package gemini
 
 import (
 	"bytes"
-	"encoding/json"
 	"math"
 	"net/http"
 	"net/url"
@@ -76,7 +75,7 @@ func (FrontDoor) Decode(_ providers.Route, r *http.Request, body []byte) (*provi
 		return nil, perr
 	}
 	req.ArrayStream = req.Stream && alt != "sse"
-	if !json.Valid(body) {
+	if !jsonx.Valid(body) {
 		return nil, errInvalidJSON()
 	}
 	if req.Endpoint == providers.EndpointCountTokens {

@@ -1,10 +1,10 @@
 package gemini
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 
+	"github.com/wicket-gw/wicket/internal/jsonx"
 	"github.com/wicket-gw/wicket/internal/sse"
 	"github.com/wicket-gw/wicket/internal/uplink"
 	"github.com/wicket-gw/wicket/metering"
@@ -81,7 +81,7 @@ func (r *response) Event(s *uplink.Stream, ev sse.Event) error {
 		}
 		return s.WriteEvent(ev.Raw)
 	}
-	valid := json.Valid(ev.Data)
+	valid := jsonx.Valid(ev.Data)
 	if valid {
 		if u, ok := r.end.observe(ev.Data); ok {
 			r.last, r.sawUsage = u, true

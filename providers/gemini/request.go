@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/wicket-gw/wicket/internal/jsonx"
 	"github.com/wicket-gw/wicket/providers"
 	"github.com/wicket-gw/wicket/providers/canon"
 )
@@ -41,7 +42,7 @@ func requestCallID(content, part int) string {
 // Function calls and responses without an id get synthetic IDs (see the
 // package documentation).
 func RequestToCanon(model string, stream bool, body []byte) (*canon.Request, *providers.Error) {
-	if !json.Valid(body) {
+	if !jsonx.Valid(body) {
 		return nil, errInvalidJSON()
 	}
 	top, perr := members(body, "", "contents", "systemInstruction", "tools", "toolConfig", "generationConfig",

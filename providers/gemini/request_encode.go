@@ -6,6 +6,7 @@ import (
 	"math"
 	"strings"
 
+	"github.com/wicket-gw/wicket/internal/jsonx"
 	"github.com/wicket-gw/wicket/providers/canon"
 )
 
@@ -237,7 +238,7 @@ func encodeCall(tc canon.ToolCall) (*wFuncCall, error) {
 		fc.ID = tc.ID
 	}
 	if len(tc.Arguments) > 0 {
-		if !json.Valid(tc.Arguments) || !isObject(tc.Arguments) {
+		if !jsonx.Valid(tc.Arguments) || !isObject(tc.Arguments) {
 			return nil, errors.New("gemini: tool call arguments are not a JSON object")
 		}
 		fc.Args = compact(tc.Arguments)
@@ -264,7 +265,7 @@ func encodeResult(r *canon.Request, res *canon.ToolResult, i, j int) (*wFuncResp
 		text.WriteString(c.Text)
 	}
 	s := text.String()
-	if !res.IsError && json.Valid([]byte(s)) && isObject([]byte(s)) {
+	if !res.IsError && jsonx.Valid([]byte(s)) && isObject([]byte(s)) {
 		fr.Response = compact([]byte(s))
 		return fr, nil
 	}

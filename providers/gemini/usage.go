@@ -2,7 +2,6 @@ package gemini
 
 import (
 	"bytes"
-	"encoding/json"
 
 	"github.com/wicket-gw/wicket/internal/jsonval"
 	"github.com/wicket-gw/wicket/internal/jsonx"
@@ -48,7 +47,7 @@ func parseUsage(obj []byte) (metering.Usage, bool) {
 		}
 		return true
 	})
-	if err != nil || !found || !json.Valid(obj) {
+	if err != nil || !found || !jsonx.Valid(obj) {
 		return metering.Usage{}, false
 	}
 	u.InputTokens += tool

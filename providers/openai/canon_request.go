@@ -122,7 +122,7 @@ func knownDetail(s string) bool {
 // streams never carry); empty strings (user, descriptions) and empty
 // arrays (stop, tool_calls) are left out.
 func RequestToCanon(body []byte) (*canon.Request, *providers.Error) {
-	if !json.Valid(body) {
+	if !jsonx.Valid(body) {
 		return nil, errInvalidJSON()
 	}
 	var raw [numReqMembers][]byte
@@ -915,7 +915,7 @@ func RequestFromCanon(r *canon.Request) ([]byte, error) {
 				b = appendJSONString(b, t.Description)
 			}
 			if t.Parameters != nil {
-				if !json.Valid(t.Parameters) {
+				if !jsonx.Valid(t.Parameters) {
 					return nil, errors.New("openai: tool parameters are not valid JSON")
 				}
 				b = append(b, `,"parameters":`...)
@@ -969,7 +969,7 @@ func RequestFromCanon(r *canon.Request) ([]byte, error) {
 				b = appendJSONString(b, f.Description)
 			}
 			if f.Schema != nil {
-				if !json.Valid(f.Schema) {
+				if !jsonx.Valid(f.Schema) {
 					return nil, errors.New("openai: response schema is not valid JSON")
 				}
 				b = append(b, `,"schema":`...)

@@ -28,7 +28,7 @@ var errResponse = errors.New("openai: malformed chat completion")
 // requests the converters refuse can produce. Errors wrap errResponse
 // and name the member at fault, never body text.
 func ResponseToCanon(body []byte) (*canon.Response, error) {
-	if !json.Valid(body) {
+	if !jsonx.Valid(body) {
 		return nil, fmt.Errorf("%w: not valid JSON", errResponse)
 	}
 	var raw [5][]byte

@@ -1,7 +1,6 @@
 package openai
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -94,7 +93,7 @@ func (d *StreamDecoder) Decode(data []byte, emit func(canon.Event) error) error 
 		}
 		return nil
 	}
-	if !json.Valid(data) {
+	if !jsonx.Valid(data) {
 		return fmt.Errorf("%w: not valid JSON", errChunk)
 	}
 	var raw [6][]byte

@@ -1,7 +1,6 @@
 package openai
 
 import (
-	"encoding/json"
 	"net/http"
 	"unicode/utf8"
 
@@ -34,7 +33,7 @@ const maxChoices = canon.MaxChoices
 // is an image type and as unbounded if any is not a text or image type.
 func Decode(endpoint providers.Endpoint, body []byte) (*providers.Request, *providers.Error) {
 	req := &providers.Request{Dialect: providers.DialectOpenAI, Endpoint: endpoint, Body: body, Choices: 1}
-	if !json.Valid(body) {
+	if !jsonx.Valid(body) {
 		return nil, badRequest("", "invalid_json", "We could not parse the JSON body of your request. The body must be a JSON object.")
 	}
 	var perr *providers.Error

@@ -2,7 +2,6 @@ package openai
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"net/http"
 
@@ -112,7 +111,7 @@ func isTerminal(data []byte, responses bool) bool {
 	}
 	switch string(v) {
 	case typeCompleted, typeIncomplete, typeFailed, typeError:
-		return json.Valid(data)
+		return jsonx.Valid(data)
 	}
 	return false
 }

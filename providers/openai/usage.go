@@ -2,7 +2,6 @@ package openai
 
 import (
 	"bytes"
-	"encoding/json"
 
 	"github.com/wicket-gw/wicket/internal/jsonval"
 	"github.com/wicket-gw/wicket/internal/jsonx"
@@ -42,7 +41,7 @@ func parseUsage(obj []byte) (metering.Usage, bool) {
 		}
 		return true
 	})
-	if err != nil || !found || !json.Valid(obj) {
+	if err != nil || !found || !jsonx.Valid(obj) {
 		return metering.Usage{}, false
 	}
 	return u, true
