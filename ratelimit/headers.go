@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/wicket-gw/wicket/internal/hdrbatch"
 )
 
 // WriteHeaders sets in h the rate-limit headers that the official OpenAI SDKs
@@ -26,61 +28,21 @@ import (
 // It allocates twice whatever it writes: one string holding every value and
 // one slice holding them all, which the headers share.
 func WriteHeaders(h http.Header, d Decision) {
-	var b headerBatch
+	var b hdrbatch.Batch
 	if ra := d.RetryAfter(); ra > 0 {
-		b.add("Retry-After", func(p []byte) []byte { return strconv.AppendInt(p, retryAfterSeconds(ra), 10) })
+		b.AddInt("Retry-After", retryAfterSeconds(ra))
 	}
 	if q := d.Requests; q.Limit > 0 {
-		b.addInt("X-Ratelimit-Limit-Requests", q.Limit)
-		b.addInt("X-Ratelimit-Remaining-Requests", max(q.Remaining, 0))
-		b.add("X-Ratelimit-Reset-Requests", func(p []byte) []byte { return appendReset(p, q.Reset) })
+		b.AddInt("X-Ratelimit-Limit-Requests", q.Limit)
+		b.AddInt("X-Ratelimit-Remaining-Requests", max(q.Remaining, 0))
+		b.End("X-Ratelimit-Reset-Requests", appendReset(b.Cur(), q.Reset))
 	}
 	if q := d.Tokens; q.Limit > 0 {
-		b.addInt("X-Ratelimit-Limit-Tokens", q.Limit)
-		b.addInt("X-Ratelimit-Remaining-Tokens", max(q.Remaining, 0))
-		b.add("X-Ratelimit-Reset-Tokens", func(p []byte) []byte { return appendReset(p, q.Reset) })
+		b.AddInt("X-Ratelimit-Limit-Tokens", q.Limit)
+		b.AddInt("X-Ratelimit-Remaining-Tokens", max(q.Remaining, 0))
+		b.End("X-Ratelimit-Reset-Tokens", appendReset(b.Cur(), q.Reset))
 	}
-	b.flush(h)
-}
-
-// headerBatch gathers up to seven header values in one buffer on the stack,
-// to set them with two allocations in all.
-type headerBatch struct {
-	buf  [192]byte
-	n    int
-	keys [7]string
-	ends [7]int
-	len  int
-}
-
-// add appends the value that app writes as key's.
-func (b *headerBatch) add(key string, app func([]byte) []byte) {
-	p := app(b.buf[:b.n])
-	if len(p) > len(b.buf) { // cannot happen for the values written here
-		p = p[:len(b.buf)]
-	}
-	b.n = copy(b.buf[:], p) // p is b.buf's array unless it grew
-	b.keys[b.len], b.ends[b.len] = key, b.n
-	b.len++
-}
-
-func (b *headerBatch) addInt(key string, v int64) {
-	b.add(key, func(p []byte) []byte { return strconv.AppendInt(p, v, 10) })
-}
-
-// flush sets the gathered values in h; keys are in canonical form.
-func (b *headerBatch) flush(h http.Header) {
-	if b.len == 0 {
-		return
-	}
-	all := string(b.buf[:b.n])
-	vals := make([]string, b.len)
-	start := 0
-	for i := range b.len {
-		vals[i] = all[start:b.ends[i]]
-		start = b.ends[i]
-		h[b.keys[i]] = vals[i : i+1 : i+1]
-	}
+	b.Flush(h)
 }
 
 // appendReset appends d as OpenAI's x-ratelimit-reset-* values are written:

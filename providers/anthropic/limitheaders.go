@@ -2,9 +2,9 @@ package anthropic
 
 import (
 	"net/http"
-	"strconv"
 	"time"
 
+	"github.com/wicket-gw/wicket/internal/hdrbatch"
 	"github.com/wicket-gw/wicket/providers"
 )
 
@@ -22,28 +22,32 @@ import (
 // A quota with no Limit gets no headers. A reset time is l.Now plus the
 // quota's Reset, in UTC, rounded up to the second; retry-after is
 // l.RetryAfter rounded up, at least 1, and only set when it is positive.
+//
+// The values take two allocations in all (see internal/hdrbatch).
 func (FrontDoor) WriteLimitHeaders(h http.Header, l providers.RateLimits) {
-	quota := func(prefix string, q providers.Quota) {
-		if q.Limit <= 0 {
-			return
-		}
-		h.Set(prefix+"-Limit", strconv.FormatInt(q.Limit, 10))
-		h.Set(prefix+"-Remaining", strconv.FormatInt(max(q.Remaining, 0), 10))
-		h.Set(prefix+"-Reset", resetTime(l.Now, q.Reset))
+	var b hdrbatch.Batch
+	if q := l.Requests; q.Limit > 0 {
+		b.AddInt("Anthropic-Ratelimit-Requests-Limit", q.Limit)
+		b.AddInt("Anthropic-Ratelimit-Requests-Remaining", max(q.Remaining, 0))
+		b.AddTime("Anthropic-Ratelimit-Requests-Reset", resetTime(l.Now, q.Reset), time.RFC3339)
 	}
-	quota("Anthropic-Ratelimit-Requests", l.Requests)
-	quota("Anthropic-Ratelimit-Tokens", l.Tokens)
+	if q := l.Tokens; q.Limit > 0 {
+		b.AddInt("Anthropic-Ratelimit-Tokens-Limit", q.Limit)
+		b.AddInt("Anthropic-Ratelimit-Tokens-Remaining", max(q.Remaining, 0))
+		b.AddTime("Anthropic-Ratelimit-Tokens-Reset", resetTime(l.Now, q.Reset), time.RFC3339)
+	}
 	if l.RetryAfter > 0 {
 		secs := int64((l.RetryAfter + time.Second - 1) / time.Second)
-		h.Set("Retry-After", strconv.FormatInt(max(secs, 1), 10))
+		b.AddInt("Retry-After", max(secs, 1))
 	}
+	b.Flush(h)
 }
 
-// resetTime returns now+d in UTC, rounded up to the second, in RFC 3339.
-func resetTime(now time.Time, d time.Duration) string {
+// resetTime returns now+d in UTC, rounded up to the second.
+func resetTime(now time.Time, d time.Duration) time.Time {
 	t := now.Add(max(d, 0)).UTC()
 	if r := t.Truncate(time.Second); r.Before(t) {
 		t = r.Add(time.Second)
 	}
-	return t.Format(time.RFC3339)
+	return t
 }
