@@ -3,7 +3,6 @@ package redisstore_test
 import (
 	"context"
 	"errors"
-	"net"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -340,7 +339,7 @@ func TestLedgerUnreachable(t *testing.T) {
 // answers, every call returns the deadline's error once Timeout has passed,
 // rather than waiting on the server.
 func TestLedgerTimeout(t *testing.T) {
-	c := redis.NewClient(&redis.Options{Addr: silentServer(t), ContextTimeoutEnabled: true})
+	c := redis.NewClient(&redis.Options{Addr: hangingServer(t), ContextTimeoutEnabled: true})
 	t.Cleanup(func() { c.Close() })
 	const timeout = 50 * time.Millisecond
 	l := newLedger(t, c, &redisstore.LedgerOptions{Timeout: timeout})
@@ -373,44 +372,6 @@ func checkTimeout(t *testing.T, name string, timeout time.Duration, call func() 
 	if took < timeout || took > time.Second {
 		t.Errorf("%s: returned after %v; want between the timeout (%v) and 1s", name, took, timeout)
 	}
-}
-
-// silentServer returns the address of a TCP server that accepts every
-// connection and never reads or writes, as a hung Redis would. It stops
-// when t ends.
-func silentServer(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var (
-		mu    sync.Mutex
-		conns []net.Conn
-		done  = make(chan struct{})
-	)
-	go func() {
-		defer close(done)
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		<-done
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	return ln.Addr().String()
 }
 
 func BenchmarkLedgerReserveSettle(b *testing.B) {

@@ -60,7 +60,7 @@ func TestNewThrottleBackendOptions(t *testing.T) {
 // TestThrottleTimeout: against a server that accepts connections and never
 // answers, every call returns the deadline's error once Timeout has passed.
 func TestThrottleTimeout(t *testing.T) {
-	c := redis.NewClient(&redis.Options{Addr: silentServer(t), ContextTimeoutEnabled: true})
+	c := redis.NewClient(&redis.Options{Addr: hangingServer(t), ContextTimeoutEnabled: true})
 	t.Cleanup(func() { c.Close() })
 	const timeout = 50 * time.Millisecond
 	b, err := redisstore.NewThrottleBackend(c, &redisstore.ThrottleOptions{Timeout: timeout})
