@@ -196,27 +196,14 @@ func skipSpace(data []byte, i int) int {
 
 // skipString returns the index after the string starting at data[i] == '"'.
 // It refuses control characters and an unterminated string; a backslash
-// skips the byte after it, and the escape itself is left to json.Valid.
-//
-// Prompts make strings most of a body, so it looks at eight bytes at a
-// time for the next byte that matters.
+// skips the byte after it, and the escape itself is left to Valid.
 func skipString(data []byte, i int) (int, bool) {
 	j := i + 1
 	for {
-		for j+8 <= len(data) {
-			if m := stringSpecial(binary.LittleEndian.Uint64(data[j:])); m != 0 {
-				j += bits.TrailingZeros64(m) / 8
-				goto found
-			}
-			j += 8
+		j = nextStringSpecial(data, j)
+		if j == len(data) {
+			return 0, false
 		}
-		for ; j < len(data); j++ {
-			if c := data[j]; c == '"' || c == '\\' || c < 0x20 {
-				goto found
-			}
-		}
-		return 0, false
-	found:
 		switch data[j] {
 		case '"':
 			return j + 1, true
@@ -226,6 +213,24 @@ func skipString(data []byte, i int) (int, bool) {
 			return 0, false
 		}
 	}
+}
+
+// nextStringSpecial returns the index of the first quote, backslash or
+// control character in data[j:], or len(data) if there is none. Prompts
+// make strings most of a body, so it looks at eight bytes at a time.
+func nextStringSpecial(data []byte, j int) int {
+	for j+8 <= len(data) {
+		if m := stringSpecial(binary.LittleEndian.Uint64(data[j:])); m != 0 {
+			return j + bits.TrailingZeros64(m)/8
+		}
+		j += 8
+	}
+	for ; j < len(data); j++ {
+		if c := data[j]; c == '"' || c == '\\' || c < 0x20 {
+			return j
+		}
+	}
+	return len(data)
 }
 
 // Word-at-a-time tests, after "Bit Twiddling Hacks": for a byte x below

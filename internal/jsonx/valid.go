@@ -1,10 +1,5 @@
 package jsonx
 
-import (
-	"encoding/binary"
-	"math/bits"
-)
-
 // maxNesting is encoding/json's limit on nested objects and arrays, which
 // Valid keeps so that both accept exactly the same inputs.
 const maxNesting = 10000
@@ -131,20 +126,10 @@ func validKey(data []byte, i int) (int, bool) {
 func validString(data []byte, i int) (int, bool) {
 	j := i + 1
 	for {
-		for j+8 <= len(data) {
-			if m := stringSpecial(binary.LittleEndian.Uint64(data[j:])); m != 0 {
-				j += bits.TrailingZeros64(m) / 8
-				goto found
-			}
-			j += 8
+		j = nextStringSpecial(data, j)
+		if j == len(data) {
+			return 0, false
 		}
-		for ; j < len(data); j++ {
-			if c := data[j]; c == '"' || c == '\\' || c < 0x20 {
-				goto found
-			}
-		}
-		return 0, false
-	found:
 		switch data[j] {
 		case '"':
 			return j + 1, true
