@@ -11,6 +11,7 @@ import (
 
 	"github.com/wicket-gw/wicket/metering"
 	"github.com/wicket-gw/wicket/providers"
+	"github.com/wicket-gw/wicket/ratelimit"
 )
 
 // Settle is the last part of the walk: once the response is complete, the
@@ -86,26 +87,22 @@ func (g *Gateway) settle(ctx context.Context, s *state) {
 		if sl, ok := g.ledger.(metering.SettlementLedger); ok && g.limiter.Carries() {
 			// One round trip for both, when the limiter's backend carries
 			// the ledger's settlement (redisstore on one client).
-			err, budgetErr := s.permit.FinishWith(ctx, s.outcome.Usage.Total(), sl.Settlement(s.reservation, s.outcome.CostMicros))
-			if budgetErr != nil {
-				g.logError(s, "wicket: settling the budget failed", budgetErr)
-			}
-			if err != nil {
-				g.cfg.Logger.Warn("wicket: settling tokens failed", slog.String("request_id", s.id), slog.String("error", errorClass(err)))
+			if err := g.settleTokens(ctx, s, sl.Settlement(s.reservation, s.outcome.CostMicros)); err != nil {
+				g.logError(s, "wicket: settling the budget failed", err)
 			}
 			s.reservation = ""
 			return
 		}
-	}
-	if s.reservation != "" && s.permit != nil && g.limiter.Batches() && g.remoteLedger {
-		var wg sync.WaitGroup
-		wg.Go(func() { g.settleTokens(ctx, s) })
-		g.settleBudget(ctx, s)
-		wg.Wait()
-		return
+		if g.limiter.Batches() && g.remoteLedger {
+			var wg sync.WaitGroup
+			wg.Go(func() { g.settleTokens(ctx, s, nil) })
+			g.settleBudget(ctx, s)
+			wg.Wait()
+			return
+		}
 	}
 	g.settleBudget(ctx, s)
-	g.settleTokens(ctx, s)
+	g.settleTokens(ctx, s, nil)
 }
 
 // account works out what the call used and cost: the exact usage when the
@@ -175,13 +172,16 @@ var errUsageOverBound = errors.New("wicket: usage over the reserved bound")
 // settleTokens corrects the token reservation to what the call used, as
 // settle worked it out (exact, estimated, or nothing), and returns the
 // concurrency slot: one step of the limiter's backend.
-func (g *Gateway) settleTokens(ctx context.Context, s *state) {
-	if s.permit == nil {
-		return
-	}
-	if err := s.permit.Finish(ctx, s.outcome.Usage.Total()); err != nil {
+//
+// budget, if not nil, is the ledger's settlement, made in the same step
+// when the limiter's backend can carry it (else after it); its error is
+// returned.
+func (g *Gateway) settleTokens(ctx context.Context, s *state, budget ratelimit.Rider) error {
+	err, budgetErr := s.permit.FinishWith(ctx, s.outcome.Usage.Total(), budget)
+	if err != nil {
 		g.cfg.Logger.Warn("wicket: settling tokens failed", slog.String("request_id", s.id), slog.String("error", errorClass(err)))
 	}
+	return budgetErr
 }
 
 // countUsage adds the finished call to its key's counts.
