@@ -53,7 +53,7 @@ func (g *Gateway) Authenticate() func(http.Handler) http.Handler {
 // it uses keys.WithPrincipal.
 func attachPrincipal(r *http.Request, rec *keys.Record) *http.Request {
 	if s := stateFrom(r.Context()); s != nil {
-		s.rec, s.attached = rec, true
+		s.rec = rec
 		return r
 	}
 	return r.WithContext(keys.WithPrincipal(r.Context(), rec))

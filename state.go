@@ -52,7 +52,6 @@ type state struct {
 	firstByte            time.Time      // the first body byte reached the client
 	finished             bool           // outcome handed to OnEvent and the Recorder
 	rec                  *keys.Record   // set by begin, whose caller owns finish
-	attached             bool           // rec set by Authenticate's attach: the context answers keys.PrincipalFrom
 
 	// Storage that the request's steps use instead of allocating: the
 	// request-ID header values, the writer Guard wraps, the first
@@ -93,12 +92,12 @@ type stateContext struct {
 }
 
 // Value answers stateKey with the state and keys' principal key with the
-// record once Authenticate has attached it.
+// record once the key is verified.
 func (c *stateContext) Value(key any) any {
 	switch {
 	case key == stateKey{}:
 		return c.s
-	case c.s.attached && keys.IsPrincipalKey(key):
+	case c.s.rec != nil && keys.IsPrincipalKey(key):
 		return c.s.rec
 	}
 	return c.Context.Value(key)
