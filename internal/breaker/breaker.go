@@ -77,6 +77,3 @@ func (b *Breaker) Failure() {
 		b.downUntil.Store(b.now().Add(b.hold).UnixNano())
 	}
 }
-
-// Open reports whether the store is held off now.
-func (b *Breaker) Open() bool { return !b.Allow() }
