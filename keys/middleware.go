@@ -77,16 +77,21 @@ func (m *Manager) Middleware(opts *MiddlewareOptions) func(http.Handler) http.Ha
 			// is checked first and the throttle, which may be a network
 			// round trip, is asked only about the others.
 			var rec *Record
-			var ok bool
+			var d Digest
+			var parsed, ok bool
 			if err == nil {
-				rec, ok = m.verifyCached(key, ip)
+				rec, d, parsed, ok = m.verifyCached(key, ip)
 			}
 			if !ok {
 				if refusal := m.blocked(o.Throttle, ip); refusal != nil {
 					o.ErrorHandler(w, r, refusal)
 					return
 				}
-				if err == nil {
+				switch {
+				case err != nil:
+				case parsed: // hashed already
+					rec, err = m.verifyDigest(r.Context(), d, key, ip)
+				default: // Verify names the format error
 					rec, err = m.Verify(r.Context(), key, ip)
 				}
 				if err != nil {

@@ -22,7 +22,11 @@ func (m *Manager) Verify(ctx context.Context, key string, clientIP netip.Addr) (
 	if err := m.format.Parse(key); err != nil {
 		return nil, err
 	}
-	d := m.hasher.Digest(key)
+	return m.verifyDigest(ctx, m.hasher.Digest(key), key, clientIP)
+}
+
+// verifyDigest is Verify for a well-formed key whose digest is d.
+func (m *Manager) verifyDigest(ctx context.Context, d Digest, key string, clientIP netip.Addr) (*Record, error) {
 	now := m.opts.Now()
 	rec, ok := m.cached(d, now)
 	if !ok {
@@ -40,17 +44,19 @@ func (m *Manager) Verify(ctx context.Context, key string, clientIP netip.Addr) (
 // verifyCached is Verify without the Store: it reports whether key is well
 // formed, held in this process's cache and would pass Verify's checks. It
 // never touches the Store, so it costs nothing that a client could abuse.
-func (m *Manager) verifyCached(key string, clientIP netip.Addr) (*Record, bool) {
+// It also returns the key's digest, when the key is well formed (parsed),
+// for a verifyDigest that follows, so that the key is hashed once.
+func (m *Manager) verifyCached(key string, clientIP netip.Addr) (rec *Record, d Digest, parsed, ok bool) {
 	if m.format.Parse(key) != nil {
-		return nil, false
+		return nil, d, false, false
 	}
-	d := m.hasher.Digest(key)
+	d = m.hasher.Digest(key)
 	now := m.opts.Now()
-	rec, ok := m.cached(d, now)
+	rec, ok = m.cached(d, now)
 	if !ok || admit(rec, d, now, clientIP) != nil {
-		return nil, false
+		return nil, d, true, false
 	}
-	return rec, true
+	return rec, d, true, true
 }
 
 // cached returns the cached record for digest d, if it is fresh at now.
