@@ -119,11 +119,7 @@ func (c *Client) roundTrip(req *http.Request) (*http.Response, error) {
 	if rt == nil {
 		rt = http.DefaultTransport
 	}
-	resp, err := rt.RoundTrip(req)
-	if err != nil {
-		return nil, err
-	}
-	return resp, nil
+	return rt.RoundTrip(req)
 }
 
 // reader returns a pooled reader of the events in src, for relays.
