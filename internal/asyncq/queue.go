@@ -49,7 +49,7 @@ type Stats struct {
 type Queue[T any] struct {
 	ch          chan T
 	full        chan struct{} // a pending wake-up of the worker (see nudge)
-	wakeAt      int           // the queue length at which a put wakes the worker
+	wakeAt      atomic.Int64  // the queue length at which a put wakes the worker (see run)
 	write       func(context.Context, T) error
 	writeBatch  func(context.Context, []T) error
 	onFailure   func(ctx context.Context, lost, attempts int, err error)
@@ -95,7 +95,7 @@ func (q *Queue[T]) Start(o Options[T]) error {
 	}
 	q.ch = make(chan T, o.Size)
 	q.full = make(chan struct{}, 1)
-	q.wakeAt = min(o.BatchSize, o.Size)
+	q.wakeAt.Store(int64(min(o.BatchSize, o.Size)))
 	q.write, q.writeBatch, q.onFailure = o.Write, o.WriteBatch, o.OnFailure
 	q.batchSize, q.maxWait, q.maxAttempts = o.BatchSize, o.MaxWait, o.MaxAttempts
 	q.initBackoff, q.maxBackoff, q.callTimeout = o.InitialBackoff, o.MaxBackoff, o.CallTimeout

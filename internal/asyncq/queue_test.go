@@ -649,3 +649,33 @@ func BenchmarkPut(b *testing.B) {
 		}
 	}
 }
+
+// A batch fills when the items the worker already holds and those queued
+// make a batch, however they arrived: the worker, holding the first item,
+// is woken by the put that completes the batch, long before MaxWait.
+func TestBatchFillsAcrossTheWorkersHand(t *testing.T) {
+	for _, tc := range []struct{ size, batch int }{{100, 10}, {4, 10}} {
+		s := newSink(false)
+		q := start(t, opts(s, tc.size, tc.batch)) // MaxWait: an hour
+		if err := q.TryPut(0); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(50 * time.Millisecond) // the worker takes the first item
+		for i := 1; i < tc.batch; i++ {
+			if err := q.Put(context.Background(), i, 5*time.Second); err != nil {
+				t.Fatalf("size %d, batch %d: Put %d: %v", tc.size, tc.batch, i, err)
+			}
+		}
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			items, _ := s.got()
+			if len(items) == tc.batch {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("size %d, batch %d: %d of %d items delivered 5s after the batch filled; want it delivered at once", tc.size, tc.batch, len(items), tc.batch)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+}

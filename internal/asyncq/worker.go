@@ -9,7 +9,7 @@ import (
 //
 // It is woken once per batch, not once per item: idle, it waits for an
 // item; with a partial batch, it sleeps until the batch's MaxWait has passed
-// or a put finds a whole batch queued (see nudge), then takes what is
+// or a put finds what the batch lacks queued (see nudge), then takes what is
 // queued. A request's put therefore wakes no goroutine while a batch is
 // filling, which on a busy gateway is nearly always.
 func (q *Queue[T]) run() {
@@ -57,6 +57,18 @@ func (q *Queue[T]) run() {
 			}
 			continue
 		}
+		// Sleep until the batch could be full: a put wakes the worker once
+		// the queue holds what the batch lacks (or the queue is full). A
+		// put that came before the new threshold was set is seen here.
+		need := min(q.batchSize-len(batch), cap(q.ch))
+		q.wakeAt.Store(int64(need))
+		if len(q.ch) >= need {
+			take()
+			if len(batch) == 0 {
+				timer.Stop()
+			}
+			continue
+		}
 		select {
 		case <-timer.C:
 			take()
@@ -79,11 +91,11 @@ func (q *Queue[T]) run() {
 	}
 }
 
-// nudge wakes the worker when the queue holds a whole batch (or is full,
-// for a queue smaller than a batch), so that it need not wait out MaxWait.
-// It is called after each put.
+// nudge wakes the worker when the queue holds what the worker's batch
+// lacks (or is full, for a queue smaller than that), so that it need not
+// wait out MaxWait. It is called after each put.
 func (q *Queue[T]) nudge() {
-	if len(q.ch) >= q.wakeAt {
+	if int64(len(q.ch)) >= q.wakeAt.Load() {
 		select {
 		case q.full <- struct{}{}:
 		default: // a wake-up is already pending
