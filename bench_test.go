@@ -29,7 +29,7 @@ func BenchmarkProxy(b *testing.B) {
 	target, _ := url.Parse(up.URL)
 
 	bareRP := httputil.NewSingleHostReverseProxy(target)
-	bareRP.Transport = providers.NewTransport(nil)
+	bareRP.Transport = providers.NewTransport(&providers.TransportOptions{HTTP2: true})
 	bare := httptest.NewServer(bareRP)
 	defer bare.Close()
 

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/wicket-gw/wicket/internal/h1"
 )
 
 // The wanted types and statuses follow the providers' own documentation:
@@ -319,7 +321,9 @@ func TestDialectString(t *testing.T) {
 }
 
 // TestNewTransport sits here with the other upstream-failure tests: the
-// transport's time-outs are what turn into UpstreamErrors.
+// transport's time-outs are what turn into UpstreamErrors. By default it
+// is the HTTP/1.1 transport with net/http's as the fallback for proxied
+// hosts; HTTP2 makes it net/http's.
 func TestNewTransport(t *testing.T) {
 	type settings struct {
 		MaxIdleConnsPerHost, MaxIdleConns                           int
@@ -331,26 +335,51 @@ func TestNewTransport(t *testing.T) {
 		return settings{tr.MaxIdleConnsPerHost, tr.MaxIdleConns, tr.ResponseHeaderTimeout, tr.TLSHandshakeTimeout,
 			tr.IdleConnTimeout, tr.ForceAttemptHTTP2, tr.TLSClientConfig.MinVersion}
 	}
+	getH1 := func(o h1.Options) settings {
+		return settings{o.MaxIdleConnsPerHost, 4 * o.MaxIdleConnsPerHost, o.ResponseHeaderTimeout, o.TLSHandshakeTimeout,
+			o.IdleConnTimeout, true, o.TLSConfig.MinVersion}
+	}
 	defaults := settings{512, 2048, 10 * time.Minute, 10 * time.Second, 90 * time.Second, true, tls.VersionTLS12}
 	for _, tc := range []struct {
 		name string
-		opts *TransportOptions
+		opts TransportOptions
 		want settings
 	}{
-		{"nil", nil, defaults},
-		{"zero", &TransportOptions{}, defaults},
-		{"negative means default", &TransportOptions{MaxIdleConnsPerHost: -1, ResponseHeaderTimeout: -time.Second}, defaults},
-		{"set", &TransportOptions{MaxIdleConnsPerHost: 8, ResponseHeaderTimeout: time.Minute, TLSHandshakeTimeout: time.Second, IdleConnTimeout: 5 * time.Second},
+		{"zero", TransportOptions{}, defaults},
+		{"negative means default", TransportOptions{MaxIdleConnsPerHost: -1, ResponseHeaderTimeout: -time.Second}, defaults},
+		{"set", TransportOptions{MaxIdleConnsPerHost: 8, ResponseHeaderTimeout: time.Minute, TLSHandshakeTimeout: time.Second, IdleConnTimeout: 5 * time.Second},
 			settings{8, 32, time.Minute, time.Second, 5 * time.Second, true, tls.VersionTLS12}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			tr := NewTransport(tc.opts)
-			if diff := cmp.Diff(tc.want, get(tr)); diff != "" {
-				t.Errorf("transport (-want +got):\n%s", diff)
+			fast, ok := NewTransport(&tc.opts).(*h1.Transport)
+			if !ok {
+				t.Fatalf("NewTransport(%+v) is not the HTTP/1.1 transport", tc.opts)
 			}
-			if tr.DialContext == nil || tr.Proxy == nil {
+			o := fast.Options()
+			if diff := cmp.Diff(tc.want, getH1(o)); diff != "" {
+				t.Errorf("HTTP/1.1 transport (-want +got):\n%s", diff)
+			}
+			std, ok := o.Fallback.(*http.Transport)
+			if !ok || o.Delegate == nil {
+				t.Fatalf("fallback %T, delegate set %v; want net/http's Transport for proxied hosts", o.Fallback, o.Delegate != nil)
+			}
+			if diff := cmp.Diff(tc.want, get(std)); diff != "" {
+				t.Errorf("fallback (-want +got):\n%s", diff)
+			}
+			tc.opts.HTTP2 = true
+			std, ok = NewTransport(&tc.opts).(*http.Transport)
+			if !ok {
+				t.Fatalf("with HTTP2: not net/http's Transport")
+			}
+			if diff := cmp.Diff(tc.want, get(std)); diff != "" {
+				t.Errorf("with HTTP2 (-want +got):\n%s", diff)
+			}
+			if std.DialContext == nil || std.Proxy == nil {
 				t.Errorf("DialContext or Proxy not set")
 			}
 		})
+	}
+	if _, ok := NewTransport(nil).(*h1.Transport); !ok {
+		t.Errorf("NewTransport(nil) is not the HTTP/1.1 transport")
 	}
 }

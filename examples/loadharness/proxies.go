@@ -56,7 +56,7 @@ func startProxies(upstreamURL string) (*proxies, error) {
 		return nil, err
 	}
 	rp := httputil.NewSingleHostReverseProxy(u)
-	rp.Transport = providers.NewTransport(nil)
+	rp.Transport = providers.NewTransport(&providers.TransportOptions{HTTP2: true})
 	bare, err := serve(fullDuplex(rp))
 	if err != nil {
 		return nil, err
