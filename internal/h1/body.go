@@ -1,6 +1,8 @@
 package h1
 
 import (
+	"bufio"
+	"bytes"
 	"errors"
 	"io"
 	"sync/atomic"
@@ -117,9 +119,9 @@ func (c *conn) readChunked(p []byte) (n int, err error) {
 			if n > 0 && c.br.Buffered() == 0 {
 				return n, nil
 			}
-			line, err := c.readLine(readBufferSize)
+			line, err := c.readChunkLine()
 			if err != nil {
-				return n, unexpected(err)
+				return n, err
 			}
 			size, ok := parseChunkSize(line)
 			if !ok {
@@ -163,6 +165,26 @@ func (c *conn) readChunked(p []byte) (n int, err error) {
 			s.chunk = chunkHead
 		}
 	}
+}
+
+// readChunkLine returns a chunk-size line without its CRLF. As net/http
+// does (RFC 9112 errata 7633), it takes no bare LF and no CR inside the
+// line: read differently by two parties, they let bytes pass for framing.
+func (c *conn) readChunkLine() ([]byte, error) {
+	line, err := c.br.ReadSlice('\n')
+	if len(line) > 0 {
+		c.nothingRead = false
+	}
+	if err == bufio.ErrBufferFull {
+		return nil, errLineTooLong
+	}
+	if err != nil {
+		return nil, unexpected(err)
+	}
+	if len(line) < 2 || bytes.IndexByte(line, '\r') != len(line)-2 {
+		return nil, errChunkSize
+	}
+	return line[:len(line)-2], nil
 }
 
 func unexpected(err error) error {

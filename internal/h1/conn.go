@@ -105,6 +105,9 @@ func (c *conn) roundTrip(req *http.Request) (*http.Response, error) {
 	}
 	if d := c.t.o.ResponseHeaderTimeout; d > 0 {
 		c.nc.SetReadDeadline(time.Now().Add(d))
+		if c.interrupted.Load() { // the deadline just set undid the interruption's
+			c.nc.SetDeadline(aLongTimeAgo)
+		}
 	}
 	resp, err := c.readResponse(req)
 	if err != nil {

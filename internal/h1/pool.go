@@ -12,7 +12,8 @@ import (
 type pool struct {
 	t         *Transport
 	key       hostKey
-	delegated bool // its requests go to the Transport's Fallback
+	addr      string // host:port to dial
+	delegated bool   // its requests go to the Transport's Fallback
 
 	mu      sync.Mutex
 	idle    []*conn
@@ -41,7 +42,7 @@ func (p *pool) get(ctx context.Context) (c *conn, reused bool, err error) {
 		}
 		c.close()
 	}
-	c, err = p.t.dial(ctx, p.key)
+	c, err = p.t.dial(ctx, p.key, p.addr)
 	if err != nil {
 		return nil, false, err
 	}

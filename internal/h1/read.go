@@ -217,6 +217,7 @@ func (c *conn) frame(resp *http.Response, req *http.Request, minor int) error {
 				resp.ContentLength = n
 			}
 		}
+		resp.Close = !c.reusable
 		return nil
 	case te != nil:
 		if len(te) != 1 || !asciiEqualFold(te[0], "chunked") {
@@ -241,6 +242,7 @@ func (c *conn) frame(resp *http.Response, req *http.Request, minor int) error {
 		}
 		resp.ContentLength = n
 		if n == 0 {
+			resp.Close = !c.reusable
 			return nil
 		}
 		c.body.reset(modeLength, n)
@@ -345,6 +347,9 @@ func statusText(code int, reason []byte) string {
 		case 503:
 			return "503 Service Unavailable"
 		}
+	}
+	if reason == nil {
+		return strconv.Itoa(code)
 	}
 	return strconv.Itoa(code) + " " + string(reason)
 }

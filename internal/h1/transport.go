@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"sync"
 	"time"
 )
@@ -54,10 +55,10 @@ type Transport struct {
 }
 
 // hostKey names a pool: connections are shared by the requests to the same
-// scheme and address.
+// scheme and URL host.
 type hostKey struct {
 	tls  bool
-	addr string // host:port
+	addr string // the URL's host, with or without a port
 }
 
 // New returns a Transport configured by opts, which may be nil.
@@ -111,7 +112,7 @@ func New(opts *Options) (*Transport, error) {
 // it can be replayed: its method is idempotent or it carries an
 // Idempotency-Key, and its body can be had again (GetBody, or none).
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
-	key, err := requestKey(req)
+	key, err := checkRequest(req)
 	if err != nil {
 		closeBody(req)
 		return nil, err
@@ -135,7 +136,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if err == nil {
 			return resp, nil
 		}
-		if attempt == 0 && reused && c.nothingRead && replayable(req) {
+		if attempt == 0 && reused && c.nothingRead && err != errHeaderTimeout && ctx.Err() == nil && replayable(req) {
 			if body, ok := rewind(req); ok {
 				req = body
 				continue
@@ -164,13 +165,13 @@ func (t *Transport) pool(key hostKey) *pool {
 	t.mu.Lock()
 	p := t.hosts[key]
 	if p == nil {
-		p = &pool{t: t, key: key}
+		p = &pool{t: t, key: key, addr: dialAddr(key)}
 		if t.o.Delegate != nil {
 			scheme := "http"
 			if key.tls {
 				scheme = "https"
 			}
-			p.delegated = t.o.Delegate(scheme, key.addr)
+			p.delegated = t.o.Delegate(scheme, p.addr)
 		}
 		t.hosts[key] = p
 	}
@@ -178,8 +179,9 @@ func (t *Transport) pool(key hostKey) *pool {
 	return p
 }
 
-// requestKey checks what the transport needs of req and names its pool.
-func requestKey(req *http.Request) (hostKey, error) {
+// checkRequest checks req (its URL, method and headers, so that nothing
+// invalid takes a connection) and names its pool.
+func checkRequest(req *http.Request) (hostKey, error) {
 	u := req.URL
 	if u == nil {
 		return hostKey{}, errors.New("h1: request has no URL")
@@ -201,15 +203,35 @@ func requestKey(req *http.Request) (hostKey, error) {
 	if !validToken(methodOf(req)) {
 		return k, errors.New("h1: invalid method")
 	}
-	k.addr = u.Host
-	if u.Port() == "" {
-		port := "80"
-		if k.tls {
-			port = "443"
-		}
-		k.addr = net.JoinHostPort(u.Hostname(), port)
+	if !validTarget(u.RawQuery) || !validTarget(u.Opaque) {
+		return k, errors.New("h1: invalid character in request URL")
 	}
+	for name, vs := range req.Header {
+		if !validToken(name) {
+			return k, errors.New("h1: invalid header name")
+		}
+		for _, v := range vs {
+			if !validValue(v) {
+				return k, errors.New("h1: invalid header value")
+			}
+		}
+	}
+	k.addr = u.Host
 	return k, nil
+}
+
+// dialAddr is the host:port to dial for k, the scheme's port if the URL
+// gave none.
+func dialAddr(k hostKey) string {
+	u := url.URL{Host: k.addr}
+	if u.Port() != "" {
+		return k.addr
+	}
+	port := "80"
+	if k.tls {
+		port = "443"
+	}
+	return net.JoinHostPort(u.Hostname(), port)
 }
 
 func methodOf(req *http.Request) string {
@@ -254,9 +276,10 @@ func closeBody(req *http.Request) {
 	}
 }
 
-// dial makes a new connection for key, TLS included, within ctx.
-func (t *Transport) dial(ctx context.Context, key hostKey) (*conn, error) {
-	nc, err := t.o.DialContext(ctx, "tcp", key.addr)
+// dial makes a new connection to addr, TLS included if key says so,
+// within ctx.
+func (t *Transport) dial(ctx context.Context, key hostKey, addr string) (*conn, error) {
+	nc, err := t.o.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, context.Cause(ctx)
@@ -264,7 +287,7 @@ func (t *Transport) dial(ctx context.Context, key hostKey) (*conn, error) {
 		return nil, fmt.Errorf("h1: dial: %w", scrub(err))
 	}
 	if key.tls {
-		host, _, _ := net.SplitHostPort(key.addr)
+		host, _, _ := net.SplitHostPort(addr)
 		cfg := t.o.TLSConfig.Clone()
 		if cfg.ServerName == "" {
 			cfg.ServerName = host

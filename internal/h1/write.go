@@ -1,7 +1,6 @@
 package h1
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -42,17 +41,10 @@ func (c *conn) writeRequest(req *http.Request) (err error) {
 		w.WriteString("User-Agent: Go-http-client/1.1\r\n")
 	}
 	for k, vs := range req.Header {
-		switch k {
-		case "Host", "Content-Length", "Transfer-Encoding", "Connection", "Trailer":
+		if framing(k) {
 			continue // the transport frames the message itself
 		}
-		if !validToken(k) {
-			return errors.New("h1: invalid header name")
-		}
-		for _, v := range vs {
-			if !validValue(v) {
-				return errors.New("h1: invalid header value")
-			}
+		for _, v := range vs { // checked by checkRequest
 			w.WriteString(k)
 			w.WriteString(": ")
 			w.WriteString(v)
@@ -80,10 +72,18 @@ func (c *conn) writeRequest(req *http.Request) (err error) {
 		if chunked {
 			err = writeChunked(w, req.Body)
 		} else {
+			// No more than ContentLength bytes are sent, so that a longer
+			// body cannot put a second request on the connection.
 			var n int64
-			n, err = io.Copy(w, req.Body)
+			n, err = io.Copy(w, io.LimitReader(req.Body, req.ContentLength))
 			if err == nil && n != req.ContentLength {
 				err = fmt.Errorf("h1: request body is %d bytes; ContentLength says %d", n, req.ContentLength)
+			}
+			if err == nil {
+				var one [1]byte
+				if m, _ := io.ReadFull(req.Body, one[:]); m > 0 {
+					err = fmt.Errorf("h1: request body is longer than ContentLength %d", req.ContentLength)
+				}
 			}
 		}
 		if err != nil {
@@ -119,6 +119,35 @@ func writeChunked(w io.Writer, body io.Reader) error {
 			return err
 		}
 	}
+}
+
+// framing reports whether a header is one the transport writes itself
+// from the request's fields, in whatever case it was set.
+func framing(k string) bool {
+	switch len(k) {
+	case 4:
+		return asciiEqualFold(k, "Host")
+	case 7:
+		return asciiEqualFold(k, "Trailer")
+	case 10:
+		return asciiEqualFold(k, "Connection")
+	case 14:
+		return asciiEqualFold(k, "Content-Length")
+	case 17:
+		return asciiEqualFold(k, "Transfer-Encoding")
+	}
+	return false
+}
+
+// validTarget reports whether a request target part (a query or an
+// opaque URL) can be written as it is: no space or control byte.
+func validTarget(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if b := s[i]; b <= ' ' || b == 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // validToken reports whether s is a non-empty RFC 9110 token, as header
