@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
-	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -190,17 +189,6 @@ func stdChunked(body []byte) (out, lastLine []byte, err error) {
 // and h1 accepts, but net/http rejects.
 var bwsBeforeExt = regexp.MustCompile(`^[0-9A-Fa-f]+[ \t]+;`)
 
-// knownBug fails t for a finding whose fix is proposed but not applied.
-// H1_FUZZ_SKIP_KNOWN=1 skips such inputs instead, so that a long fuzzing
-// run can look past them for new ones.
-func knownBug(t *testing.T, format string, args ...any) {
-	t.Helper()
-	if os.Getenv("H1_FUZZ_SKIP_KNOWN") == "1" {
-		t.Skipf("known bug: "+format, args...)
-	}
-	t.Errorf("known bug: "+format, args...)
-}
-
 // FuzzChunked checks the chunked body decoder against net/http's: when
 // both succeed the bytes are equal; when net/http's fails, so does h1's
 // (bar the documented exceptions); when h1's alone fails, it is in the
@@ -246,8 +234,6 @@ func FuzzChunked(f *testing.F) {
 				// net/http's guard against a sender padding chunks
 				// with extensions; h1 has none, and reads them all.
 			case msg == "invalid byte in chunk length" && bwsBeforeExt.Match(line):
-			case msg == "chunked line ends with bare LF" || msg == "invalid CR in chunked line":
-				knownBug(t, "net/http: %v (line %q); h1 read %q", refErr, line, r.body)
 			default:
 				t.Errorf("net/http: %v (line %q); h1 read %q without error", refErr, line, r.body)
 			}
