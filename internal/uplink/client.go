@@ -76,10 +76,8 @@ func Shared(v string) []string { return []string{v}[:1:1] }
 // ResponseHeaderTimeout (long: non-streamed answers come whole); the idle
 // timer starts with the body.
 func (c *Client) Post(ctx context.Context, x *Exchange, url string, body []byte, stream bool, header func(http.Header)) error {
-	ctx, cancel := context.WithCancelCause(ctx)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
-		cancel(nil)
 		return fmt.Errorf("%s: provider %q: building request failed", c.Prefix, c.Name)
 	}
 	h := req.Header
@@ -100,10 +98,9 @@ func (c *Client) Post(ctx context.Context, x *Exchange, url string, body []byte,
 	}
 	resp, err := c.roundTrip(req)
 	if err != nil {
-		cancel(nil)
 		return providers.NewUpstreamError(c.Name, err)
 	}
-	x.start(c, resp, cancel)
+	x.start(c, resp)
 	return nil
 }
 

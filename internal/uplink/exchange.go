@@ -2,7 +2,6 @@ package uplink
 
 import (
 	"context"
-	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -13,9 +12,6 @@ import (
 	"github.com/wicket-gw/wicket/providers"
 )
 
-// errIdle is the cause with which the idle timer ends a call.
-var errIdle = errors.New("upstream: idle too long")
-
 // Exchange is one call's answer, as Client.Post leaves it: the response,
 // whose body is read through Read (which keeps the idle timer going) and
 // released by Close. A dialect's response type embeds it. Its zero value
@@ -25,8 +21,11 @@ type Exchange struct {
 	Response *http.Response
 
 	c         *Client
-	cancel    context.CancelCauseFunc
 	closeOnce sync.Once
+	// idled is set by the watchdog before it closes the body of a call
+	// idle too long, which ends a Read blocked on it (net/http's bodies
+	// and h1's allow a Close during a Read): no context per call.
+	idled atomic.Bool
 
 	// The Client's watchdog keeps the calls in progress in a list; seen
 	// is its tick at this call's last read.
@@ -35,10 +34,9 @@ type Exchange struct {
 	watched    bool
 }
 
-// start begins x with resp, whose context cancel ends, and sets its idle
-// timer going.
-func (x *Exchange) start(c *Client, resp *http.Response, cancel context.CancelCauseFunc) {
-	x.Response, x.c, x.cancel = resp, c, cancel
+// start begins x with resp and sets its idle timer going.
+func (x *Exchange) start(c *Client, resp *http.Response) {
+	x.Response, x.c = resp, c
 	c.watch.add(x, max(c.Idle/watchTicks, time.Millisecond))
 }
 
@@ -53,12 +51,12 @@ func (x *Exchange) RetryAfter() time.Duration {
 
 // Read reads from the upstream body, pushing the idle deadline forward. A
 // failure other than io.EOF is returned as a *providers.UpstreamError, a
-// time-out if the idle timer ended the call.
+// time-out (context.DeadlineExceeded) if the idle timer ended the call.
 func (x *Exchange) Read(p []byte) (int, error) {
 	n, err := x.Response.Body.Read(p)
 	x.seen.Store(x.c.watch.tick.Load())
 	if err != nil && err != io.EOF {
-		if errors.Is(context.Cause(x.Response.Request.Context()), errIdle) {
+		if x.idled.Load() {
 			err = context.DeadlineExceeded
 		}
 		return n, providers.NewUpstreamError(x.c.Name, err)
@@ -66,14 +64,19 @@ func (x *Exchange) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// Close stops watching the call for idleness, closes the body and ends the
-// call's context.
-// It is safe to call more than once, and always returns nil.
+// idle ends x for having been idle too long.
+func (x *Exchange) idle() {
+	x.idled.Store(true)
+	x.Response.Body.Close()
+}
+
+// Close stops watching the call for idleness and closes the body, which
+// ends the call. It is safe to call more than once, and always returns
+// nil.
 func (x *Exchange) Close() error {
 	x.closeOnce.Do(func() {
 		x.c.watch.remove(x)
 		x.Response.Body.Close()
-		x.cancel(nil)
 	})
 	return nil
 }

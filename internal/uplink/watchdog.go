@@ -76,7 +76,7 @@ func (w *watchdog) run(period time.Duration) {
 			next := x.next
 			if now-x.seen.Load() > watchTicks {
 				w.unlinkLocked(x)
-				x.cancel(errIdle)
+				x.idle()
 			}
 			x = next
 		}

@@ -94,7 +94,7 @@ func TestWatchdogListOrder(t *testing.T) {
 	var w watchdog
 	xs := make([]*Exchange, 5)
 	for i := range xs {
-		xs[i] = &Exchange{cancel: func(error) {}}
+		xs[i] = &Exchange{}
 		w.mu.Lock()
 		// link without starting the goroutine
 		xs[i].next = w.head
