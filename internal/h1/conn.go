@@ -19,6 +19,9 @@ const (
 	// and maxTrailerBytes a chunked body's trailers.
 	maxHeadBytes    = 1 << 20
 	maxTrailerBytes = 64 << 10
+	// keepBuffer is the most a connection keeps of the buffers it grew
+	// for a long response head.
+	keepBuffer = 64 << 10
 	// max1xx bounds the informational answers skipped before the final one.
 	max1xx = 10
 )
@@ -154,8 +157,15 @@ func (c *conn) finish(reuse bool) {
 		reuse = false
 	}
 	if !reuse {
-		c.close()
+		c.close() // a Read may still be running: touch nothing it uses
 		return
+	}
+	// A rare long head or line is not kept for the connection's life.
+	if cap(c.line) > keepBuffer {
+		c.line = nil
+	}
+	if cap(c.head.buf) > keepBuffer {
+		c.head.buf = nil
 	}
 	c.p.put(c)
 }
