@@ -7,8 +7,10 @@ import (
 )
 
 // pool holds one host's idle keep-alive connections, most recently used on
-// top. Connections idle longer than IdleConnTimeout are closed by a timer
-// that runs only while the pool holds any.
+// top. While it holds any, a timer sweeps them every sweepEvery (or
+// IdleConnTimeout, if shorter): it closes those idle longer than
+// IdleConnTimeout and those the server has closed, so that no socket
+// lingers half-closed for long with no goroutine reading it.
 type pool struct {
 	t         *Transport
 	key       hostKey
@@ -50,6 +52,9 @@ func (p *pool) get(ctx context.Context) (c *conn, reused bool, err error) {
 	return c, false, nil
 }
 
+// sweepEvery is how often a pool checks its idle connections.
+const sweepEvery = time.Second
+
 // put makes c idle, or closes it when the pool is full.
 func (p *pool) put(c *conn) {
 	c.idleSince = time.Now()
@@ -61,12 +66,14 @@ func (p *pool) put(c *conn) {
 	}
 	p.idle = append(p.idle, c)
 	if p.sweeper == nil {
-		p.sweeper = time.AfterFunc(p.t.o.IdleConnTimeout, p.sweep)
+		p.sweeper = time.AfterFunc(p.period(), p.sweep)
 	}
 	p.mu.Unlock()
 }
 
-// sweep closes the connections idle longer than IdleConnTimeout and runs
+func (p *pool) period() time.Duration { return min(sweepEvery, p.t.o.IdleConnTimeout) }
+
+// sweep closes the idle connections that are stale (see pool) and runs
 // again while any remain.
 func (p *pool) sweep() {
 	limit := p.t.o.IdleConnTimeout
@@ -75,7 +82,7 @@ func (p *pool) sweep() {
 	p.mu.Lock()
 	keep := 0
 	for _, c := range p.idle { // oldest first
-		if now.Sub(c.idleSince) >= limit {
+		if now.Sub(c.idleSince) >= limit || !c.alive() {
 			stale = append(stale, c)
 			continue
 		}
@@ -87,7 +94,7 @@ func (p *pool) sweep() {
 	if keep == 0 {
 		p.sweeper = nil
 	} else {
-		p.sweeper.Reset(limit - now.Sub(p.idle[0].idleSince))
+		p.sweeper.Reset(p.period())
 	}
 	p.mu.Unlock()
 	for _, c := range stale {

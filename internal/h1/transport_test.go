@@ -617,6 +617,29 @@ func TestIdleConnTimeout(t *testing.T) {
 
 const okAnswer = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
 
+// TestSweeperClosesConnsTheServerClosed: an idle connection the server
+// closed is closed on this side too within about sweepEvery, with no
+// request to find it: no socket lingers half-closed in the pool.
+func TestSweeperClosesConnsTheServerClosed(t *testing.T) {
+	srv := newRawServer(t, func(s *rawServer, n int, c net.Conn) {
+		br := bufio.NewReader(c)
+		if _, _, err := s.readRequest(br); err != nil {
+			return
+		}
+		io.WriteString(c, okAnswer) // keep-alive, then closed at once
+	})
+	tr := newTransport(t, nil)
+	do(t, tr, mustRequest(t, context.Background(), http.MethodGet, srv.url("/"), nil))
+	if n := idleCount(tr); n != 1 {
+		t.Fatalf("idle connections after the answer: got %d; want 1", n)
+	}
+	start := time.Now()
+	waitFor(t, "the sweeper to drop the closed connection", func() bool { return idleCount(tr) == 0 })
+	if took := time.Since(start); took > 3*sweepEvery {
+		t.Errorf("dropped after %v; want within about %v", took, sweepEvery)
+	}
+}
+
 func TestServerClosedIdleConnPeek(t *testing.T) {
 	var bodies sync.Map // connection number -> body of its last request
 	srv := newRawServer(t, func(s *rawServer, n int, c net.Conn) {
@@ -642,7 +665,8 @@ func TestServerClosedIdleConnPeek(t *testing.T) {
 		for _, p := range tr.hosts {
 			p.mu.Lock()
 			defer p.mu.Unlock()
-			return len(p.idle) == 1 && !p.idle[0].alive()
+			// (or the sweeper has closed it already)
+			return len(p.idle) == 0 || (len(p.idle) == 1 && !p.idle[0].alive())
 		}
 		return false
 	})
