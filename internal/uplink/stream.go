@@ -47,7 +47,8 @@ type Stream struct {
 }
 
 // WriteEvent writes one event's bytes, counting the event and timing the
-// first. The write is flushed when the relay next waits for the upstream.
+// first. The first event is flushed at once; the others when the relay
+// next waits for the upstream.
 func (s *Stream) WriteEvent(b []byte) error {
 	if s.Result.Events == 0 {
 		s.Result.FirstByte = time.Now()
@@ -58,6 +59,12 @@ func (s *Stream) WriteEvent(b []byte) error {
 	s.pending = true
 	s.Result.Events++
 	s.Result.BytesWritten += int64(len(b))
+	if s.Result.Events == 1 {
+		// The first event leaves at once, ahead of those that arrived
+		// with it: the client's time to first byte does not wait for
+		// their parsing.
+		return s.Flush()
+	}
 	return nil
 }
 
@@ -97,7 +104,8 @@ func (s *source) Read(p []byte) (int, error) {
 }
 
 // Relay forwards the server-sent events read from src (an Exchange) to w,
-// one by one through h. Writes are flushed whenever the reader is about to
+// one by one through h. The first event is flushed as soon as it is
+// written; after it, writes are flushed whenever the reader is about to
 // wait for the upstream, so every event reaches the client as soon as it
 // arrived, while events that arrived together leave in one write. Nothing
 // is written to w, not even a flush, before the first event.

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -172,6 +173,39 @@ func TestRelay(t *testing.T) {
 				t.Errorf("relayed %q (flushed %v), %+v; want %q, %d events", w.Body, w.Flushed, res, tc.want, tc.events)
 			}
 		})
+	}
+}
+
+// flushLog records, at each flush, how many bytes had been written.
+type flushLog struct {
+	httptest.ResponseRecorder
+	at []int
+}
+
+func (f *flushLog) Flush() { f.at = append(f.at, f.Body.Len()) }
+
+// TestRelayFlushes: events that arrive together leave in one write, but
+// the first leaves alone, at once: three events in one upstream write are
+// flushed after the first and after the other two.
+func TestRelayFlushes(t *testing.T) {
+	const body = "data: a\n\ndata: b\n\ndata: END\n\n"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		io.WriteString(w, body)
+	}))
+	defer srv.Close()
+	c := newClient(time.Minute)
+	var x Exchange
+	if err := c.Post(context.Background(), &x, srv.URL, nil, true, nil); err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	w := &flushLog{ResponseRecorder: *httptest.NewRecorder()}
+	if _, err := c.Relay(w, &x, &handler{}); err != nil {
+		t.Fatal(err)
+	}
+	if want := []int{len("data: a\n\n"), len(body)}; !slices.Equal(w.at, want) || w.Body.String() != body {
+		t.Errorf("flushed at %v, relayed %q; want flushes at %v and %q", w.at, w.Body, want, body)
 	}
 }
 
