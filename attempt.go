@@ -78,6 +78,24 @@ type attempt struct {
 	a     Attempt
 }
 
+// begin calls Config.OnAttemptStart with ctx, the context the attempt
+// would run under, and returns the one it will: the hook's, which
+// Config.OnAttempt then sees too.
+func (at *attempt) begin(ctx context.Context) (out context.Context) {
+	out = ctx
+	defer func() {
+		if p := recover(); p != nil {
+			out = ctx
+			at.g.cfg.Logger.Error("wicket: OnAttemptStart panicked", slog.String("request_id", at.s.id), slog.String("panic_type", fmt.Sprintf("%T", p)))
+		}
+	}()
+	if c := at.g.cfg.OnAttemptStart(ctx, at.a); c != nil {
+		out = c
+		at.ctx = c
+	}
+	return out
+}
+
 // done records the attempt's outcome: it tells the Router (when report is
 // set: the outcome says something about the deployment) and
 // Config.OnAttempt.

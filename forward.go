@@ -133,9 +133,13 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request) {
 		}
 		o.Attempts++
 		at := attempt{g: g, ctx: ctx, s: s, d: d}
-		if g.cfg.OnAttempt != nil { // what only the hook reads
+		sctx := actx // the attempt's context
+		if g.cfg.OnAttempt != nil || g.cfg.OnAttemptStart != nil { // what only the hooks read
 			at.start = g.cfg.Now()
 			at.a = Attempt{RequestID: s.id, Model: o.Model, Deployment: d.Name, Provider: d.Provider.Name(), Number: o.Attempts, Reason: attemptReason(i, round, probe)}
+			if g.cfg.OnAttemptStart != nil {
+				sctx = at.begin(actx)
+			}
 		}
 		o.Provider, o.Deployment, o.ServedModel = d.Provider.Name(), d.Name, metering.CutID(plan.UpstreamModel(d))
 		var call *providers.Call
@@ -144,13 +148,14 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request) {
 		} else {
 			call = new(providers.Call) // an earlier attempt's may still be read
 		}
-		*call = providers.Call{Request: s.req, Deployment: d, UpstreamModel: plan.UpstreamModel(d), EnforceMaxOutput: s.enforceMaxOutput}
+		*call = providers.Call{Request: s.req, Deployment: d, UpstreamModel: plan.UpstreamModel(d), EnforceMaxOutput: s.enforceMaxOutput,
+			Propagate: g.cfg.Propagate}
 		var resp providers.Response
 		var err error
 		if d.Provider.Dialect() == s.req.Dialect {
-			resp, err = d.Provider.Send(actx, call)
+			resp, err = d.Provider.Send(sctx, call)
 		} else {
-			resp, err = g.sendTranslated(actx, s, d, call)
+			resp, err = g.sendTranslated(sctx, s, d, call)
 			if perr, ok := errors.AsType[*providers.Error](err); ok {
 				o.ErrorClass = metering.ClassInvalidRequest
 				fail(w, r, perr)

@@ -131,6 +131,19 @@ type Config struct {
 	// request's goroutine: keep it quick. A panic in it is recovered and
 	// logged. Cool-downs are reported by providers.RouterOptions.OnCoolDown.
 	OnAttempt func(ctx context.Context, a Attempt)
+	// OnAttemptStart, if set, is called before each upstream attempt with
+	// where it goes and why (the Attempt's outcome fields are zero). The
+	// context it returns, which must derive from ctx, is the one the
+	// attempt runs under: its upstream call, Propagate and OnAttempt see
+	// it, so that a tracer can start a span per attempt there. Nil keeps
+	// ctx. It runs on the request's goroutine; a panic in it is recovered
+	// and logged, and ctx kept.
+	OnAttemptStart func(ctx context.Context, a Attempt) context.Context
+	// Propagate, if set, is called with every upstream request's headers,
+	// after the provider's own, and the attempt's context (see
+	// OnAttemptStart), to add headers such as W3C trace context. It must
+	// not set credentials, and must be safe for concurrent use.
+	Propagate func(ctx context.Context, h http.Header)
 	// OnUpstreamRefusal, if set, is called when an upstream refuses the
 	// gateway's own credential (401 or 403): the caller's key was fine, so
 	// the caller gets 502 with a generic message, the refusing provider is

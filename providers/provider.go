@@ -72,6 +72,11 @@ type Call struct {
 	// is a cap the adapter must add to the upstream request: the gateway
 	// reserved a budget for that many output tokens and no more.
 	EnforceMaxOutput int64
+	// Propagate, if set, is called by the adapter with the upstream
+	// request's context and headers, after its own headers, just before
+	// the request is sent: it adds propagation headers such as W3C trace
+	// context (the gateway's Config.Propagate).
+	Propagate func(ctx context.Context, h http.Header)
 }
 
 // Provider sends calls to one upstream. Implementations are safe for

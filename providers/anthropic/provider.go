@@ -164,6 +164,9 @@ func (p *Provider) do(ctx context.Context, call *providers.Call, target string, 
 			h.Set("X-Api-Key", p.key.Reveal())
 		}
 		h.Set("Anthropic-Version", p.version)
+		if call.Propagate != nil {
+			call.Propagate(ctx, h)
+		}
 	})
 	if err != nil {
 		return nil, err

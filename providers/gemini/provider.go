@@ -138,6 +138,9 @@ func (p *Provider) do(ctx context.Context, call *providers.Call, target string, 
 		if !p.key.IsZero() {
 			h.Set("X-Goog-Api-Key", p.key.Reveal())
 		}
+		if call.Propagate != nil {
+			call.Propagate(ctx, h)
+		}
 	})
 	if err != nil {
 		return nil, err

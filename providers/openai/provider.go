@@ -160,6 +160,9 @@ func (p *Provider) do(ctx context.Context, call *providers.Call, target string, 
 		if call.RequestID != "" {
 			h.Set("X-Client-Request-Id", call.RequestID)
 		}
+		if call.Propagate != nil {
+			call.Propagate(ctx, h)
+		}
 	})
 	if err != nil {
 		return nil, err
