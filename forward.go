@@ -133,7 +133,7 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request) {
 		}
 		o.Attempts++
 		at := attempt{g: g, ctx: ctx, s: s, d: d}
-		sctx := actx // the attempt's context
+		sctx := actx                                               // the attempt's context
 		if g.cfg.OnAttempt != nil || g.cfg.OnAttemptStart != nil { // what only the hooks read
 			at.start = g.cfg.Now()
 			at.a = Attempt{RequestID: s.id, Model: o.Model, Deployment: d.Name, Provider: d.Provider.Name(), Number: o.Attempts, Reason: attemptReason(i, round, probe)}
