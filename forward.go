@@ -133,8 +133,9 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request) {
 		}
 		o.Attempts++
 		at := attempt{g: g, ctx: ctx, s: s, d: d}
-		sctx := actx                                               // the attempt's context
-		if g.cfg.OnAttempt != nil || g.cfg.OnAttemptStart != nil { // what only the hooks read
+		// sctx is the attempt's context; at.a is what only the hooks read.
+		sctx := actx
+		if g.cfg.OnAttempt != nil || g.cfg.OnAttemptStart != nil {
 			at.start = g.cfg.Now()
 			at.a = Attempt{RequestID: s.id, Model: o.Model, Deployment: d.Name, Provider: d.Provider.Name(), Number: o.Attempts, Reason: attemptReason(i, round, probe)}
 			if g.cfg.OnAttemptStart != nil {
