@@ -21,6 +21,10 @@ type Attempt struct {
 	Model string
 	// Deployment and Provider name where the attempt went.
 	Deployment, Provider string
+	// Dialect is the upstream's API dialect.
+	Dialect providers.Dialect
+	// UpstreamModel is the model name sent upstream.
+	UpstreamModel string
 	// Number counts the request's attempts, from 1.
 	Number int
 	// Reason tells why this deployment was tried: AttemptFirst,

@@ -22,7 +22,8 @@ type attemptKey struct{}
 // TestAttemptHooks: OnAttemptStart's context is the one each attempt runs
 // under. Propagate sees it when it sets the headers of each dialect's
 // upstream request (one traceparent-like value per attempt), and
-// OnAttempt sees it at the attempt's end. A panicking OnAttemptStart keeps
+// OnAttempt sees it at the attempt's end, with each upstream's dialect
+// and model. A panicking OnAttemptStart keeps
 // the gateway's context and the request is served.
 func TestAttemptHooks(t *testing.T) {
 	var mu sync.Mutex
@@ -77,7 +78,7 @@ func TestAttemptHooks(t *testing.T) {
 		c.OnAttempt = func(ctx context.Context, at wicket.Attempt) {
 			v, _ := ctx.Value(attemptKey{}).(string)
 			mu.Lock()
-			ended = append(ended, strconv.Itoa(at.Number)+":"+v)
+			ended = append(ended, strconv.Itoa(at.Number)+":"+v+":"+at.Dialect.String()+":"+at.UpstreamModel)
 			mu.Unlock()
 		}
 	})
@@ -92,7 +93,7 @@ func TestAttemptHooks(t *testing.T) {
 			t.Errorf("%s upstream got Traceparent %q; want %q", up, got[up], v)
 		}
 	}
-	wantEnded := []string{"1:attempt-1-one", "2:attempt-2-two", "3:attempt-3-three"}
+	wantEnded := []string{"1:attempt-1-one:openai:fake-echo", "2:attempt-2-two:gemini:fake-echo", "3:attempt-3-three:anthropic:fake-echo"}
 	if len(ended) != 3 || ended[0] != wantEnded[0] || ended[1] != wantEnded[1] || ended[2] != wantEnded[2] {
 		t.Errorf("OnAttempt contexts %q; want %q", ended, wantEnded)
 	}
@@ -107,7 +108,7 @@ func TestAttemptHooks(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if got["anthropic"] != "" || len(ended) != 3 || ended[2] != "3:" {
+	if got["anthropic"] != "" || len(ended) != 3 || ended[2] != "3::anthropic:fake-echo" {
 		t.Errorf("after the panic: Traceparent %q, OnAttempt %q; want none, and the gateway's contexts", got["anthropic"], ended)
 	}
 }
