@@ -1,0 +1,100 @@
+package otelwicket
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/wicket-gw/wicket"
+	"github.com/wicket-gw/wicket/metering"
+)
+
+// scope names the instrumentation scope of every span and instrument.
+const scope = "github.com/wicket-gw/wicket/otelwicket"
+
+// Options configures Instrument. Zero fields take the defaults documented
+// on them.
+type Options struct {
+	// TracerProvider makes the tracer. Nil means OpenTelemetry's global
+	// provider (otel.GetTracerProvider), a no-op until the application
+	// sets one.
+	TracerProvider trace.TracerProvider
+	// MeterProvider makes the meter. Nil means the global one
+	// (otel.GetMeterProvider).
+	MeterProvider metric.MeterProvider
+	// Propagator reads the caller's trace context from each request and
+	// writes each upstream attempt's into its request. Nil means W3C trace
+	// context (traceparent, tracestate).
+	Propagator propagation.TextMapPropagator
+}
+
+// telemetry holds what the hooks and the middleware share.
+type telemetry struct {
+	tracer trace.Tracer
+	prop   propagation.TextMapPropagator
+	m      *instruments
+}
+
+// Instrument adds the hooks that trace and measure requests to cfg, before
+// wicket.New reads it; hooks cfg already holds still run, after
+// (OnAttempt, OnEvent) or before (OnAttemptStart, Propagate) this
+// package's. It returns the middleware to wrap the gateway in, which
+// starts each request's span. An instrument the meter refuses is an
+// error.
+func Instrument(cfg *wicket.Config, opts *Options) (func(http.Handler) http.Handler, error) {
+	if cfg == nil {
+		return nil, errors.New("otelwicket: Instrument: cfg must not be nil")
+	}
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if o.TracerProvider == nil {
+		o.TracerProvider = otel.GetTracerProvider()
+	}
+	if o.MeterProvider == nil {
+		o.MeterProvider = otel.GetMeterProvider()
+	}
+	if o.Propagator == nil {
+		o.Propagator = propagation.TraceContext{}
+	}
+	m, err := newInstruments(o.MeterProvider.Meter(scope))
+	if err != nil {
+		return nil, err
+	}
+	t := &telemetry{tracer: o.TracerProvider.Tracer(scope), prop: o.Propagator, m: m}
+
+	prevStart, prevProp, prevAttempt, prevEvent := cfg.OnAttemptStart, cfg.Propagate, cfg.OnAttempt, cfg.OnEvent
+	cfg.OnAttemptStart = func(ctx context.Context, a wicket.Attempt) context.Context {
+		if prevStart != nil {
+			if c := prevStart(ctx, a); c != nil {
+				ctx = c
+			}
+		}
+		return t.attemptStart(ctx, a)
+	}
+	cfg.Propagate = func(ctx context.Context, h http.Header) {
+		if prevProp != nil {
+			prevProp(ctx, h)
+		}
+		t.prop.Inject(ctx, propagation.HeaderCarrier(h))
+	}
+	cfg.OnAttempt = func(ctx context.Context, a wicket.Attempt) {
+		t.attemptEnd(ctx, a)
+		if prevAttempt != nil {
+			prevAttempt(ctx, a)
+		}
+	}
+	cfg.OnEvent = func(ctx context.Context, e metering.Event) {
+		t.event(ctx, e)
+		if prevEvent != nil {
+			prevEvent(ctx, e)
+		}
+	}
+	return t.middleware, nil
+}

@@ -1,0 +1,260 @@
+package otelwicket
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/semconv/v1.40.0/genaiconv"
+	"go.opentelemetry.io/otel/trace"
+
+	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
+
+	"github.com/wicket-gw/wicket"
+	"github.com/wicket-gw/wicket/metering"
+	"github.com/wicket-gw/wicket/providers"
+)
+
+// wicket's own attributes.
+const (
+	keyKeyID      = attribute.Key("wicket.key.id")
+	keyOwner      = attribute.Key("wicket.owner")
+	keyRequestID  = attribute.Key("wicket.request.id")
+	keyAttempts   = attribute.Key("wicket.attempts")
+	keyCost       = attribute.Key("wicket.cost_micros")
+	keyEstimated  = attribute.Key("wicket.usage.estimated")
+	keyDeployment = attribute.Key("wicket.deployment")
+	keyNumber     = attribute.Key("wicket.attempt.number")
+	keyReason     = attribute.Key("wicket.attempt.reason")
+	keyOutcome    = attribute.Key("wicket.outcome")
+	keyStream     = attribute.Key("wicket.stream")
+	keySent       = attribute.Key("wicket.attempt.sent")
+)
+
+// requestKey finds a request's state in its context.
+type requestKey struct{}
+
+// request is what the hooks learn of one request, for its span's end. The
+// gateway calls its hooks on the request's goroutine, so it needs no lock.
+type request struct {
+	span     trace.Span
+	event    *metering.Event
+	dialect  providers.Dialect // of the last upstream attempt
+	endpoint providers.Endpoint
+	attempt  trace.Span // the attempt in progress, if any
+}
+
+// middleware starts a server span per request, continuing the caller's
+// trace context, and ends it when the gateway returns (or panics, as an
+// aborted stream does).
+func (t *telemetry) middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := t.prop.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
+		rq := &request{}
+		ctx = context.WithValue(ctx, requestKey{}, rq)
+		ctx, rq.span = t.tracer.Start(ctx, r.Method, trace.WithSpanKind(trace.SpanKindServer),
+			trace.WithAttributes(semconv.HTTPRequestMethodKey.String(r.Method)))
+		sw := &statusWriter{ResponseWriter: w}
+		defer t.end(ctx, rq, r, sw)
+		next.ServeHTTP(sw, r.WithContext(ctx))
+	})
+}
+
+// end sets the request's span's name and attributes from what the hooks
+// saw, ends it and counts the request.
+func (t *telemetry) end(ctx context.Context, rq *request, r *http.Request, sw *statusWriter) {
+	if rq.attempt != nil { // an attempt the gateway began but never sent
+		rq.attempt.SetAttributes(keySent.Bool(false))
+		rq.attempt.End()
+	}
+	status := sw.status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	span := rq.span
+	span.SetAttributes(semconv.HTTPResponseStatusCode(status))
+	e := rq.event
+	if e == nil {
+		// No event: the gateway answered before a key was verified.
+		span.SetName(r.Method)
+		outcome := "rejected"
+		if status == http.StatusUnauthorized || status == http.StatusTooManyRequests {
+			outcome = string(metering.ClassAuth)
+			t.m.unauthorized.Add(ctx, 1)
+		}
+		span.SetAttributes(keyOutcome.String(outcome))
+		if status >= 500 {
+			span.SetStatus(codes.Error, "")
+		}
+		t.m.requests.Add(ctx, 1, metric.WithAttributes(keyOutcome.String(outcome)))
+		span.End()
+		return
+	}
+	op := operationOfRoute(r.Method, e.Endpoint)
+	if rq.endpoint != "" {
+		op = operation(rq.endpoint)
+	}
+	span.SetName(op + " " + e.Model)
+	attrs := []attribute.KeyValue{
+		semconv.GenAIOperationNameKey.String(op),
+		semconv.GenAIRequestModelKey.String(e.Model),
+		keyRequestID.String(e.RequestID),
+		keyAttempts.Int(e.Attempts),
+		keyStream.Bool(e.Stream),
+	}
+	if p := providerName(rq.dialect); p != "" {
+		attrs = append(attrs, semconv.GenAIProviderNameKey.String(p))
+	}
+	if e.ServedModel != "" {
+		attrs = append(attrs, semconv.GenAIResponseModelKey.String(e.ServedModel))
+	}
+	if e.KeyID != "" {
+		attrs = append(attrs, keyKeyID.String(e.KeyID))
+	}
+	if e.Owner != "" {
+		attrs = append(attrs, keyOwner.String(e.Owner))
+	}
+	if e.Attempts > 0 {
+		attrs = append(attrs,
+			semconv.GenAIUsageInputTokensKey.Int64(e.Usage.InputTokens),
+			semconv.GenAIUsageOutputTokensKey.Int64(e.Usage.OutputTokens),
+			keyCost.Int64(e.CostMicros), keyEstimated.Bool(e.UsageEstimated))
+	}
+	outcome := "ok"
+	if e.ErrorClass != metering.ClassNone {
+		outcome = string(e.ErrorClass)
+		attrs = append(attrs, semconv.ErrorTypeKey.String(outcome))
+		if status >= 500 {
+			span.SetStatus(codes.Error, outcome)
+		}
+	}
+	attrs = append(attrs, keyOutcome.String(outcome))
+	span.SetAttributes(attrs...)
+	span.End()
+	t.m.requests.Add(ctx, 1, metric.WithAttributes(keyOutcome.String(outcome), semconv.GenAIOperationNameKey.String(op)))
+}
+
+// event keeps the request's metering event for its span's end, and
+// records the per-request metrics.
+func (t *telemetry) event(ctx context.Context, e metering.Event) {
+	rq, _ := ctx.Value(requestKey{}).(*request)
+	if rq == nil {
+		return // the gateway is not behind the middleware
+	}
+	rq.event = &e
+	op := operationOfRoute(http.MethodPost, e.Endpoint)
+	if rq.endpoint != "" {
+		op = operation(rq.endpoint)
+	}
+	provider := providerName(rq.dialect)
+	attrs := []attribute.KeyValue{semconv.GenAIRequestModelKey.String(e.Model)}
+	if e.ServedModel != "" {
+		attrs = append(attrs, semconv.GenAIResponseModelKey.String(e.ServedModel))
+	}
+	withError := attrs
+	if e.ErrorClass != metering.ClassNone {
+		withError = append(attrs[:len(attrs):len(attrs)], semconv.ErrorTypeKey.String(string(e.ErrorClass)))
+	}
+	t.m.requestTime.Record(ctx, e.Latency.Seconds(), genaiconv.OperationNameAttr(op), genaiconv.ProviderNameAttr(provider), withError...)
+	if e.Attempts == 0 {
+		return // refused before any upstream call: no tokens, no cost
+	}
+	if e.Usage.InputTokens > 0 || e.Usage.OutputTokens > 0 {
+		t.m.tokens.Record(ctx, e.Usage.InputTokens, genaiconv.OperationNameAttr(op), genaiconv.ProviderNameAttr(provider), genaiconv.TokenTypeInput,
+			attrs...)
+		t.m.tokens.Record(ctx, e.Usage.OutputTokens, genaiconv.OperationNameAttr(op), genaiconv.ProviderNameAttr(provider), genaiconv.TokenTypeOutput,
+			attrs...)
+	}
+	if e.Stream && e.ErrorClass == metering.ClassNone && e.TimeToFirstToken > 0 {
+		t.m.firstToken.Record(ctx, e.TimeToFirstToken.Seconds(), genaiconv.OperationNameAttr(op), genaiconv.ProviderNameAttr(provider), attrs...)
+	}
+	if e.CostMicros > 0 {
+		t.m.costMicros.Add(ctx, e.CostMicros, metric.WithAttributes(attrs...))
+	}
+}
+
+// attemptStart starts a client span for an upstream attempt, under the
+// request's span; the gateway runs the attempt under the context returned,
+// so that Propagate sends this span's context upstream.
+func (t *telemetry) attemptStart(ctx context.Context, a wicket.Attempt) context.Context {
+	op := operation(a.Endpoint)
+	attrs := []attribute.KeyValue{
+		semconv.GenAIOperationNameKey.String(op),
+		semconv.GenAIRequestModelKey.String(a.UpstreamModel),
+		keyDeployment.String(a.Deployment),
+		keyNumber.Int(a.Number),
+		keyReason.String(a.Reason),
+	}
+	if p := providerName(a.Dialect); p != "" {
+		attrs = append(attrs, semconv.GenAIProviderNameKey.String(p))
+	}
+	ctx, span := t.tracer.Start(ctx, op+" "+a.UpstreamModel, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...))
+	if rq, _ := ctx.Value(requestKey{}).(*request); rq != nil {
+		if rq.attempt != nil {
+			rq.attempt.End()
+		}
+		rq.attempt, rq.dialect, rq.endpoint = span, a.Dialect, a.Endpoint
+	}
+	return ctx
+}
+
+// attemptEnd ends the attempt's span with its outcome and records its
+// duration and count.
+func (t *telemetry) attemptEnd(ctx context.Context, a wicket.Attempt) {
+	span := trace.SpanFromContext(ctx)
+	if rq, _ := ctx.Value(requestKey{}).(*request); rq != nil && rq.attempt == span {
+		rq.attempt = nil
+	}
+	outcome := "ok"
+	if a.Status > 0 {
+		span.SetAttributes(semconv.HTTPResponseStatusCode(a.Status))
+	}
+	if a.ErrorClass != metering.ClassNone {
+		outcome = string(a.ErrorClass)
+		span.SetAttributes(semconv.ErrorTypeKey.String(outcome))
+		span.SetStatus(codes.Error, outcome)
+	}
+	span.End()
+	op := operation(a.Endpoint)
+	attrs := []attribute.KeyValue{semconv.GenAIRequestModelKey.String(a.UpstreamModel)}
+	if a.ErrorClass != metering.ClassNone {
+		attrs = append(attrs, semconv.ErrorTypeKey.String(outcome))
+	}
+	t.m.attemptTime.Record(ctx, a.Latency.Seconds(), genaiconv.OperationNameAttr(op), genaiconv.ProviderNameAttr(providerName(a.Dialect)), attrs...)
+	t.m.attempts.Add(ctx, 1, metric.WithAttributes(keyReason.String(a.Reason), keyOutcome.String(outcome),
+		semconv.GenAIProviderNameKey.String(providerName(a.Dialect)), attribute.String("http.response.status_code", strconv.Itoa(a.Status))))
+}
+
+// statusWriter notes the status the gateway answered with. Unwrap lets
+// http.ResponseController reach the writer under it (Flush and the
+// rest).
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
