@@ -23,6 +23,8 @@ type Attempt struct {
 	Deployment, Provider string
 	// Dialect is the upstream's API dialect.
 	Dialect providers.Dialect
+	// Endpoint is the operation asked for.
+	Endpoint providers.Endpoint
 	// UpstreamModel is the model name sent upstream.
 	UpstreamModel string
 	// Number counts the request's attempts, from 1.
