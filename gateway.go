@@ -322,6 +322,12 @@ func New(cfg Config) (*Gateway, error) {
 // ServeHTTP implements http.Handler.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) { g.handler.ServeHTTP(w, r) }
 
+// MeterStats returns the counters of the metering queue the gateway owns
+// (see Config.Recorder): events recorded, retried, dropped and failed,
+// and the queue's depth now. It is zero without a Recorder, and safe to
+// call at any time.
+func (g *Gateway) MeterStats() metering.MeterStats { return g.meter.Stats() }
+
 // Close flushes the metering events still queued to the Recorder and stops
 // the Meter's goroutine. It returns when they are delivered, or with ctx's
 // error when ctx ends first. Stop serving requests (http.Server.Shutdown)

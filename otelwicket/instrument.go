@@ -4,14 +4,17 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"sync/atomic"
 
 	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/wicket-gw/wicket"
 	"github.com/wicket-gw/wicket/metering"
+	"github.com/wicket-gw/wicket/providers"
 )
 
 // scope names the instrumentation scope of every span and instrument.
@@ -33,20 +36,23 @@ type Options struct {
 	Propagator propagation.TextMapPropagator
 }
 
-// telemetry holds what the hooks and the middleware share.
-type telemetry struct {
+// Telemetry is an instrumented gateway's telemetry: the hooks Instrument
+// added to its Config, the middleware that starts each request's span
+// (Handler), and the router's cool-downs (OnCoolDown). It is safe for
+// concurrent use.
+type Telemetry struct {
 	tracer trace.Tracer
 	prop   propagation.TextMapPropagator
 	m      *instruments
+	gw     atomic.Pointer[wicket.Gateway] // for the metering queue's gauges, once Handler has seen it
 }
 
 // Instrument adds the hooks that trace and measure requests to cfg, before
 // wicket.New reads it; hooks cfg already holds still run, after
 // (OnAttempt, OnEvent) or before (OnAttemptStart, Propagate) this
-// package's. It returns the middleware to wrap the gateway in, which
-// starts each request's span. An instrument the meter refuses is an
-// error.
-func Instrument(cfg *wicket.Config, opts *Options) (func(http.Handler) http.Handler, error) {
+// package's. Wrap the gateway in the result's Handler. An instrument the
+// meter refuses is an error.
+func Instrument(cfg *wicket.Config, opts *Options) (*Telemetry, error) {
 	if cfg == nil {
 		return nil, errors.New("otelwicket: Instrument: cfg must not be nil")
 	}
@@ -63,11 +69,12 @@ func Instrument(cfg *wicket.Config, opts *Options) (func(http.Handler) http.Hand
 	if o.Propagator == nil {
 		o.Propagator = propagation.TraceContext{}
 	}
-	m, err := newInstruments(o.MeterProvider.Meter(scope))
+	t := &Telemetry{tracer: o.TracerProvider.Tracer(scope), prop: o.Propagator}
+	m, err := newInstruments(o.MeterProvider.Meter(scope), t.meterStats)
 	if err != nil {
 		return nil, err
 	}
-	t := &telemetry{tracer: o.TracerProvider.Tracer(scope), prop: o.Propagator, m: m}
+	t.m = m
 
 	prevStart, prevProp, prevAttempt, prevEvent := cfg.OnAttemptStart, cfg.Propagate, cfg.OnAttempt, cfg.OnEvent
 	cfg.OnAttemptStart = func(ctx context.Context, a wicket.Attempt) context.Context {
@@ -96,5 +103,27 @@ func Instrument(cfg *wicket.Config, opts *Options) (func(http.Handler) http.Hand
 			prevEvent(ctx, e)
 		}
 	}
-	return t.middleware, nil
+	return t, nil
+}
+
+// OnCoolDown counts a router's cool-downs (wicket.cooldowns, by provider
+// and whether one began or ended): pass it as
+// providers.RouterOptions.OnCoolDown.
+func (t *Telemetry) OnCoolDown(e providers.CoolDownEvent) {
+	state := "ended"
+	if e.Entered {
+		state = "entered"
+	}
+	t.m.coolDowns.Add(context.Background(), 1, metric.WithAttributes(
+		attribute.String("wicket.provider", e.Provider), attribute.String("wicket.cooldown.state", state)))
+}
+
+// meterStats reads the metering queue of the gateway Handler wraps, if
+// any.
+func (t *Telemetry) meterStats() (metering.MeterStats, bool) {
+	gw := t.gw.Load()
+	if gw == nil {
+		return metering.MeterStats{}, false
+	}
+	return gw.MeterStats(), true
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/wicket-gw/wicket"
 	"github.com/wicket-gw/wicket/keys"
+	"github.com/wicket-gw/wicket/metering"
 	"github.com/wicket-gw/wicket/otelwicket"
 	"github.com/wicket-gw/wicket/providers"
 	"github.com/wicket-gw/wicket/providers/fake"
@@ -76,6 +77,12 @@ func (u *upstream) provider(t *testing.T, name string) providers.Provider {
 }
 
 func newEnv(t *testing.T, deployments []providers.Deployment, limits keys.Limits) *env {
+	return newEnvWith(t, deployments, limits, nil)
+}
+
+// newEnvWith also lets tweak change the Config (after Instrument, before
+// the router is made with the Telemetry's OnCoolDown).
+func newEnvWith(t *testing.T, deployments []providers.Deployment, limits keys.Limits, tweak func(*wicket.Config, *providers.RouterOptions)) *env {
 	t.Helper()
 	h, err := keys.NewHasher(keys.Pepper{Version: 1, Secret: bytes.Repeat([]byte{7}, 32)})
 	if err != nil {
@@ -85,23 +92,27 @@ func newEnv(t *testing.T, deployments []providers.Deployment, limits keys.Limits
 	if err != nil {
 		t.Fatal(err)
 	}
-	router, err := providers.NewRouter([]providers.Model{{Name: "m", Deployments: deployments}}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
 	e := &env{spans: tracetest.NewSpanRecorder(), reader: sdkmetric.NewManualReader(), events: make(chan struct{}, 16)}
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(e.spans))
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(e.reader))
-	cfg := wicket.Config{Keys: km, Router: router, Limits: ratelimit.Limits{RequestsPerMinute: 1000}}
-	wrap, err := otelwicket.Instrument(&cfg, &otelwicket.Options{TracerProvider: tp, MeterProvider: mp})
+	cfg := wicket.Config{Keys: km, Limits: ratelimit.Limits{RequestsPerMinute: 1000}}
+	tel, err := otelwicket.Instrument(&cfg, &otelwicket.Options{TracerProvider: tp, MeterProvider: mp})
 	if err != nil {
+		t.Fatal(err)
+	}
+	ro := providers.RouterOptions{OnCoolDown: tel.OnCoolDown}
+	if tweak != nil {
+		tweak(&cfg, &ro)
+	}
+	if cfg.Router, err = providers.NewRouter([]providers.Model{{Name: "m", Deployments: deployments}}, &ro); err != nil {
 		t.Fatal(err)
 	}
 	gw, err := wicket.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.srv = httptest.NewServer(wrap(gw))
+	t.Cleanup(func() { gw.Close(context.Background()) })
+	e.srv = httptest.NewServer(tel.Handler(gw))
 	t.Cleanup(e.srv.Close)
 	e.key, e.rec, err = km.Issue(context.Background(), keys.Spec{Owner: "alice", Limits: limits})
 	if err != nil {
@@ -383,6 +394,51 @@ func TestClientDisconnect(t *testing.T) {
 	check(t, srv, map[string]string{"wicket.outcome": "client_disconnect", "error.type": "client_disconnect", "wicket.stream": "true"})
 }
 
+// TestCoolDownsAndMeter: the router's cool-downs are counted through
+// OnCoolDown, and the gateway's metering queue is observed: its depth
+// while the Recorder is stuck, and the events it dropped once full.
+func TestCoolDownsAndMeter(t *testing.T) {
+	bad := newUpstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(503)
+		io.WriteString(w, `{"error":{"message":"down","type":"server_error"}}`)
+	}))
+	good := newUpstream(t, fake.Handler(nil))
+	release := make(chan struct{})
+	var releaseOnce sync.Once
+	t.Cleanup(func() { releaseOnce.Do(func() { close(release) }) })
+	e := newEnvWith(t, []providers.Deployment{
+		{Name: "bad", Provider: bad.provider(t, "bad"), Model: "fake-echo"},
+		{Name: "good", Provider: good.provider(t, "good"), Model: "fake-echo"},
+	}, keys.Limits{}, func(c *wicket.Config, ro *providers.RouterOptions) {
+		ro.CoolDown = providers.CoolDown{Failures: 1, Window: time.Minute, Period: time.Minute}
+		c.Recorder = metering.RecorderFunc(func(ctx context.Context, ev metering.Event) error {
+			select {
+			case <-release:
+			case <-ctx.Done():
+			}
+			return nil
+		})
+		c.MeterOptions = &metering.MeterOptions{QueueSize: 2, BatchSize: 1}
+	})
+	for range 5 {
+		resp := e.post(t, chatBody, "")
+		if body := readAll(t, resp); resp.StatusCode != 200 {
+			t.Fatalf("got %d %s", resp.StatusCode, body)
+		}
+	}
+	m := collect(t, e)
+	if n := counter(m, "wicket.cooldowns", "wicket.cooldown.state", "entered"); n != 1 {
+		t.Errorf("wicket.cooldowns{entered} = %d; want 1", n)
+	}
+	depth, dropped := gauge(m, "wicket.meter.queue.depth"), sumObserved(m, "wicket.meter.dropped")
+	// Five events: one held by the stuck Recorder, two queued, two dropped.
+	if depth != 2 || dropped != 2 {
+		t.Errorf("queue depth %d, dropped %d; want 2 and 2", depth, dropped)
+	}
+	releaseOnce.Do(func() { close(release) })
+}
+
 // collect reads every metric recorded so far.
 func collect(t *testing.T, e *env) metricdata.ResourceMetrics {
 	t.Helper()
@@ -436,6 +492,22 @@ func tokenSum(rm metricdata.ResourceMetrics, tokenType string) int64 {
 		}
 	}
 	return sum
+}
+
+func gauge(rm metricdata.ResourceMetrics, name string) int64 {
+	m := find(rm, name)
+	if m == nil {
+		return -1
+	}
+	var v int64
+	for _, p := range m.Data.(metricdata.Gauge[int64]).DataPoints {
+		v += p.Value
+	}
+	return v
+}
+
+func sumObserved(rm metricdata.ResourceMetrics, name string) int64 {
+	return counter(rm, name, "", "")
 }
 
 func tokenCount(rm metricdata.ResourceMetrics) uint64 {

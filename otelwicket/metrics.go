@@ -1,10 +1,13 @@
 package otelwicket
 
 import (
+	"context"
 	"fmt"
 
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/semconv/v1.40.0/genaiconv"
+
+	"github.com/wicket-gw/wicket/metering"
 )
 
 // The conventions' advised bucket boundaries: token counts in powers of 4,
@@ -25,9 +28,12 @@ type instruments struct {
 	attempts     metric.Int64Counter               // wicket.upstream.attempts, by reason and outcome
 	costMicros   metric.Int64Counter               // wicket.cost, in micro-dollars
 	unauthorized metric.Int64Counter               // wicket.auth.failures
+	coolDowns    metric.Int64Counter               // wicket.cooldowns
 }
 
-func newInstruments(m metric.Meter) (*instruments, error) {
+// newInstruments makes the instruments, and the metering queue's gauges
+// over stats (which reports false while there is no gateway to read).
+func newInstruments(m metric.Meter, stats func() (metering.MeterStats, bool)) (*instruments, error) {
 	var in instruments
 	var err error
 	fail := func(name string, e error) error { return fmt.Errorf("otelwicket: instrument %s: %w", name, e) }
@@ -58,6 +64,32 @@ func newInstruments(m metric.Meter) (*instruments, error) {
 	if in.unauthorized, err = m.Int64Counter("wicket.auth.failures", metric.WithUnit("{request}"),
 		metric.WithDescription("Requests refused before a key was verified (missing, invalid or revoked key, or an address blocked after failed attempts).")); err != nil {
 		return nil, fail("wicket.auth.failures", err)
+	}
+	if in.coolDowns, err = m.Int64Counter("wicket.cooldowns", metric.WithUnit("{cooldown}"),
+		metric.WithDescription("Deployment and provider cool-downs entered and ended, from providers.RouterOptions.OnCoolDown.")); err != nil {
+		return nil, fail("wicket.cooldowns", err)
+	}
+	depth, err := m.Int64ObservableGauge("wicket.meter.queue.depth", metric.WithUnit("{event}"),
+		metric.WithDescription("Metering events waiting for the Recorder."))
+	if err != nil {
+		return nil, fail("wicket.meter.queue.depth", err)
+	}
+	dropped, err := m.Int64ObservableCounter("wicket.meter.dropped", metric.WithUnit("{event}"),
+		metric.WithDescription("Metering events dropped: the queue was full or closed, or the Recorder kept failing."))
+	if err != nil {
+		return nil, fail("wicket.meter.dropped", err)
+	}
+	_, err = m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+		s, ok := stats()
+		if !ok {
+			return nil
+		}
+		o.ObserveInt64(depth, int64(s.Queued))
+		o.ObserveInt64(dropped, int64(s.Dropped+s.Failed))
+		return nil
+	}, depth, dropped)
+	if err != nil {
+		return nil, fail("wicket.meter callback", err)
 	}
 	return &in, nil
 }

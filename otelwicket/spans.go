@@ -48,10 +48,15 @@ type request struct {
 	attempt  trace.Span // the attempt in progress, if any
 }
 
-// middleware starts a server span per request, continuing the caller's
-// trace context, and ends it when the gateway returns (or panics, as an
-// aborted stream does).
-func (t *telemetry) middleware(next http.Handler) http.Handler {
+// Handler wraps the gateway (or a handler in front of it): it starts a
+// server span per request, continuing the caller's trace context, and
+// ends it when the gateway returns (or panics, as an aborted stream does).
+// Given the *wicket.Gateway itself, it also reports its metering queue
+// (wicket.meter.queue.depth, wicket.meter.dropped).
+func (t *Telemetry) Handler(next http.Handler) http.Handler {
+	if gw, ok := next.(*wicket.Gateway); ok {
+		t.gw.Store(gw)
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := t.prop.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
 		rq := &request{}
@@ -66,7 +71,7 @@ func (t *telemetry) middleware(next http.Handler) http.Handler {
 
 // end sets the request's span's name and attributes from what the hooks
 // saw, ends it and counts the request.
-func (t *telemetry) end(ctx context.Context, rq *request, r *http.Request, sw *statusWriter) {
+func (t *Telemetry) end(ctx context.Context, rq *request, r *http.Request, sw *statusWriter) {
 	if rq.attempt != nil { // an attempt the gateway began but never sent
 		rq.attempt.SetAttributes(keySent.Bool(false))
 		rq.attempt.End()
@@ -140,7 +145,7 @@ func (t *telemetry) end(ctx context.Context, rq *request, r *http.Request, sw *s
 
 // event keeps the request's metering event for its span's end, and
 // records the per-request metrics.
-func (t *telemetry) event(ctx context.Context, e metering.Event) {
+func (t *Telemetry) event(ctx context.Context, e metering.Event) {
 	rq, _ := ctx.Value(requestKey{}).(*request)
 	if rq == nil {
 		return // the gateway is not behind the middleware
@@ -180,7 +185,7 @@ func (t *telemetry) event(ctx context.Context, e metering.Event) {
 // attemptStart starts a client span for an upstream attempt, under the
 // request's span; the gateway runs the attempt under the context returned,
 // so that Propagate sends this span's context upstream.
-func (t *telemetry) attemptStart(ctx context.Context, a wicket.Attempt) context.Context {
+func (t *Telemetry) attemptStart(ctx context.Context, a wicket.Attempt) context.Context {
 	op := operation(a.Endpoint)
 	attrs := []attribute.KeyValue{
 		semconv.GenAIOperationNameKey.String(op),
@@ -204,7 +209,7 @@ func (t *telemetry) attemptStart(ctx context.Context, a wicket.Attempt) context.
 
 // attemptEnd ends the attempt's span with its outcome and records its
 // duration and count.
-func (t *telemetry) attemptEnd(ctx context.Context, a wicket.Attempt) {
+func (t *Telemetry) attemptEnd(ctx context.Context, a wicket.Attempt) {
 	span := trace.SpanFromContext(ctx)
 	if rq, _ := ctx.Value(requestKey{}).(*request); rq != nil && rq.attempt == span {
 		rq.attempt = nil
