@@ -27,6 +27,9 @@ type Attempt struct {
 	Endpoint providers.Endpoint
 	// UpstreamModel is the model name sent upstream.
 	UpstreamModel string
+	// MaxOutputTokens is the output cap the upstream was sent: the
+	// request's own, or the one the gateway added for a budget; 0 if none.
+	MaxOutputTokens int64
 	// Number counts the request's attempts, from 1.
 	Number int
 	// Reason tells why this deployment was tried: AttemptFirst,

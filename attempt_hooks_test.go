@@ -23,7 +23,7 @@ type attemptKey struct{}
 // under. Propagate sees it when it sets the headers of each dialect's
 // upstream request (one traceparent-like value per attempt), and
 // OnAttempt sees it at the attempt's end, with each upstream's dialect
-// and model. A panicking OnAttemptStart keeps
+// model and output cap. A panicking OnAttemptStart keeps
 // the gateway's context and the request is served.
 func TestAttemptHooks(t *testing.T) {
 	var mu sync.Mutex
@@ -78,11 +78,11 @@ func TestAttemptHooks(t *testing.T) {
 		c.OnAttempt = func(ctx context.Context, at wicket.Attempt) {
 			v, _ := ctx.Value(attemptKey{}).(string)
 			mu.Lock()
-			ended = append(ended, strconv.Itoa(at.Number)+":"+v+":"+at.Dialect.String()+":"+at.UpstreamModel)
+			ended = append(ended, strconv.Itoa(at.Number)+":"+v+":"+at.Dialect.String()+":"+at.UpstreamModel+":"+strconv.FormatInt(at.MaxOutputTokens, 10))
 			mu.Unlock()
 		}
 	})
-	resp := e.post(t, "/v1/chat/completions", `{"model":"m","messages":[{"role":"user","content":"hi"}]}`)
+	resp := e.post(t, "/v1/chat/completions", `{"model":"m","max_tokens":77,"messages":[{"role":"user","content":"hi"}]}`)
 	if body := readAll(t, resp); resp.StatusCode != 200 {
 		t.Fatalf("got %d %s; want the third deployment's answer", resp.StatusCode, body)
 	}
@@ -93,7 +93,7 @@ func TestAttemptHooks(t *testing.T) {
 			t.Errorf("%s upstream got Traceparent %q; want %q", up, got[up], v)
 		}
 	}
-	wantEnded := []string{"1:attempt-1-one:openai:fake-echo", "2:attempt-2-two:gemini:fake-echo", "3:attempt-3-three:anthropic:fake-echo"}
+	wantEnded := []string{"1:attempt-1-one:openai:fake-echo:77", "2:attempt-2-two:gemini:fake-echo:77", "3:attempt-3-three:anthropic:fake-echo:77"}
 	if len(ended) != 3 || ended[0] != wantEnded[0] || ended[1] != wantEnded[1] || ended[2] != wantEnded[2] {
 		t.Errorf("OnAttempt contexts %q; want %q", ended, wantEnded)
 	}
@@ -102,13 +102,13 @@ func TestAttemptHooks(t *testing.T) {
 	panics.Store(true)
 	mu.Unlock()
 
-	resp = e.post(t, "/v1/chat/completions", `{"model":"m","messages":[{"role":"user","content":"hi"}]}`)
+	resp = e.post(t, "/v1/chat/completions", `{"model":"m","max_tokens":77,"messages":[{"role":"user","content":"hi"}]}`)
 	if body := readAll(t, resp); resp.StatusCode != 200 {
 		t.Fatalf("with a panicking OnAttemptStart: %d %s; want 200", resp.StatusCode, body)
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if got["anthropic"] != "" || len(ended) != 3 || ended[2] != "3::anthropic:fake-echo" {
+	if got["anthropic"] != "" || len(ended) != 3 || ended[2] != "3::anthropic:fake-echo:77" {
 		t.Errorf("after the panic: Traceparent %q, OnAttempt %q; want none, and the gateway's contexts", got["anthropic"], ended)
 	}
 }

@@ -138,7 +138,8 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request) {
 		if g.cfg.OnAttempt != nil || g.cfg.OnAttemptStart != nil {
 			at.start = g.cfg.Now()
 			at.a = Attempt{RequestID: s.id, Model: o.Model, Deployment: d.Name, Provider: d.Provider.Name(), Dialect: d.Provider.Dialect(),
-				Endpoint: s.req.Endpoint, UpstreamModel: plan.UpstreamModel(d), Number: o.Attempts, Reason: attemptReason(i, round, probe)}
+				Endpoint: s.req.Endpoint, UpstreamModel: plan.UpstreamModel(d), MaxOutputTokens: cmp.Or(s.req.MaxOutputTokens, s.enforceMaxOutput),
+				Number: o.Attempts, Reason: attemptReason(i, round, probe)}
 			if g.cfg.OnAttemptStart != nil {
 				sctx = at.begin(actx)
 			}

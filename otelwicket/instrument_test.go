@@ -196,7 +196,7 @@ func byKind(spans []sdktrace.ReadOnlySpan, kind trace.SpanKind) []sdktrace.ReadO
 	return out
 }
 
-const chatBody = `{"model":"m","messages":[{"role":"user","content":"hello ` + canaryPrompt + `"}]}`
+const chatBody = `{"model":"m","max_tokens":64,"messages":[{"role":"user","content":"hello ` + canaryPrompt + `"}]}`
 
 // TestPlainCall: a whole answer makes a server span that continues the
 // caller's trace, named and attributed per the GenAI conventions and with
@@ -230,7 +230,7 @@ func TestPlainCall(t *testing.T) {
 		"gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai", "gen_ai.request.model": "m",
 		"gen_ai.response.model": "fake-echo", "http.response.status_code": "200", "http.request.method": "POST",
 		"wicket.key.id": e.rec.ID, "wicket.owner": "alice", "wicket.attempts": "1", "wicket.outcome": "ok",
-		"wicket.stream": "false", "wicket.usage.estimated": "false",
+		"wicket.stream": "false", "wicket.usage.estimated": "false", "gen_ai.request.max_tokens": "64",
 	})
 	a := attrs(srv)
 	if a["gen_ai.usage.input_tokens"].AsInt64() <= 0 || a["gen_ai.usage.output_tokens"].AsInt64() <= 0 || a["wicket.cost_micros"].AsInt64() <= 0 {
@@ -242,6 +242,7 @@ func TestPlainCall(t *testing.T) {
 	check(t, att, map[string]string{
 		"gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai", "gen_ai.request.model": "fake-echo",
 		"wicket.deployment": "d1", "wicket.attempt.number": "1", "wicket.attempt.reason": "first", "http.response.status_code": "200",
+		"gen_ai.request.max_tokens": "64",
 	})
 	// The upstream got the attempt span's context.
 	up.mu.Lock()

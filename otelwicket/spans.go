@@ -45,6 +45,7 @@ type request struct {
 	event    *metering.Event
 	dialect  providers.Dialect // of the last upstream attempt
 	endpoint providers.Endpoint
+	maxOut   int64 // the output cap the last attempt sent
 	attempt  trace.Span // the attempt in progress, if any
 }
 
@@ -113,6 +114,9 @@ func (t *Telemetry) end(ctx context.Context, rq *request, r *http.Request, sw *s
 	}
 	if p := providerName(rq.dialect); p != "" {
 		attrs = append(attrs, semconv.GenAIProviderNameKey.String(p))
+	}
+	if rq.maxOut > 0 {
+		attrs = append(attrs, semconv.GenAIRequestMaxTokensKey.Int64(rq.maxOut))
 	}
 	if e.ServedModel != "" {
 		attrs = append(attrs, semconv.GenAIResponseModelKey.String(e.ServedModel))
@@ -197,12 +201,15 @@ func (t *Telemetry) attemptStart(ctx context.Context, a wicket.Attempt) context.
 	if p := providerName(a.Dialect); p != "" {
 		attrs = append(attrs, semconv.GenAIProviderNameKey.String(p))
 	}
+	if a.MaxOutputTokens > 0 {
+		attrs = append(attrs, semconv.GenAIRequestMaxTokensKey.Int64(a.MaxOutputTokens))
+	}
 	ctx, span := t.tracer.Start(ctx, op+" "+a.UpstreamModel, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...))
 	if rq, _ := ctx.Value(requestKey{}).(*request); rq != nil {
 		if rq.attempt != nil {
 			rq.attempt.End()
 		}
-		rq.attempt, rq.dialect, rq.endpoint = span, a.Dialect, a.Endpoint
+		rq.attempt, rq.dialect, rq.endpoint, rq.maxOut = span, a.Dialect, a.Endpoint, a.MaxOutputTokens
 	}
 	return ctx
 }
