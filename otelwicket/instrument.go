@@ -45,6 +45,8 @@ type Telemetry struct {
 	prop   propagation.TextMapPropagator
 	m      *instruments
 	gw     atomic.Pointer[wicket.Gateway] // for the metering queue's gauges, once Handler has seen it
+
+	serverKind, clientKind trace.SpanStartOption // made once: each costs an allocation
 }
 
 // Instrument adds the hooks that trace and measure requests to cfg, before
@@ -69,7 +71,8 @@ func Instrument(cfg *wicket.Config, opts *Options) (*Telemetry, error) {
 	if o.Propagator == nil {
 		o.Propagator = propagation.TraceContext{}
 	}
-	t := &Telemetry{tracer: o.TracerProvider.Tracer(scope), prop: o.Propagator}
+	t := &Telemetry{tracer: o.TracerProvider.Tracer(scope), prop: o.Propagator,
+		serverKind: trace.WithSpanKind(trace.SpanKindServer), clientKind: trace.WithSpanKind(trace.SpanKindClient)}
 	m, err := newInstruments(o.MeterProvider.Meter(scope), t.meterStats)
 	if err != nil {
 		return nil, err
@@ -89,7 +92,7 @@ func Instrument(cfg *wicket.Config, opts *Options) (*Telemetry, error) {
 		if prevProp != nil {
 			prevProp(ctx, h)
 		}
-		t.prop.Inject(ctx, propagation.HeaderCarrier(h))
+		t.prop.Inject(ctx, headerCarrier(h))
 	}
 	cfg.OnAttempt = func(ctx context.Context, a wicket.Attempt) {
 		t.attemptEnd(ctx, a)

@@ -45,7 +45,7 @@ type request struct {
 	event    *metering.Event
 	dialect  providers.Dialect // of the last upstream attempt
 	endpoint providers.Endpoint
-	maxOut   int64 // the output cap the last attempt sent
+	maxOut   int64      // the output cap the last attempt sent
 	attempt  trace.Span // the attempt in progress, if any
 }
 
@@ -62,8 +62,10 @@ func (t *Telemetry) Handler(next http.Handler) http.Handler {
 		ctx := t.prop.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
 		rq := &request{}
 		ctx = context.WithValue(ctx, requestKey{}, rq)
-		ctx, rq.span = t.tracer.Start(ctx, r.Method, trace.WithSpanKind(trace.SpanKindServer),
-			trace.WithAttributes(semconv.HTTPRequestMethodKey.String(r.Method)))
+		ctx, rq.span = t.tracer.Start(ctx, r.Method, t.serverKind)
+		if rq.span.IsRecording() {
+			rq.span.SetAttributes(semconv.HTTPRequestMethodKey.String(r.Method))
+		}
 		sw := &statusWriter{ResponseWriter: w}
 		defer t.end(ctx, rq, r, sw)
 		next.ServeHTTP(sw, r.WithContext(ctx))
@@ -82,30 +84,50 @@ func (t *Telemetry) end(ctx context.Context, rq *request, r *http.Request, sw *s
 		status = http.StatusOK
 	}
 	span := rq.span
-	span.SetAttributes(semconv.HTTPResponseStatusCode(status))
+	recording := span.IsRecording()
 	e := rq.event
 	if e == nil {
 		// No event: the gateway answered before a key was verified.
-		span.SetName(r.Method)
 		outcome := "rejected"
 		if status == http.StatusUnauthorized || status == http.StatusTooManyRequests {
 			outcome = string(metering.ClassAuth)
 			t.m.unauthorized.Add(ctx, 1)
 		}
-		span.SetAttributes(keyOutcome.String(outcome))
-		if status >= 500 {
-			span.SetStatus(codes.Error, "")
+		if recording {
+			span.SetAttributes(semconv.HTTPResponseStatusCode(status), keyOutcome.String(outcome))
+			if status >= 500 {
+				span.SetStatus(codes.Error, "")
+			}
 		}
-		t.m.requests.Add(ctx, 1, metric.WithAttributes(keyOutcome.String(outcome)))
 		span.End()
+		if t.m.requests.Enabled(ctx) {
+			t.m.requests.Add(ctx, 1, metric.WithAttributes(keyOutcome.String(outcome)))
+		}
 		return
 	}
 	op := operationOfRoute(r.Method, e.Endpoint)
 	if rq.endpoint != "" {
 		op = operation(rq.endpoint)
 	}
+	outcome := "ok"
+	if e.ErrorClass != metering.ClassNone {
+		outcome = string(e.ErrorClass)
+	}
+	if recording {
+		t.annotate(span, e, rq, op, outcome, status)
+	}
+	span.End()
+	if t.m.requests.Enabled(ctx) {
+		t.m.requests.Add(ctx, 1, metric.WithAttributes(keyOutcome.String(outcome), semconv.GenAIOperationNameKey.String(op)))
+	}
+}
+
+// annotate names the request's span and sets its attributes from its
+// metering event.
+func (t *Telemetry) annotate(span trace.Span, e *metering.Event, rq *request, op, outcome string, status int) {
 	span.SetName(op + " " + e.Model)
 	attrs := []attribute.KeyValue{
+		semconv.HTTPResponseStatusCode(status),
 		semconv.GenAIOperationNameKey.String(op),
 		semconv.GenAIRequestModelKey.String(e.Model),
 		keyRequestID.String(e.RequestID),
@@ -133,9 +155,7 @@ func (t *Telemetry) end(ctx context.Context, rq *request, r *http.Request, sw *s
 			semconv.GenAIUsageOutputTokensKey.Int64(e.Usage.OutputTokens),
 			keyCost.Int64(e.CostMicros), keyEstimated.Bool(e.UsageEstimated))
 	}
-	outcome := "ok"
 	if e.ErrorClass != metering.ClassNone {
-		outcome = string(e.ErrorClass)
 		attrs = append(attrs, semconv.ErrorTypeKey.String(outcome))
 		if status >= 500 {
 			span.SetStatus(codes.Error, outcome)
@@ -143,8 +163,6 @@ func (t *Telemetry) end(ctx context.Context, rq *request, r *http.Request, sw *s
 	}
 	attrs = append(attrs, keyOutcome.String(outcome))
 	span.SetAttributes(attrs...)
-	span.End()
-	t.m.requests.Add(ctx, 1, metric.WithAttributes(keyOutcome.String(outcome), semconv.GenAIOperationNameKey.String(op)))
 }
 
 // event keeps the request's metering event for its span's end, and
@@ -155,6 +173,9 @@ func (t *Telemetry) event(ctx context.Context, e metering.Event) {
 		return // the gateway is not behind the middleware
 	}
 	rq.event = &e
+	if !t.m.requestTime.Enabled(ctx) && !t.m.tokens.Enabled(ctx) && !t.m.firstToken.Enabled(ctx) && !t.m.costMicros.Enabled(ctx) {
+		return
+	}
 	op := operationOfRoute(http.MethodPost, e.Endpoint)
 	if rq.endpoint != "" {
 		op = operation(rq.endpoint)
@@ -190,21 +211,25 @@ func (t *Telemetry) event(ctx context.Context, e metering.Event) {
 // request's span; the gateway runs the attempt under the context returned,
 // so that Propagate sends this span's context upstream.
 func (t *Telemetry) attemptStart(ctx context.Context, a wicket.Attempt) context.Context {
-	op := operation(a.Endpoint)
-	attrs := []attribute.KeyValue{
-		semconv.GenAIOperationNameKey.String(op),
-		semconv.GenAIRequestModelKey.String(a.UpstreamModel),
-		keyDeployment.String(a.Deployment),
-		keyNumber.Int(a.Number),
-		keyReason.String(a.Reason),
+	ctx, span := t.tracer.Start(ctx, "attempt", t.clientKind)
+	if span.IsRecording() {
+		op := operation(a.Endpoint)
+		span.SetName(op + " " + a.UpstreamModel)
+		attrs := []attribute.KeyValue{
+			semconv.GenAIOperationNameKey.String(op),
+			semconv.GenAIRequestModelKey.String(a.UpstreamModel),
+			keyDeployment.String(a.Deployment),
+			keyNumber.Int(a.Number),
+			keyReason.String(a.Reason),
+		}
+		if p := providerName(a.Dialect); p != "" {
+			attrs = append(attrs, semconv.GenAIProviderNameKey.String(p))
+		}
+		if a.MaxOutputTokens > 0 {
+			attrs = append(attrs, semconv.GenAIRequestMaxTokensKey.Int64(a.MaxOutputTokens))
+		}
+		span.SetAttributes(attrs...)
 	}
-	if p := providerName(a.Dialect); p != "" {
-		attrs = append(attrs, semconv.GenAIProviderNameKey.String(p))
-	}
-	if a.MaxOutputTokens > 0 {
-		attrs = append(attrs, semconv.GenAIRequestMaxTokensKey.Int64(a.MaxOutputTokens))
-	}
-	ctx, span := t.tracer.Start(ctx, op+" "+a.UpstreamModel, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...))
 	if rq, _ := ctx.Value(requestKey{}).(*request); rq != nil {
 		if rq.attempt != nil {
 			rq.attempt.End()
@@ -222,15 +247,22 @@ func (t *Telemetry) attemptEnd(ctx context.Context, a wicket.Attempt) {
 		rq.attempt = nil
 	}
 	outcome := "ok"
-	if a.Status > 0 {
-		span.SetAttributes(semconv.HTTPResponseStatusCode(a.Status))
-	}
 	if a.ErrorClass != metering.ClassNone {
 		outcome = string(a.ErrorClass)
-		span.SetAttributes(semconv.ErrorTypeKey.String(outcome))
-		span.SetStatus(codes.Error, outcome)
+	}
+	if span.IsRecording() {
+		if a.Status > 0 {
+			span.SetAttributes(semconv.HTTPResponseStatusCode(a.Status))
+		}
+		if a.ErrorClass != metering.ClassNone {
+			span.SetAttributes(semconv.ErrorTypeKey.String(outcome))
+			span.SetStatus(codes.Error, outcome)
+		}
 	}
 	span.End()
+	if !t.m.attemptTime.Enabled(ctx) && !t.m.attempts.Enabled(ctx) {
+		return
+	}
 	op := operation(a.Endpoint)
 	attrs := []attribute.KeyValue{semconv.GenAIRequestModelKey.String(a.UpstreamModel)}
 	if a.ErrorClass != metering.ClassNone {
@@ -270,3 +302,25 @@ func (w *statusWriter) Flush() {
 }
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// headerCarrier is propagation.HeaderCarrier for upstream requests, with
+// the W3C names written in their canonical form at no cost: Set on an
+// http.Header canonicalizes each lower-case key anew.
+type headerCarrier http.Header
+
+func (c headerCarrier) Get(key string) string { return http.Header(c).Get(key) }
+
+func (c headerCarrier) Set(key, value string) {
+	switch key {
+	case "traceparent":
+		c["Traceparent"] = []string{value}
+	case "tracestate":
+		c["Tracestate"] = []string{value}
+	case "baggage":
+		c["Baggage"] = []string{value}
+	default:
+		http.Header(c).Set(key, value)
+	}
+}
+
+func (c headerCarrier) Keys() []string { return propagation.HeaderCarrier(c).Keys() }
