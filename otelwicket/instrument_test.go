@@ -353,6 +353,36 @@ func TestRateLimitRefusal(t *testing.T) {
 	}
 }
 
+// TestMadeUpModelsMintNoSeries: requests for models the router does not
+// know are measured without their model name, so a client cannot grow the
+// metrics' cardinality.
+func TestMadeUpModelsMintNoSeries(t *testing.T) {
+	up := newUpstream(t, fake.Handler(nil))
+	e := newEnv(t, []providers.Deployment{{Provider: up.provider(t, "primary"), Model: "fake-echo"}}, keys.Limits{})
+	for i := range 5 {
+		resp := e.post(t, fmt.Sprintf(`{"model":"made-up-%d","messages":[]}`, i), "")
+		if body := readAll(t, resp); resp.StatusCode != http.StatusNotFound {
+			t.Fatalf("got %d %s; want 404", resp.StatusCode, body)
+		}
+	}
+	m := collect(t, e)
+	dur := find(m, "gen_ai.server.request.duration")
+	if dur == nil {
+		t.Fatal("no request duration recorded")
+	}
+	points := dur.Data.(metricdata.Histogram[float64]).DataPoints
+	for _, p := range points {
+		if v, ok := p.Attributes.Value("gen_ai.request.model"); ok {
+			t.Errorf("a refused request's model %q labels a series", v.AsString())
+		}
+	}
+	if len(points) != 1 || points[0].Count != 5 {
+		t.Errorf("%d series; want the 5 requests in 1", len(points))
+	}
+	srv := e.ended(t, 5)[4]
+	check(t, srv, map[string]string{"wicket.outcome": "invalid_request", "error.type": "invalid_request", "http.response.status_code": "404"})
+}
+
 // TestUnauthenticated: a request with a bad key has a span and is counted
 // as an authentication failure, with nothing of the key recorded.
 func TestUnauthenticated(t *testing.T) {

@@ -181,9 +181,15 @@ func (t *Telemetry) event(ctx context.Context, e metering.Event) {
 		op = operation(rq.endpoint)
 	}
 	provider := providerName(rq.dialect)
-	attrs := []attribute.KeyValue{semconv.GenAIRequestModelKey.String(e.Model)}
-	if e.ServedModel != "" {
-		attrs = append(attrs, semconv.GenAIResponseModelKey.String(e.ServedModel))
+	// Metrics are labelled with a model only once the router has accepted
+	// it (an attempt was made): a client's made-up model names must not
+	// mint time series.
+	var attrs []attribute.KeyValue
+	if e.Attempts > 0 {
+		attrs = []attribute.KeyValue{semconv.GenAIRequestModelKey.String(e.Model)}
+		if e.ServedModel != "" {
+			attrs = append(attrs, semconv.GenAIResponseModelKey.String(e.ServedModel))
+		}
 	}
 	withError := attrs
 	if e.ErrorClass != metering.ClassNone {
