@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -47,12 +48,15 @@ var dialectCalls = map[providers.Dialect]dialectCall{
 	},
 }
 
+// finishWord is how each dialect says a model stopped by itself.
+var finishWord = map[providers.Dialect]string{providers.DialectOpenAI: "stop", providers.DialectAnthropic: "end_turn", providers.DialectGemini: "STOP"}
+
 var allDialects = []providers.Dialect{providers.DialectOpenAI, providers.DialectAnthropic, providers.DialectGemini}
 
 // TestMeteringEveryDialect: metering works the same through every front
 // door and from every upstream dialect: one event per request with the
 // exact usage of the upstream's answer, whole or streamed (read from each
-// dialect's own stream), costed; and a client that leaves mid-stream gets
+// dialect's own stream), costed, with the upstream's finish reason; and a client that leaves mid-stream gets
 // one event with an estimate.
 func TestMeteringEveryDialect(t *testing.T) {
 	// The fake's usage for "one two three", whatever the dialect: its
@@ -80,6 +84,11 @@ func TestMeteringEveryDialect(t *testing.T) {
 					}
 					if want, _ := metering.DefaultPrices().Cost("fake-echo", exact); ev.CostMicros != want || want == 0 {
 						t.Errorf("streamed=%v: cost %d µ$; want %d", streamed, ev.CostMicros, want)
+					}
+					// The upstream's own words for why it stopped, whatever
+					// the door.
+					if want := finishWord[upstream]; !slices.Equal(ev.FinishReasons, []string{want}) {
+						t.Errorf("streamed=%v: finish reasons %q; want [%q]", streamed, ev.FinishReasons, want)
 					}
 				}
 				select {

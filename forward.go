@@ -322,6 +322,7 @@ func (g *Gateway) relay(w http.ResponseWriter, r *http.Request, s *state, resp p
 	o.Status = cw.status
 	s.upstreamTook = o.Status < 400
 	o.Usage, s.usageKnown, s.firstByte = res.Usage, res.UsageKnown, res.FirstByte
+	o.FinishReasons = res.FinishReasons
 	s.events, s.bytesWritten = res.Events, res.BytesWritten
 	if err == nil {
 		if c := statusClass(o.Status); c != "" {

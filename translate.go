@@ -85,7 +85,11 @@ func (t *translated) Relay(w http.ResponseWriter) (providers.Result, error) {
 	out := t.door.NewWriter(cw, t.req)
 	var first time.Time
 	var events int64
+	var finish []string // the upstream's own words, as the same-dialect relays keep them
 	res, err := t.resp.Events(func(ev canon.Event) error {
+		if ev.Kind == canon.EventFinish && providers.IsFinishReason(ev.RawFinish) && len(finish) < providers.MaxFinishReasons {
+			finish = append(finish, ev.RawFinish)
+		}
 		if err := out.Write(ev); err != nil {
 			return err
 		}
@@ -104,7 +108,7 @@ func (t *translated) Relay(w http.ResponseWriter) (providers.Result, error) {
 	if first.IsZero() && cw.n > 0 {
 		first = t.now()
 	}
-	res.FirstByte, res.BytesWritten, res.Events = first, cw.n, events
+	res.FirstByte, res.BytesWritten, res.Events, res.FinishReasons = first, cw.n, events, finish
 	return res, err
 }
 

@@ -71,6 +71,10 @@ type Event struct {
 	// TimeToFirstToken is the time from Start to the first generated token
 	// sent to the client; zero when none was sent.
 	TimeToFirstToken time.Duration `json:"ttft_ns,omitempty"`
+	// FinishReasons are why the upstream ended its answer, one per choice
+	// or candidate that said, as its dialect names them ("stop",
+	// "end_turn", "STOP"…); empty when it did not say.
+	FinishReasons []string `json:"finish_reasons,omitempty"`
 	// UsageEstimated reports that Usage was estimated by the gateway (the
 	// upstream reported none, for instance because the client disconnected).
 	UsageEstimated bool `json:"usage_estimated,omitempty"`

@@ -23,7 +23,8 @@
 // gen_ai.server.time_to_first_token; and wicket's own: requests by
 // outcome (rate-limit and budget refusals among them), upstream attempts
 // by reason (fallbacks, retries, probes) and outcome, cost, failed
-// authentications, cool-downs, and the metering queue's depth and drops.
+// authentications, throttled addresses, cool-downs, and the metering
+// queue's depth and drops.
 //
 // Nothing a client or upstream wrote is ever recorded: no prompt, no
 // completion, no key, no credential, no URL query. The conventions'

@@ -239,6 +239,9 @@ func TestPlainCall(t *testing.T) {
 	if _, ok := a["error.type"]; ok {
 		t.Errorf("error.type set on a success")
 	}
+	if got := a["gen_ai.response.finish_reasons"].AsStringSlice(); len(got) != 1 || got[0] != "stop" {
+		t.Errorf("gen_ai.response.finish_reasons %q; want [stop]", got)
+	}
 	check(t, att, map[string]string{
 		"gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai", "gen_ai.request.model": "fake-echo",
 		"wicket.deployment": "d1", "wicket.attempt.number": "1", "wicket.attempt.reason": "first", "http.response.status_code": "200",
@@ -400,6 +403,47 @@ func TestUnauthenticated(t *testing.T) {
 		t.Errorf("wicket.auth.failures = %d; want 1", n)
 	}
 	assertNoCanary(t, e, m)
+}
+
+// TestThrottledAddress: once an address has failed to authenticate too
+// often, its requests are refused before any key lookup and counted apart
+// from the failures themselves.
+func TestThrottledAddress(t *testing.T) {
+	up := newUpstream(t, fake.Handler(nil))
+	e := newEnvWith(t, []providers.Deployment{{Provider: up.provider(t, "primary"), Model: "fake-echo"}}, keys.Limits{}, func(c *wicket.Config, _ *providers.RouterOptions) {
+		th, err := ratelimit.NewAuthThrottle(&ratelimit.AuthThrottleOptions{MaxFailures: 2, Window: time.Minute, Cooldown: time.Minute})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.AuthThrottle = th
+	})
+	e.key = "wk_canarykeythatdoesnotexist000000000000"
+	var statuses []int
+	for range 4 {
+		resp := e.post(t, chatBody, "")
+		readAll(t, resp)
+		statuses = append(statuses, resp.StatusCode)
+	}
+	if statuses[0] != 401 || statuses[3] != 429 {
+		t.Fatalf("statuses %v; want 401 first and 429 once throttled", statuses)
+	}
+	e.ended(t, 4)
+	m := collect(t, e)
+	failed, throttled := counter(m, "wicket.auth.failures", "", ""), counter(m, "wicket.auth.throttled", "", "")
+	var want401, want429 int64
+	for _, s := range statuses {
+		if s == 401 {
+			want401++
+		} else {
+			want429++
+		}
+	}
+	if failed != want401 || throttled != want429 {
+		t.Errorf("auth failures %d, throttled %d; want %d and %d", failed, throttled, want401, want429)
+	}
+	if n := counter(m, "wicket.requests", "wicket.outcome", "throttled"); n != want429 {
+		t.Errorf("wicket.requests{throttled} = %d; want %d", n, want429)
+	}
 }
 
 // TestClientDisconnect: a client that leaves mid-stream ends the request's

@@ -29,6 +29,7 @@ type instruments struct {
 	costMicros   metric.Int64Counter               // wicket.cost, in micro-dollars
 	unauthorized metric.Int64Counter               // wicket.auth.failures
 	coolDowns    metric.Int64Counter               // wicket.cooldowns
+	throttled    metric.Int64Counter               // wicket.auth.throttled
 }
 
 // newInstruments makes the instruments, and the metering queue's gauges
@@ -62,8 +63,12 @@ func newInstruments(m metric.Meter, stats func() (metering.MeterStats, bool)) (*
 		return nil, fail("wicket.cost", err)
 	}
 	if in.unauthorized, err = m.Int64Counter("wicket.auth.failures", metric.WithUnit("{request}"),
-		metric.WithDescription("Requests refused before a key was verified (missing, invalid or revoked key, or an address blocked after failed attempts).")); err != nil {
+		metric.WithDescription("Requests refused for their key: missing, malformed, unknown, revoked or expired.")); err != nil {
 		return nil, fail("wicket.auth.failures", err)
+	}
+	if in.throttled, err = m.Int64Counter("wicket.auth.throttled", metric.WithUnit("{request}"),
+		metric.WithDescription("Requests refused before any key lookup because their address failed to authenticate too often.")); err != nil {
+		return nil, fail("wicket.auth.throttled", err)
 	}
 	if in.coolDowns, err = m.Int64Counter("wicket.cooldowns", metric.WithUnit("{cooldown}"),
 		metric.WithDescription("Deployment and provider cool-downs entered and ended, from providers.RouterOptions.OnCoolDown.")); err != nil {

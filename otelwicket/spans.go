@@ -89,9 +89,13 @@ func (t *Telemetry) end(ctx context.Context, rq *request, r *http.Request, sw *s
 	if e == nil {
 		// No event: the gateway answered before a key was verified.
 		outcome := "rejected"
-		if status == http.StatusUnauthorized || status == http.StatusTooManyRequests {
+		switch status {
+		case http.StatusUnauthorized:
 			outcome = string(metering.ClassAuth)
 			t.m.unauthorized.Add(ctx, 1)
+		case http.StatusTooManyRequests: // the failed-auth throttle's
+			outcome = "throttled"
+			t.m.throttled.Add(ctx, 1)
 		}
 		if recording {
 			span.SetAttributes(semconv.HTTPResponseStatusCode(status), keyOutcome.String(outcome))
@@ -142,6 +146,9 @@ func (t *Telemetry) annotate(span trace.Span, e *metering.Event, rq *request, op
 	}
 	if e.ServedModel != "" {
 		attrs = append(attrs, semconv.GenAIResponseModelKey.String(e.ServedModel))
+	}
+	if len(e.FinishReasons) > 0 {
+		attrs = append(attrs, semconv.GenAIResponseFinishReasonsKey.StringSlice(e.FinishReasons))
 	}
 	if e.KeyID != "" {
 		attrs = append(attrs, keyKeyID.String(e.KeyID))

@@ -128,4 +128,12 @@ type Result struct {
 	BytesWritten int64
 	// Events counts streamed events written to the client.
 	Events int64
+	// FinishReasons are why the upstream ended its answer, one per choice
+	// or candidate that said, in its dialect's words ("stop", "length",
+	// "tool_calls"; "end_turn", "max_tokens"; "STOP", "MAX_TOKENS"): at
+	// most MaxFinishReasons, none longer than 64 bytes.
+	FinishReasons []string
 }
+
+// MaxFinishReasons bounds Result.FinishReasons.
+const MaxFinishReasons = 8

@@ -68,8 +68,16 @@ func TestExample(t *testing.T) {
 	if s := post(`{"model":"m","stream":true,"messages":[{"role":"user","content":"hello `+canary+`"}]}`, a.key); s != 200 {
 		t.Fatalf("stream: %d", s)
 	}
-	if s := post(`{"model":"m","messages":[]}`, "wk_notakey"); s != 401 {
-		t.Fatalf("bad key: %d; want 401", s)
+	// Bad keys: refused, then, past the failed-auth throttle's default
+	// of 10 failures, the address is refused before any lookup.
+	for i := range 11 {
+		want := http.StatusUnauthorized
+		if i == 10 {
+			want = http.StatusTooManyRequests
+		}
+		if s := post(`{"model":"m","messages":[]}`, "wk_notakey"); s != want {
+			t.Fatalf("bad key, try %d: %d; want %d", i+1, s, want)
+		}
 	}
 	// The fake model never fails: a cool-down is reported by hand, as the
 	// router would, so that its counter is exported too.
@@ -84,7 +92,7 @@ func TestExample(t *testing.T) {
 	for _, name := range []string{
 		"gen_ai_client_token_usage_bucket", "gen_ai_client_operation_duration_seconds_bucket",
 		"gen_ai_server_request_duration_seconds_bucket", "gen_ai_server_time_to_first_token_seconds_bucket",
-		"wicket_requests_total", "wicket_upstream_attempts_total", "wicket_cost_total", "wicket_auth_failures_total",
+		"wicket_requests_total", "wicket_upstream_attempts_total", "wicket_cost_total", "wicket_auth_failures_total", "wicket_auth_throttled_total",
 	} {
 		if !regexp.MustCompile(`(?m)^` + name + `\{`).MatchString(metrics) {
 			t.Errorf("/metrics has no %s", name)

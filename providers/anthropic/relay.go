@@ -45,8 +45,17 @@ func (r *response) Relay(w http.ResponseWriter) (providers.Result, error) {
 	res, err := r.p.up.Copy(w, r, &tail)
 	if err == nil && r.Response.StatusCode < 300 && r.call.Endpoint == providers.EndpointChat {
 		res.Usage, res.UsageKnown = usageFromBody(tail.Bytes(), tail.Whole())
+		res.FinishReasons = stopReasons(nil, tail.Bytes())
 	}
 	return res, err
+}
+
+// stopReasons appends the stop_reason strings in data (a message_delta
+// event, or the end of a whole message) to dst, up to
+// providers.MaxFinishReasons in all. A null one, as message_start
+// carries, is none.
+func stopReasons(dst []string, data []byte) []string {
+	return providers.AppendFinishReasons(dst, data, "stop_reason")
 }
 
 // Event implements uplink.EventHandler: the event is relayed as it is,
@@ -54,6 +63,9 @@ func (r *response) Relay(w http.ResponseWriter) (providers.Result, error) {
 func (r *response) Event(s *uplink.Stream, ev sse.Event) error {
 	if !ev.NoData && r.su.event(ev.Type, ev.Data) {
 		s.Result.Usage, s.Result.UsageKnown = r.su.counts.usage(), true
+	}
+	if string(ev.Type) == "message_delta" && len(s.Result.FinishReasons) < providers.MaxFinishReasons {
+		s.Result.FinishReasons = stopReasons(s.Result.FinishReasons, ev.Data)
 	}
 	return s.WriteEvent(ev.Raw)
 }

@@ -62,8 +62,16 @@ func (r *response) Relay(w http.ResponseWriter) (providers.Result, error) {
 	res, err := r.p.up.Copy(w, r, &tail)
 	if err == nil {
 		res.Usage, res.UsageKnown = usageFromTail(tail.Bytes(), tail.Whole())
+		res.FinishReasons = finishReasons(nil, tail.Bytes())
 	}
 	return res, err
+}
+
+// finishReasons appends the candidates' finishReason strings in data (a
+// chunk, or the end of a whole answer) to dst, up to
+// providers.MaxFinishReasons in all.
+func finishReasons(dst []string, data []byte) []string {
+	return providers.AppendFinishReasons(dst, data, "finishReason")
 }
 
 // Event implements uplink.EventHandler for the events of an alt=sse
@@ -83,6 +91,9 @@ func (r *response) Event(s *uplink.Stream, ev sse.Event) error {
 	}
 	valid := jsonx.Valid(ev.Data)
 	if valid {
+		if len(s.Result.FinishReasons) < providers.MaxFinishReasons {
+			s.Result.FinishReasons = finishReasons(s.Result.FinishReasons, ev.Data)
+		}
 		if u, ok := r.end.observe(ev.Data); ok {
 			r.last, r.sawUsage = u, true
 		}

@@ -46,8 +46,19 @@ func (r *response) Relay(w http.ResponseWriter) (providers.Result, error) {
 	res, err := r.p.up.Copy(w, r, &tail)
 	if err == nil && r.Response.StatusCode < 300 {
 		res.Usage, res.UsageKnown = usageFromTail(tail.Bytes(), tail.Whole())
+		if r.call.Endpoint == providers.EndpointChat {
+			res.FinishReasons = finishReasons(nil, tail.Bytes())
+		}
 	}
 	return res, err
+}
+
+// finishReasons appends the chat completion finish reasons in data (a
+// chunk, or the end of a whole answer) to dst, up to
+// providers.MaxFinishReasons in all. A null reason, as every chunk but the
+// last carries, is none.
+func finishReasons(dst []string, data []byte) []string {
+	return providers.AppendFinishReasons(dst, data, "finish_reason")
 }
 
 // Event implements uplink.EventHandler: it notes the terminal event
@@ -57,6 +68,9 @@ func (r *response) Relay(w http.ResponseWriter) (providers.Result, error) {
 func (r *response) Event(s *uplink.Stream, ev sse.Event) error {
 	if !r.ended && isTerminal(ev.Data, r.responses) {
 		r.ended = true
+	}
+	if !r.responses && len(s.Result.FinishReasons) < providers.MaxFinishReasons {
+		s.Result.FinishReasons = finishReasons(s.Result.FinishReasons, ev.Data)
 	}
 	if hasUsageObject(ev.Data) {
 		if u, ok := usageFromEvent(ev.Data, r.responses); ok {
