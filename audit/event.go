@@ -82,6 +82,13 @@ const (
 	// ActionKeyDeleted: a key was deleted. Subject is its ID; Outcome is
 	// OutcomeAllowed.
 	ActionKeyDeleted Action = "key.deleted"
+	// ActionKeyLeaked: a secret scanner (GitHub's secret scanning partner
+	// program) reported a key found in public, and the application's
+	// response to it (revocation, by default) was applied. Subject is the
+	// key's ID, Owner its owner, ActorKeyHint its display hint: never the
+	// key, never where it was found. Outcome is OutcomeAllowed, or
+	// OutcomeFailed (Reason ReasonInternal) when the response failed.
+	ActionKeyLeaked Action = "key.leaked"
 	// ActionAdminRequest: an admin API call, whatever its result. Operation
 	// is the route pattern, Subject the key or owner it addressed, Outcome
 	// OutcomeAllowed, OutcomeRefused (with a Reason) or OutcomeFailed.

@@ -120,3 +120,29 @@ func ExampleNewMemoryStore() {
 	// 1 key_1
 	// keys: not found
 }
+
+func ExampleManager_SecretScanning() {
+	hasher, _ := keys.NewHasher(keys.Pepper{Version: 1, Secret: bytes.Repeat([]byte{0x42}, keys.MinSecretLen)})
+	km, _ := keys.NewManager(keys.NewMemoryStore(), hasher, nil)
+	// GitHub's published signing keys, fetched on first use and refetched
+	// (at most once a minute) when a report names one not seen yet.
+	scanKeys, err := keys.NewGitHubScanKeys(nil)
+	if err != nil {
+		panic(err)
+	}
+	scanning, err := km.SecretScanning(&keys.ScanOptions{Keys: scanKeys})
+	if err != nil {
+		panic(err)
+	}
+	mux := http.NewServeMux()
+	// The URL given to GitHub for the partner program.
+	mux.Handle("POST /github/secret-scanning", scanning)
+
+	// A report that is not signed is refused before anything is read.
+	w := httptest.NewRecorder()
+	req := httptest.NewRequest("POST", "/github/secret-scanning", bytes.NewReader([]byte(`[{"token":"wk_x","type":"wicket_api_key"}]`)))
+	req.Header.Set("Content-Type", "application/json")
+	mux.ServeHTTP(w, req)
+	fmt.Println(w.Code)
+	// Output: 401
+}

@@ -166,7 +166,7 @@ func testBehindAuditor(t *testing.T, s audit.Sink, stored func() []audit.Event) 
 
 var (
 	actions = []audit.Action{
-		audit.ActionKeyIssued, audit.ActionKeyRotated, audit.ActionKeyRevoked, audit.ActionKeyDeleted,
+		audit.ActionKeyIssued, audit.ActionKeyRotated, audit.ActionKeyRevoked, audit.ActionKeyDeleted, audit.ActionKeyLeaked,
 		audit.ActionAdminRequest, audit.ActionAuthFailed, audit.ActionIPBlocked,
 		audit.ActionBudgetExhausted, audit.ActionRateLimitExceeded,
 	}
