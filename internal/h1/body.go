@@ -197,7 +197,7 @@ func unexpected(err error) error {
 // parseChunkSize parses a chunk-size line: hex digits, then optional
 // whitespace and extensions, which are ignored.
 func parseChunkSize(line []byte) (int64, bool) {
-	if i := indexByteSlice(line, ';'); i >= 0 {
+	if i := bytes.IndexByte(line, ';'); i >= 0 {
 		line = line[:i]
 	}
 	for len(line) > 0 && (line[len(line)-1] == ' ' || line[len(line)-1] == '\t') {
@@ -221,15 +221,6 @@ func parseChunkSize(line []byte) (int64, bool) {
 		n = n<<4 | int64(b)
 	}
 	return n, true
-}
-
-func indexByteSlice(b []byte, c byte) int {
-	for i, x := range b {
-		if x == c {
-			return i
-		}
-	}
-	return -1
 }
 
 // skipTrailers reads the trailer lines after the last chunk, up to the

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 )
 
 // head is a response head as read: the header lines' names and values laid
@@ -275,35 +276,16 @@ func parseLength(s string) (int64, bool) {
 func hasToken(v, token string) bool {
 	for v != "" {
 		var item string
-		if i := indexByte(v, ','); i >= 0 {
+		if i := strings.IndexByte(v, ','); i >= 0 {
 			item, v = v[:i], v[i+1:]
 		} else {
 			item, v = v, ""
 		}
-		if asciiEqualFold(trimOWS(item), token) {
+		if asciiEqualFold(strings.Trim(item, " \t"), token) {
 			return true
 		}
 	}
 	return false
-}
-
-func indexByte(s string, b byte) int {
-	for i := 0; i < len(s); i++ {
-		if s[i] == b {
-			return i
-		}
-	}
-	return -1
-}
-
-func trimOWS(s string) string {
-	for s != "" && (s[0] == ' ' || s[0] == '\t') {
-		s = s[1:]
-	}
-	for s != "" && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
-		s = s[:len(s)-1]
-	}
-	return s
 }
 
 func asciiEqualFold(a, b string) bool {
