@@ -47,6 +47,16 @@ type request struct {
 	endpoint providers.Endpoint
 	maxOut   int64      // the output cap the last attempt sent
 	attempt  trace.Span // the attempt in progress, if any
+	method   string     // the request's
+}
+
+// operation names the request's operation: its upstream attempts', or,
+// when it made none, its route's.
+func (rq *request) operation(route string) string {
+	if rq.endpoint != "" {
+		return operation(rq.endpoint)
+	}
+	return operationOfRoute(rq.method, route)
 }
 
 // Handler wraps the gateway (or a handler in front of it): it starts a
@@ -60,21 +70,21 @@ func (t *Telemetry) Handler(next http.Handler) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := t.prop.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
-		rq := &request{}
+		rq := &request{method: r.Method}
 		ctx = context.WithValue(ctx, requestKey{}, rq)
 		ctx, rq.span = t.tracer.Start(ctx, r.Method, t.serverKind)
 		if rq.span.IsRecording() {
 			rq.span.SetAttributes(semconv.HTTPRequestMethodKey.String(r.Method))
 		}
 		sw := &statusWriter{ResponseWriter: w}
-		defer t.end(ctx, rq, r, sw)
+		defer t.end(ctx, rq, sw)
 		next.ServeHTTP(sw, r.WithContext(ctx))
 	})
 }
 
 // end sets the request's span's name and attributes from what the hooks
 // saw, ends it and counts the request.
-func (t *Telemetry) end(ctx context.Context, rq *request, r *http.Request, sw *statusWriter) {
+func (t *Telemetry) end(ctx context.Context, rq *request, sw *statusWriter) {
 	if rq.attempt != nil { // an attempt the gateway began but never sent
 		rq.attempt.SetAttributes(keySent.Bool(false))
 		rq.attempt.End()
@@ -109,10 +119,7 @@ func (t *Telemetry) end(ctx context.Context, rq *request, r *http.Request, sw *s
 		}
 		return
 	}
-	op := operationOfRoute(r.Method, e.Endpoint)
-	if rq.endpoint != "" {
-		op = operation(rq.endpoint)
-	}
+	op := rq.operation(e.Endpoint)
 	outcome := "ok"
 	if e.ErrorClass != metering.ClassNone {
 		outcome = string(e.ErrorClass)
@@ -183,10 +190,7 @@ func (t *Telemetry) event(ctx context.Context, e metering.Event) {
 	if !t.m.requestTime.Enabled(ctx) && !t.m.tokens.Enabled(ctx) && !t.m.firstToken.Enabled(ctx) && !t.m.costMicros.Enabled(ctx) {
 		return
 	}
-	op := operationOfRoute(http.MethodPost, e.Endpoint)
-	if rq.endpoint != "" {
-		op = operation(rq.endpoint)
-	}
+	op := rq.operation(e.Endpoint)
 	provider := providerName(rq.dialect)
 	// Metrics are labelled with a model only once the router has accepted
 	// it (an attempt was made): a client's made-up model names must not
