@@ -1,6 +1,7 @@
 package abuse
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -180,37 +181,18 @@ func (o *Options) fill() error {
 	case o.Cooldown < 0:
 		return bad("Cooldown", "is negative")
 	}
-	def := func(v *float64, d float64) {
-		if *v == 0 {
-			*v = d
-		}
-	}
-	def(&o.Alpha, DefaultAlpha)
-	def(&o.JumpFactor, DefaultJumpFactor)
-	def(&o.JumpSigmas, DefaultJumpSigmas)
-	def(&o.MinRate, DefaultMinRate)
-	def(&o.MinTokens, DefaultMinTokens)
-	if o.MaxKeys == 0 {
-		o.MaxKeys = DefaultMaxKeys
-	}
-	if o.WarmupMinutes == 0 {
-		o.WarmupMinutes = DefaultWarmupMinutes
-	}
-	if o.SpreadWindow == 0 {
-		o.SpreadWindow = DefaultSpreadWindow
-	}
-	if o.SpreadThreshold == 0 {
-		o.SpreadThreshold = DefaultSpreadThreshold
-	}
-	if o.BurstWindow == 0 {
-		o.BurstWindow = DefaultBurstWindow
-	}
-	if o.BurstThreshold == 0 {
-		o.BurstThreshold = DefaultBurstThreshold
-	}
-	if o.Cooldown == 0 {
-		o.Cooldown = DefaultCooldown
-	}
+	o.Alpha = cmp.Or(o.Alpha, DefaultAlpha)
+	o.JumpFactor = cmp.Or(o.JumpFactor, DefaultJumpFactor)
+	o.JumpSigmas = cmp.Or(o.JumpSigmas, DefaultJumpSigmas)
+	o.MinRate = cmp.Or(o.MinRate, DefaultMinRate)
+	o.MinTokens = cmp.Or(o.MinTokens, DefaultMinTokens)
+	o.MaxKeys = cmp.Or(o.MaxKeys, DefaultMaxKeys)
+	o.WarmupMinutes = cmp.Or(o.WarmupMinutes, DefaultWarmupMinutes)
+	o.SpreadWindow = cmp.Or(o.SpreadWindow, DefaultSpreadWindow)
+	o.SpreadThreshold = cmp.Or(o.SpreadThreshold, DefaultSpreadThreshold)
+	o.BurstWindow = cmp.Or(o.BurstWindow, DefaultBurstWindow)
+	o.BurstThreshold = cmp.Or(o.BurstThreshold, DefaultBurstThreshold)
+	o.Cooldown = cmp.Or(o.Cooldown, DefaultCooldown)
 	if o.Now == nil {
 		o.Now = time.Now
 	}
