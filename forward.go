@@ -322,7 +322,9 @@ func (g *Gateway) relay(w http.ResponseWriter, r *http.Request, s *state, resp p
 	o.Status = cw.status
 	s.upstreamTook = o.Status < 400
 	o.Usage, s.usageKnown, s.firstByte = res.Usage, res.UsageKnown, res.FirstByte
-	o.FinishReasons = finishReasons(res.FinishReasons)
+	// An application's own Provider may report anything: an event keeps
+	// only what may stand as finish reasons.
+	o.FinishReasons = providers.FinishReasons(res.FinishReasons)
 	s.events, s.bytesWritten = res.Events, res.BytesWritten
 	if err == nil {
 		if c := statusClass(o.Status); c != "" {
@@ -447,20 +449,4 @@ func (g *Gateway) credentialRefused(ctx context.Context, s *state, d *providers.
 			g.cfg.OnUpstreamRefusal(ctx, ev)
 		}()
 	}
-}
-
-// finishReasons keeps of a provider's finish reasons only what may go in
-// an event: identifier-like values (providers.IsFinishReason), at most
-// providers.MaxFinishReasons. The dialect adapters report only such
-// values; a Provider of the application's may not.
-func finishReasons(rs []string) []string {
-	if len(rs) > providers.MaxFinishReasons {
-		rs = rs[:providers.MaxFinishReasons]
-	}
-	for _, r := range rs {
-		if !providers.IsFinishReason(r) {
-			return slices.DeleteFunc(slices.Clone(rs), func(r string) bool { return !providers.IsFinishReason(r) })
-		}
-	}
-	return rs
 }

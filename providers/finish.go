@@ -1,6 +1,10 @@
 package providers
 
-import "github.com/wicket-gw/wicket/internal/jsonx"
+import (
+	"slices"
+
+	"github.com/wicket-gw/wicket/internal/jsonx"
+)
 
 // AppendFinishReasons appends to dst the finish reasons in data (an
 // event, or the end of a whole answer) held by the members named key (the
@@ -10,14 +14,22 @@ import "github.com/wicket-gw/wicket/internal/jsonx"
 func AppendFinishReasons(dst []string, data []byte, key string) []string {
 	n := len(dst)
 	dst = jsonx.AppendStrings(dst, data, key, MaxFinishReasons-n, 64)
-	keep := n
-	for _, r := range dst[n:] {
-		if IsFinishReason(r) {
-			dst[keep] = r
-			keep++
+	return append(dst[:n], FinishReasons(dst[n:])...)
+}
+
+// FinishReasons returns what of rs may stand as finish reasons: the values
+// IsFinishReason accepts, at most MaxFinishReasons. It returns rs itself
+// when all of them may, else a new slice: rs is never written.
+func FinishReasons(rs []string) []string {
+	if len(rs) > MaxFinishReasons {
+		rs = rs[:MaxFinishReasons]
+	}
+	for _, r := range rs {
+		if !IsFinishReason(r) {
+			return slices.DeleteFunc(slices.Clone(rs), func(r string) bool { return !IsFinishReason(r) })
 		}
 	}
-	return dst[:keep]
+	return rs
 }
 
 // IsFinishReason reports whether s looks like a finish reason: 1 to 64
