@@ -89,6 +89,23 @@ const (
 	// key, never where it was found. Outcome is OutcomeAllowed, or
 	// OutcomeFailed (Reason ReasonInternal) when the response failed.
 	ActionKeyLeaked Action = "key.leaked"
+	// ActionKeySuspended: a key was suspended (keys.Manager.Suspend): held
+	// out of use until the suspension lapses or is lifted. Subject is its
+	// ID, Owner its owner, Reason the suspension's reason (such as
+	// ReasonLeaked or an abuse signal's kind); Outcome is OutcomeAllowed.
+	ActionKeySuspended Action = "key.suspended"
+	// ActionKeyUnsuspended: a key's suspension was lifted before it lapsed.
+	// Subject is its ID, Owner its owner; Outcome is OutcomeAllowed.
+	ActionKeyUnsuspended Action = "key.unsuspended"
+	// ActionAbuseSignal: a key behaved unlike itself (package abuse).
+	// Subject is its ID, Reason the signal's kind (ReasonRateJump,
+	// ReasonTokenJump, ReasonNetworkSpread, ReasonRefusalBurst); Outcome is
+	// OutcomeAllowed.
+	ActionAbuseSignal Action = "abuse.signal"
+	// ActionKeyThrottled: an abuse policy gave a key tighter rate limits
+	// for a while. Subject is its ID, Reason the signal's kind; Outcome is
+	// OutcomeAllowed.
+	ActionKeyThrottled Action = "key.throttled"
 	// ActionAdminRequest: an admin API call, whatever its result. Operation
 	// is the route pattern, Subject the key or owner it addressed, Outcome
 	// OutcomeAllowed, OutcomeRefused (with a Reason) or OutcomeFailed.
@@ -142,6 +159,12 @@ const (
 	ReasonUnknownKey      Reason = "unknown_key"       // well formed, but no store holds it
 	ReasonRevokedKey      Reason = "revoked_key"       // the key was revoked
 	ReasonExpiredKey      Reason = "expired_key"       // the key, or its rotation grace, expired
+	ReasonSuspendedKey    Reason = "suspended_key"     // the key is suspended
+	ReasonLeaked          Reason = "leaked"            // a secret scanner found the key in public
+	ReasonRateJump        Reason = "rate_jump"         // the key's request rate jumped above its baseline
+	ReasonTokenJump       Reason = "token_jump"        // the key's token rate jumped above its baseline
+	ReasonNetworkSpread   Reason = "network_spread"    // the key was used from too many client networks
+	ReasonRefusalBurst    Reason = "refusal_burst"     // the key was refused its scope or allowlist too often
 	ReasonForbidden       Reason = "forbidden"         // valid key, not allowed this use (IP, endpoint, model, admin route)
 	ReasonNotFound        Reason = "not_found"         // the subject does not exist, or is another owner's
 	ReasonInvalid         Reason = "invalid_request"   // the request failed validation

@@ -37,17 +37,21 @@ type AdminOptions struct {
 //	POST   /keys                  create; body: Spec; 201 {"key":…,"record":…}
 //	GET    /keys?owner=&after=&limit=  list (limit 1-500, default 100; after: last ID seen);
 //	                              200 {"data":[…],"has_more":…}
+//	GET    /keys?suspended=true&…  the same, of keys suspended now only (Manager.Suspended)
 //	GET    /keys/{id}             read; 200 record
 //	POST   /keys/{id}/rotate      body: {"grace_seconds":N}; 201 {"key":…,"record":…,"previous":…}
 //	POST   /keys/{id}/revoke      200 record
+//	POST   /keys/{id}/suspend     body: {"reason":…,"seconds":N} (0 or absent: until lifted); 200 record
+//	POST   /keys/{id}/unsuspend   lift a suspension; 200 record
 //	DELETE /keys/{id}             204
 //	DELETE /owners/{owner}/keys   200 {"deleted":N}
 //	GET    /keys/{id}/usage       200 Usage (when AdminOptions.Usage is set)
 //	DELETE /owners/{owner}        200 the erasure's report (when AdminOptions.EraseOwner is set)
 //
 // Admin-role keys may do everything. User-role keys may list, read, see the
-// usage of and revoke their own owner's keys only: another owner's key answers 404 and
-// is left unchanged, and the other routes answer 403. The plaintext key
+// usage of, revoke and suspend their own owner's keys only: another
+// owner's key answers 404 and is left unchanged, and the other routes
+// (lifting a suspension among them) answer 403. The plaintext key
 // appears only in the create and rotate responses; no response carries a
 // digest.
 //
@@ -72,6 +76,8 @@ func NewAdmin(m *Manager, opts *AdminOptions) http.Handler {
 	mux.HandleFunc("GET /keys/{id}", a.get)
 	mux.HandleFunc("POST /keys/{id}/rotate", a.adminOnly(a.rotate))
 	mux.HandleFunc("POST /keys/{id}/revoke", a.revoke)
+	mux.HandleFunc("POST /keys/{id}/suspend", a.suspend)
+	mux.HandleFunc("POST /keys/{id}/unsuspend", a.adminOnly(a.unsuspend))
 	if o.Usage != nil {
 		mux.HandleFunc("GET /keys/{id}/usage", a.usage)
 	}
@@ -174,6 +180,15 @@ func (a *admin) create(w http.ResponseWriter, r *http.Request) {
 
 func (a *admin) list(w http.ResponseWriter, r *http.Request) {
 	q := ListQuery{Owner: r.URL.Query().Get("owner"), After: r.URL.Query().Get("after"), Limit: defaultAdminPage}
+	listFn := a.m.List
+	switch r.URL.Query().Get("suspended") {
+	case "":
+	case "true":
+		listFn = a.m.Suspended
+	default:
+		a.fail(w, r, fmt.Errorf("%w: suspended must be true or absent", ErrInvalid))
+		return
+	}
 	if s := r.URL.Query().Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > maxAdminPage {
@@ -191,7 +206,7 @@ func (a *admin) list(w http.ResponseWriter, r *http.Request) {
 	}
 	size := q.Limit
 	q.Limit++ // one more than asked tells whether another page exists
-	recs, err := a.m.List(r.Context(), q)
+	recs, err := listFn(r.Context(), q)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -250,6 +265,44 @@ func (a *admin) revoke(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rec, err := a.m.Revoke(r.Context(), r.PathValue("id"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, rec)
+}
+
+// maxSuspendSeconds bounds a suspension's length through the admin API: a
+// longer one is better left until lifted.
+const maxSuspendSeconds = 365 * 24 * 3600
+
+func (a *admin) suspend(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Reason  string `json:"reason"`
+		Seconds int64  `json:"seconds"`
+	}
+	if err := a.decode(w, r, &body); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if body.Seconds < 0 || body.Seconds > maxSuspendSeconds {
+		a.fail(w, r, fmt.Errorf("%w: seconds must be 0 to %d", ErrInvalid, maxSuspendSeconds))
+		return
+	}
+	if _, err := a.visible(r, r.PathValue("id")); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	rec, err := a.m.Suspend(r.Context(), r.PathValue("id"), body.Reason, time.Duration(body.Seconds)*time.Second)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, rec)
+}
+
+func (a *admin) unsuspend(w http.ResponseWriter, r *http.Request) {
+	rec, err := a.m.Unsuspend(r.Context(), r.PathValue("id"))
 	if err != nil {
 		a.fail(w, r, err)
 		return

@@ -51,6 +51,8 @@ func authReason(err error) audit.Reason {
 		return audit.ReasonRevokedKey
 	case errors.Is(err, ErrExpired):
 		return audit.ReasonExpiredKey
+	case errors.Is(err, ErrSuspended):
+		return audit.ReasonSuspendedKey
 	case errors.Is(err, ErrForbidden):
 		return audit.ReasonForbidden
 	}

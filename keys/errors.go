@@ -20,6 +20,9 @@ var (
 	ErrRevoked = errors.New("keys: API key revoked")
 	// ErrExpired means the key's expiry, or its rotation grace period, has passed.
 	ErrExpired = errors.New("keys: API key expired")
+	// ErrSuspended means the key is suspended (Manager.Suspend): held out
+	// of use, pending review or until its suspension lapses.
+	ErrSuspended = errors.New("keys: API key suspended")
 	// ErrForbidden means the key is valid but may not be used this way: from
 	// this client IP, on this endpoint, for this model, or for this admin action.
 	ErrForbidden = errors.New("keys: forbidden")
@@ -38,7 +41,7 @@ var (
 
 // StatusCode returns the HTTP status that fits an error from Verify or the
 // middleware: 401 for a missing, malformed, unknown, revoked or expired key,
-// 403 for a forbidden use, 429 for a throttled client address, 400 for an
+// 403 for a forbidden use or a suspended key, 429 for a throttled client address, 400 for an
 // invalid argument, 404 for not found and 503 for anything else (a store
 // failure, say).
 func StatusCode(err error) int {
@@ -48,7 +51,7 @@ func StatusCode(err error) int {
 	case errors.Is(err, ErrMissing), errors.Is(err, ErrMalformed), errors.Is(err, ErrUnknown),
 		errors.Is(err, ErrRevoked), errors.Is(err, ErrExpired):
 		return http.StatusUnauthorized
-	case errors.Is(err, ErrForbidden):
+	case errors.Is(err, ErrForbidden), errors.Is(err, ErrSuspended):
 		return http.StatusForbidden
 	case errors.Is(err, ErrThrottled):
 		return http.StatusTooManyRequests
@@ -62,3 +65,17 @@ func StatusCode(err error) int {
 		return http.StatusServiceUnavailable
 	}
 }
+
+// ForbiddenError refuses a verified key for where it was used from or what
+// it asked: its IP allowlist or its endpoint scopes. It wraps ErrForbidden
+// and names the key by its public ID (never the key), so that a caller can
+// count a key's refusals (package abuse) without looking it up again.
+type ForbiddenError struct {
+	KeyID string // the refused key's ID
+	Why   string // what was not allowed, such as "client IP not allowed for this key"
+}
+
+func (e *ForbiddenError) Error() string { return ErrForbidden.Error() + ": " + e.Why }
+
+// Unwrap returns ErrForbidden.
+func (e *ForbiddenError) Unwrap() error { return ErrForbidden }

@@ -244,7 +244,9 @@ func (m *Manager) Rotate(ctx context.Context, id string, grace time.Duration) (s
 		return "", nil, nil, err
 	}
 	now := m.opts.Now().UTC()
-	if err := old.check(now); err != nil {
+	// A suspended key may be rotated: replacing it is how a leaked key's
+	// owner gets back to work. The successor is not suspended.
+	if err := old.check(now); err != nil && !errors.Is(err, ErrSuspended) {
 		return "", nil, nil, fmt.Errorf("%w: cannot rotate a revoked or expired key", ErrInvalid)
 	}
 	key, next, err := m.issue(ctx, old.Spec(), old.Account())

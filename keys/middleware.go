@@ -2,7 +2,6 @@ package keys
 
 import (
 	"errors"
-	"fmt"
 	"github.com/wicket-gw/wicket/audit"
 	"net"
 	"net/http"
@@ -23,7 +22,8 @@ type MiddlewareOptions struct {
 	// logic.
 	ClientIP func(*http.Request) netip.Addr
 	// ErrorHandler answers a refused request. err wraps one of ErrMissing,
-	// ErrMalformed, ErrUnknown, ErrRevoked, ErrExpired, ErrForbidden,
+	// ErrMalformed, ErrUnknown, ErrRevoked, ErrExpired, ErrSuspended,
+	// ErrForbidden (as a *ForbiddenError once the key is verified),
 	// ErrThrottled (as a *ThrottledError), ErrThrottleUnavailable, or a
 	// store failure; StatusCode and PublicMessage turn it into a status and
 	// a safe message, and SetErrorHeaders sets its headers. Nil means
@@ -107,7 +107,7 @@ func (m *Manager) Middleware(opts *MiddlewareOptions) func(http.Handler) http.Ha
 				}
 			}
 			if !rec.Scopes.AllowsEndpoint(r.URL.Path) {
-				err := fmt.Errorf("%w: endpoint not allowed for this key", ErrForbidden)
+				err := &ForbiddenError{KeyID: rec.ID, Why: "endpoint not allowed for this key"}
 				m.audit(r.Context(), audit.Event{Action: audit.ActionAuthFailed, Outcome: audit.OutcomeRefused, Reason: audit.ReasonForbidden,
 					ActorKeyID: rec.ID, ActorKeyHint: rec.Hint, Owner: rec.Owner, ClientIP: ip})
 				o.ErrorHandler(w, r, err)
@@ -186,6 +186,8 @@ func PublicMessage(err error) string {
 		return "This API key has been revoked."
 	case errors.Is(err, ErrExpired):
 		return "This API key has expired."
+	case errors.Is(err, ErrSuspended):
+		return "This API key is suspended. Its owner or an administrator can have the suspension lifted."
 	case errors.Is(err, ErrThrottled):
 		return "Too many failed authentication attempts from this address. Try again later."
 	case errors.Is(err, ErrForbidden):
@@ -212,6 +214,8 @@ func ErrorCode(err error) string {
 		return "api_key_revoked"
 	case errors.Is(err, ErrExpired):
 		return "api_key_expired"
+	case errors.Is(err, ErrSuspended):
+		return "api_key_suspended"
 	case errors.Is(err, ErrForbidden):
 		return "permission_denied"
 	case errors.Is(err, ErrThrottled):

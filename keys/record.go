@@ -220,6 +220,9 @@ type Record struct {
 	// Issue sets it to the key's own ID; Rotate gives the successor its
 	// predecessor's, so that a rotated key keeps its spend and budget.
 	AccountID string `json:"account_id,omitempty"`
+	// Suspension, while active, holds the key out of use without revoking
+	// it (Manager.Suspend); the zero Suspension means none.
+	Suspension Suspension `json:"suspension,omitzero"`
 }
 
 // Account returns the account the key is charged to: AccountID, or ID for
@@ -261,15 +264,21 @@ func (r *Record) AllowsIP(ip netip.Addr) bool {
 	return false
 }
 
-// Active reports whether the key is neither revoked nor expired at now.
+// Active reports whether the key is usable at now: neither revoked, expired
+// nor suspended.
 func (r *Record) Active(now time.Time) bool { return r.check(now) == nil }
 
+// check returns why the key is not usable at now: ErrRevoked, ErrExpired or
+// ErrSuspended, in that order; nil if it is.
 func (r *Record) check(now time.Time) error {
 	if !r.RevokedAt.IsZero() {
 		return ErrRevoked
 	}
 	if !r.ExpiresAt.IsZero() && !now.Before(r.ExpiresAt) {
 		return ErrExpired
+	}
+	if r.Suspension.Active(now) {
+		return ErrSuspended
 	}
 	return nil
 }

@@ -30,8 +30,8 @@ type ScanOptions struct {
 	Keys ScanKeys
 	// Action is applied to each reported key found in the store that is
 	// not already revoked. Nil means revoke it (Manager.Revoke). An
-	// application may pass its own, such as suspending the key pending
-	// review and notifying its owner. An error answers the report with 503
+	// application may pass its own, such as Manager.SuspendLeaked, which
+	// suspends the key pending review. An error answers the report with 503
 	// so that GitHub sends it again.
 	Action func(ctx context.Context, rec *Record) error
 	// ReplayWindow is how long the digest of a verified report is

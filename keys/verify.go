@@ -69,7 +69,8 @@ func (m *Manager) cached(d Digest, now time.Time) (*Record, bool) {
 }
 
 // admit refuses a record that does not belong to digest d, is revoked or
-// expired at now, or does not allow the client IP.
+// expired at now, is suspended, or does not allow the client IP (a
+// *ForbiddenError).
 func admit(rec *Record, d Digest, now time.Time, clientIP netip.Addr) error {
 	if !rec.Digest.Equal(d) {
 		return ErrUnknown
@@ -78,7 +79,7 @@ func admit(rec *Record, d Digest, now time.Time, clientIP netip.Addr) error {
 		return err
 	}
 	if !rec.AllowsIP(clientIP) {
-		return fmt.Errorf("%w: client IP not allowed for this key", ErrForbidden)
+		return &ForbiddenError{KeyID: rec.ID, Why: "client IP not allowed for this key"}
 	}
 	return nil
 }

@@ -164,6 +164,7 @@ func testUpdate(t *testing.T, s keys.Store) {
 	revoked := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
 	got, err := s.Update(ctx(t), r.ID, func(r *keys.Record) error {
 		r.RevokedAt, r.Name = revoked, "renamed"
+		r.Suspension = keys.Suspension{Reason: "leaked", At: revoked, Until: revoked.Add(time.Hour)}
 		return nil
 	})
 	if err != nil {
@@ -171,6 +172,7 @@ func testUpdate(t *testing.T, s keys.Store) {
 	}
 	want := record(1, "alice")
 	want.RevokedAt, want.Name = revoked, "renamed"
+	want.Suspension = keys.Suspension{Reason: "leaked", At: revoked, Until: revoked.Add(time.Hour)}
 	if diff := cmp.Diff(want, got, cmpRecords); diff != "" {
 		t.Errorf("Update result (-want +got):\n%s", diff)
 	}
