@@ -15,8 +15,10 @@ import (
 // Authorization, x-api-key, x-goog-api-key or Gemini's key parameter) and
 // puts its record in the context (keys.PrincipalFrom). Refusals are
 // answered in the caller's dialect: 401 for a missing, unknown, revoked or
-// expired key, 403 for a client IP or endpoint the key does not allow, 503
-// when the key store fails.
+// expired key, 403 for a suspended key or a client IP or endpoint the key
+// does not allow, 503 when the key store fails. With Config.Abuse, each
+// verified request, and each refusal of a known key's IP allowlist or
+// endpoint scopes, is told to the abuse detector.
 //
 // With the failed-auth throttle on (Config.AuthThrottle), every 401 other
 // than a missing key counts as a failure of the client address, and an
@@ -43,6 +45,7 @@ func (g *Gateway) Authenticate() func(http.Handler) http.Handler {
 			s, r := g.ensureState(r)
 			s.begin(rec)
 			defer g.finishOnExit(r, s)
+			g.abuse.request(rec.ID, s.clientIP)
 			next.ServeHTTP(w, r)
 		}))
 	}
@@ -103,6 +106,9 @@ func (g *Gateway) authFailed(w http.ResponseWriter, r *http.Request, err error) 
 		g.cfg.Logger.Error("wicket: failed-auth throttle unavailable", slog.String("request_id", RequestID(r.Context())))
 	case status == http.StatusServiceUnavailable:
 		g.cfg.Logger.Error("wicket: key store failed", slog.String("request_id", RequestID(r.Context())))
+	}
+	if fe, ok := errors.AsType[*keys.ForbiddenError](err); ok {
+		g.abuse.refused(fe.KeyID, g.clientIPOf(r))
 	}
 	keys.SetErrorHeaders(w.Header(), err)
 	fail(w, r, &providers.Error{Status: status, Code: keys.ErrorCode(err), Message: keys.PublicMessage(err)})

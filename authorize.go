@@ -28,6 +28,7 @@ func (g *Gateway) Authorize() func(http.Handler) http.Handler {
 				s.outcome.Model = metering.CutID(s.req.Model)
 			}
 			if !rec.Scopes.AllowsModel(s.req.Model) {
+				g.abuse.refused(rec.ID, s.clientIP)
 				s.outcome.ErrorClass = metering.ClassInvalidRequest
 				fail(w, r, &providers.Error{Status: http.StatusForbidden, Type: "permission_error", Param: "model", Code: "model_not_allowed", Message: "This API key may not use the requested model."})
 				return

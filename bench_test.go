@@ -100,6 +100,18 @@ func BenchmarkChainOverhead(b *testing.B) {
 		})
 		chainLoop(b, e.gw, e.key, body)
 	})
+	// The same with abuse signals on (Config.Abuse, default thresholds):
+	// the difference is their cost per request.
+	b.Run("gateway+abuse", func(b *testing.B) {
+		p := &scripted{}
+		e := newEnv(b, scriptedModels(p), func(c *wicket.Config) {
+			c.Prices = perOutputToken(b)
+			c.Limits = ratelimit.Limits{RequestsPerMinute: 1 << 35, TokensPerMinute: 1 << 35, MaxConcurrent: 1 << 20}
+			c.OnEvent = nil
+			c.Abuse = &wicket.AbuseConfig{}
+		})
+		chainLoop(b, e.gw, e.key, body)
+	})
 	b.Run("harness", func(b *testing.B) {
 		p := &scripted{}
 		call := &providers.Call{Request: &providers.Request{MaxOutputTokens: 16}, UpstreamModel: "ok"}

@@ -152,6 +152,11 @@ type Config struct {
 	// request's goroutine; a panic in it is recovered and logged. The event
 	// is also logged at error level.
 	OnUpstreamRefusal func(ctx context.Context, r UpstreamRefusal)
+	// Abuse, if set, watches each key for signs that it leaked or is
+	// misused (package abuse) and acts on them as its Policy says:
+	// suspending the key or capping its limits for a cool-off. Nil means no
+	// abuse signals.
+	Abuse *AbuseConfig
 	// Logger receives operational events (upstream failures, panics) and
 	// one access record per request (at Info), with identifiers only. The
 	// gateway always wraps it in redact.NewHandler, which drops
@@ -183,6 +188,7 @@ type Gateway struct {
 	usage        *usageCounters
 	doors        []providers.FrontDoor
 	doorOf       func(path string) providers.FrontDoor
+	abuse        *abuseGuard // nil without Config.Abuse
 }
 
 // dialectOf returns the dialect of the front door a path falls under.
@@ -277,6 +283,11 @@ func New(cfg Config) (*Gateway, error) {
 		cfg.UsageCacheSize = 10_000
 	}
 	g.usage = newUsageCounters(cfg.UsageCacheSize)
+	if cfg.Abuse != nil {
+		if g.abuse, err = newAbuseGuard(g, cfg.Abuse); err != nil {
+			return nil, err
+		}
+	}
 	if cfg.Recorder != nil {
 		if g.meter, err = metering.NewMeter(cfg.Recorder, cfg.MeterOptions); err != nil {
 			return nil, fmt.Errorf("wicket: meter: %w", err)

@@ -66,7 +66,8 @@ func (g *Gateway) admit(w http.ResponseWriter, r *http.Request, s *state) bool {
 	return true
 }
 
-// limitsFor merges the gateway's default limits with the key's overrides.
+// limitsFor merges the gateway's default limits with the key's overrides,
+// under any cap an abuse policy placed on the key.
 func (g *Gateway) limitsFor(rec *keys.Record) ratelimit.Limits {
 	l := g.cfg.Limits
 	if v := rec.Limits.RequestsPerMinute; v > 0 {
@@ -77,6 +78,9 @@ func (g *Gateway) limitsFor(rec *keys.Record) ratelimit.Limits {
 	}
 	if v := rec.Limits.MaxConcurrent; v > 0 {
 		l.MaxConcurrent = v
+	}
+	if g.abuse != nil {
+		l = g.abuse.limits(rec.ID, l)
 	}
 	return l
 }

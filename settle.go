@@ -62,6 +62,7 @@ func (g *Gateway) finish(r *http.Request, s *state) {
 	}()
 	g.settle(ctx, s)
 	g.countUsage(s)
+	g.abuse.tokens(o.KeyID, o.Usage.Total())
 	g.accessRecord(ctx, s)
 	if g.cfg.OnEvent != nil {
 		func() {

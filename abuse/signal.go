@@ -45,3 +45,6 @@ type Signal struct {
 	//     BurstThreshold+1, and BurstThreshold.
 	Value, Baseline float64
 }
+
+// Valid reports whether k is one of the kinds above.
+func (k Kind) Valid() bool { return k < numKinds }
