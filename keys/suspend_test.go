@@ -355,3 +355,41 @@ func TestAdminSuspension(t *testing.T) {
 		t.Errorf("admin's list after lifting (-want +got):\n%s", diff)
 	}
 }
+
+// With Manager.SuspendLeaked as the scanner's action, a reported key is
+// suspended pending review, not revoked: refused at once with 403, and
+// back in use once an administrator lifts the suspension.
+func TestSecretScanningSuspendsPendingReview(t *testing.T) {
+	var m *keys.Manager
+	e := newScanEnv(t, &keys.ScanOptions{Action: func(ctx context.Context, rec *keys.Record) error { return m.SuspendLeaked(ctx, rec) }})
+	m = e.fx.m
+	key, rec := e.fx.issue(t, keys.Spec{})
+	if status, b := e.report(t, reportBody(t, key)); status != http.StatusOK {
+		t.Fatalf("report: %d %s", status, b)
+	}
+	if _, err := m.Verify(context.Background(), key, netip.Addr{}); !errors.Is(err, keys.ErrSuspended) {
+		t.Fatalf("reported key: got %v; want ErrSuspended", err)
+	}
+	got, err := m.Get(context.Background(), rec.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.RevokedAt.IsZero() || got.Suspension.Reason != "leaked" || !got.Suspension.Until.IsZero() {
+		t.Errorf("record after the report: revoked %v, suspension %+v; want not revoked, suspended until lifted for leaked", got.RevokedAt, got.Suspension)
+	}
+	if _, err := m.Unsuspend(context.Background(), rec.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Verify(context.Background(), key, netip.Addr{}); err != nil {
+		t.Errorf("after review: %v", err)
+	}
+	var acts []audit.Action
+	for _, ev := range e.events(t) {
+		if ev.Subject == rec.ID && ev.Action != audit.ActionKeyIssued {
+			acts = append(acts, ev.Action)
+		}
+	}
+	if want := []audit.Action{audit.ActionKeySuspended, audit.ActionKeyLeaked, audit.ActionKeyUnsuspended}; !slices.Equal(acts, want) {
+		t.Errorf("audit actions %v; want %v", acts, want)
+	}
+}
