@@ -128,12 +128,12 @@ func TestBudgetPropertyEveryPath(t *testing.T) {
 	e := newEnv(t, models, func(c *wicket.Config) {
 		c.Prices, c.Ledger, c.Recorder, c.RetryBackoff = pt, ledger, rec, time.Microsecond
 		c.MeterOptions = &metering.MeterOptions{QueueSize: 4096}
-		c.OwnerBudget = func(_ context.Context, owner string) (int64, metering.Period) {
+		c.BudgetScopes = ownerBudget(func(owner string) (int64, metering.Period) {
 			if owner == "team" {
 				return ownerLimit, metering.PeriodTotal
 			}
 			return 0, 0
-		}
+		})
 	})
 
 	type key struct {

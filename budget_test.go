@@ -332,12 +332,12 @@ func TestOwnerBudgetAndUsageView(t *testing.T) {
 	ledger, _ := metering.NewMemoryLedger(nil)
 	e := newEnv(t, scriptedModels(p), func(c *wicket.Config) {
 		c.Prices, c.Ledger = perOutputToken(t), ledger
-		c.OwnerBudget = func(_ context.Context, owner string) (int64, metering.Period) {
+		c.BudgetScopes = ownerBudget(func(owner string) (int64, metering.Period) {
 			if owner == "team" {
 				return 25, metering.PeriodDaily
 			}
 			return 0, 0
-		}
+		})
 	})
 	k1, r1, _ := e.km.Issue(t.Context(), keys.Spec{Owner: "team", Budget: keys.Budget{LimitMicros: 100, Period: keys.PeriodMonthly}})
 	k2, _, _ := e.km.Issue(t.Context(), keys.Spec{Owner: "team"})

@@ -76,6 +76,14 @@ func (g *Gateway) EraseOwner(ctx context.Context, owner string) (er Erasure, err
 				seen[id] = true
 				accounts = append(accounts, metering.Account{Kind: metering.AccountKey, ID: id})
 			}
+			for _, mb := range rec.ModelBudgets {
+				// A key_model ID holds a ':' that no key ID does, so it
+				// shares seen with them.
+				if a := modelAccount(rec, mb); !seen[a.ID] {
+					seen[a.ID] = true
+					accounts = append(accounts, a)
+				}
+			}
 		}
 		if len(page) < q.PageSize() {
 			break

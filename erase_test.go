@@ -64,7 +64,7 @@ func TestEraseOwner(t *testing.T) {
 	ledger, _ := metering.NewMemoryLedger(nil)
 	e := newEnv(t, single("fake-echo", fake.NewProvider(nil), ""), func(c *wicket.Config) {
 		c.Recorder, c.Ledger = rec, ledger
-		c.OwnerBudget = func(context.Context, string) (int64, metering.Period) { return 1_000_000, metering.PeriodMonthly }
+		c.BudgetScopes = ownerBudget(func(string) (int64, metering.Period) { return 1_000_000, metering.PeriodMonthly })
 	})
 	ctx := t.Context()
 	carolKey, carol, err := e.km.Issue(ctx, keys.Spec{Owner: "carol", Budget: keys.Budget{LimitMicros: 500_000, Period: keys.PeriodTotal}})

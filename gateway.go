@@ -90,10 +90,24 @@ type Config struct {
 	Ledger metering.Ledger
 	// Prices cost each call. Nil means metering.DefaultPrices().
 	Prices *metering.PriceTable
-	// OwnerBudget, if set, returns an owner's budget in micro-dollars per
-	// period; a zero limit means none. Calls are charged to the key's
-	// budget and the owner's at once, and must fit both.
-	OwnerBudget func(ctx context.Context, owner string) (limitMicros int64, period metering.Period)
+	// BudgetScopes, if set, adds the budgets a call is charged to beyond
+	// the key's own (keys.Record.Budget) and its model budgets
+	// (Record.ModelBudgets): its owner's, team's or organisation's, looked
+	// up in the application's own tables. It appends them to accounts and
+	// returns the result. Each has a Kind of the application's choosing
+	// (metering.AccountOwner, "team", "org"; never AccountKey or
+	// AccountKeyModel), an ID, a Limit in micro-dollars (zero: spend is
+	// tracked, never refused) and a Period. model is the public model the
+	// call asked for, so that any scope may keep budgets per model; it is
+	// empty when the admin API's usage view asks for every budget the key
+	// may be charged to. It runs on every model call: keep it fast (cache
+	// what it looks up).
+	//
+	// All of a call's budgets are reserved at once, settled together, and a
+	// call that one of them cannot cover is refused with 429
+	// insufficient_quota naming that budget by kind and ID; nothing stays
+	// reserved against the others. An error refuses the call with 503.
+	BudgetScopes func(ctx context.Context, rec *keys.Record, model string, accounts []metering.Account) ([]metering.Account, error)
 	// UsageCacheSize bounds how many keys' request and token counts this
 	// process keeps for KeyUsage. Default 10,000.
 	UsageCacheSize int

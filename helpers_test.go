@@ -177,3 +177,15 @@ func (panicProvider) Send(context.Context, *providers.Call) (providers.Response,
 }
 
 func nowish() time.Time { return time.Now() }
+
+// ownerBudget returns a Config.BudgetScopes that charges each call to its
+// key's owner's budget, as budget(owner) gives it (none when the limit is
+// zero).
+func ownerBudget(budget func(owner string) (int64, metering.Period)) func(context.Context, *keys.Record, string, []metering.Account) ([]metering.Account, error) {
+	return func(_ context.Context, rec *keys.Record, _ string, accounts []metering.Account) ([]metering.Account, error) {
+		if limit, period := budget(rec.Owner); limit > 0 {
+			accounts = append(accounts, metering.Account{Kind: metering.AccountOwner, ID: rec.Owner, Limit: limit, Period: period})
+		}
+		return accounts, nil
+	}
+}

@@ -8,7 +8,9 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+	"strings"
 
+	"github.com/wicket-gw/wicket/internal/glob"
 	"github.com/wicket-gw/wicket/keys"
 	"github.com/wicket-gw/wicket/metering"
 	"github.com/wicket-gw/wicket/providers"
@@ -18,8 +20,9 @@ import (
 // Reserve is the step that reserves what the call may use before it is
 // forwarded: its token estimate from the key's tokens-per-minute bucket,
 // then its worst-case cost (prompt estimate plus the output cap, at the
-// priciest deployment it may reach) from the key's and the owner's
-// budgets. Both are settled to the exact usage when the call ends, and a
+// priciest deployment it may reach) from every budget the call is charged
+// to, at once: the key's, its model budgets matching the model, and those
+// Config.BudgetScopes adds. Both are settled to the exact usage when the call ends, and a
 // budget reservation is released when the call fails. A refusal answers
 // 429 in the caller's dialect (insufficient_quota for budgets) and costs
 // no rate-limit quota.
@@ -86,6 +89,8 @@ func periodOf(p keys.Period) metering.Period {
 	switch p {
 	case keys.PeriodDaily:
 		return metering.PeriodDaily
+	case keys.PeriodWeekly:
+		return metering.PeriodWeekly
 	case keys.PeriodMonthly:
 		return metering.PeriodMonthly
 	case keys.PeriodTotal:
@@ -106,25 +111,54 @@ func keyAccount(rec *keys.Record) metering.Account {
 	return a
 }
 
-// accountsFor lists the ledger accounts a call by rec is charged to, and
-// whether any of them has a cap.
-func (g *Gateway) accountsFor(ctx context.Context, s *state, rec *keys.Record) ([]metering.Account, bool) {
-	accounts := append(s.accounts[:0], keyAccount(rec))
-	capped := accounts[0].Limit > 0
-	if g.cfg.OwnerBudget != nil {
-		if limit, period := g.cfg.OwnerBudget(ctx, rec.Owner); limit > 0 {
-			accounts = append(accounts, metering.Account{Kind: metering.AccountOwner, ID: rec.Owner, Limit: limit, Period: period})
-			capped = true
+// modelAccount is the ledger account of the key's budget mb: its ID joins
+// the key's account and the budget's pattern.
+func modelAccount(rec *keys.Record, mb keys.ModelBudget) metering.Account {
+	return metering.Account{Kind: metering.AccountKeyModel, ID: rec.Account() + ":" + mb.Model, Limit: mb.LimitMicros, Period: periodOf(mb.Period)}
+}
+
+// appendAccounts appends to accounts the ledger accounts a call by rec for
+// model is charged to: the key's, its model budgets matching model (every
+// one, for the empty model), and Config.BudgetScopes'.
+func (g *Gateway) appendAccounts(ctx context.Context, accounts []metering.Account, rec *keys.Record, model string) ([]metering.Account, error) {
+	accounts = append(accounts, keyAccount(rec))
+	for _, mb := range rec.ModelBudgets {
+		if model == "" || glob.Match(mb.Model, model) {
+			accounts = append(accounts, modelAccount(rec, mb))
 		}
 	}
-	return accounts, capped
+	if g.cfg.BudgetScopes != nil {
+		return g.cfg.BudgetScopes(ctx, rec, model, accounts)
+	}
+	return accounts, nil
+}
+
+// accountsFor lists the ledger accounts a call by rec is charged to, and
+// whether any of them has a cap.
+func (g *Gateway) accountsFor(ctx context.Context, s *state, rec *keys.Record) ([]metering.Account, bool, error) {
+	accounts, err := g.appendAccounts(ctx, s.accounts[:0], rec, s.req.Model)
+	if err != nil {
+		return nil, false, err
+	}
+	capped := false
+	for _, a := range accounts {
+		capped = capped || a.Limit > 0
+	}
+	return accounts, capped, nil
 }
 
 // reserveBudget reserves the call's worst-case cost against the key's and
 // the owner's budgets (step 7). It reports false after answering a refusal.
 func (g *Gateway) reserveBudget(w http.ResponseWriter, r *http.Request, s *state, rec *keys.Record) bool {
 	ctx := r.Context()
-	accounts, capped := g.accountsFor(ctx, s, rec)
+	accounts, capped, err := g.accountsFor(ctx, s, rec)
+	if err != nil {
+		s.outcome.ErrorClass = metering.ClassInternal
+		g.logError(s, "wicket: Config.BudgetScopes failed", err)
+		w.Header().Set("Retry-After", "1")
+		fail(w, r, &providers.Error{Status: http.StatusServiceUnavailable, Code: "service_unavailable", Message: "The budget service is unavailable; try again shortly."})
+		return false
+	}
 	if capped {
 		if s.req.MaxOutputTokens == 0 {
 			s.enforceMaxOutput = s.maxOutput / max(s.req.Choices, 1)
@@ -171,17 +205,13 @@ func (g *Gateway) reserveBudget(w http.ResponseWriter, r *http.Request, s *state
 	if err != nil {
 		if be, ok := errors.AsType[*metering.BudgetError](err); ok {
 			s.outcome.ErrorClass = metering.ClassBudgetExceeded
-			reason := audit.ReasonKeyBudget
-			if be.Account.Kind == metering.AccountOwner {
-				reason = audit.ReasonOwnerBudget
-			}
-			g.audit(s, audit.Event{Action: audit.ActionBudgetExhausted, Outcome: audit.OutcomeRefused, Reason: reason, Subject: s.outcome.KeyID})
+			g.audit(s, audit.Event{Action: audit.ActionBudgetExhausted, Outcome: audit.OutcomeRefused, Reason: budgetReason(be.Account.Kind), Subject: be.Account.ID})
 			if !be.Reset.IsZero() {
 				w.Header().Set("Retry-After", strconv.FormatInt(int64(be.Reset.Sub(g.cfg.Now()).Seconds())+1, 10))
 			}
 			w.Header().Set("X-Should-Retry", "false")
 			fail(w, r, &providers.Error{Status: http.StatusTooManyRequests, Type: "insufficient_quota", Code: "insufficient_quota",
-				Message: "This request could cost more than the " + string(be.Account.Kind) + "'s remaining " + be.Account.Period.String() + " budget."})
+				Message: "This request could cost more than what remains of " + budgetName(rec, be.Account) + "."})
 			return false
 		}
 		if !capped {
@@ -199,6 +229,31 @@ func (g *Gateway) reserveBudget(w http.ResponseWriter, r *http.Request, s *state
 	}
 	s.reservation, s.reserved, s.capped = id, worst, capped
 	return true
+}
+
+// budgetReason names the kind of an exhausted budget for audit events.
+func budgetReason(k metering.AccountKind) audit.Reason {
+	switch k {
+	case metering.AccountKey:
+		return audit.ReasonKeyBudget
+	case metering.AccountKeyModel:
+		return audit.ReasonModelBudget
+	case metering.AccountOwner:
+		return audit.ReasonOwnerBudget
+	}
+	return audit.ReasonScopeBudget
+}
+
+// budgetName names a budget of a call by rec for its refusal: by kind and
+// ID (or pattern), never a secret.
+func budgetName(rec *keys.Record, a metering.Account) string {
+	switch a.Kind {
+	case metering.AccountKey:
+		return "this API key's " + a.Period.String() + " budget"
+	case metering.AccountKeyModel:
+		return "this API key's " + a.Period.String() + " budget for models matching " + strconv.Quote(strings.TrimPrefix(a.ID, rec.Account()+":"))
+	}
+	return "the " + a.Period.String() + " budget of " + string(a.Kind) + " " + strconv.Quote(a.ID)
 }
 
 // reserveTokens takes the request's token estimate from the key's

@@ -59,7 +59,7 @@ type state struct {
 	idHeader    [2]string
 	tw          trackingWriter
 	firstCall   providers.Call
-	accounts    [2]metering.Account
+	accounts    [4]metering.Account
 	permitStore ratelimit.Permit
 	ctx         stateContext
 	detached    detachedContext

@@ -2,6 +2,7 @@ package wicket
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"time"
 
@@ -31,7 +32,9 @@ func newUsageCounters(size int) *usageCounters {
 
 // KeyUsage implements keys.UsageSource: a key's spend and remaining budget
 // for the current period from the Ledger (shared by every replica that
-// shares it), and its request and token counts from this process. A
+// shares it), the same for every other budget its calls are charged to
+// (Usage.Budgets: its model budgets and Config.BudgetScopes', asked with
+// an empty model), and its request and token counts from this process. A
 // rotated key and its successors share one account (keys.Record.Account),
 // so they show the same usage.
 func (g *Gateway) KeyUsage(ctx context.Context, rec *keys.Record) (keys.Usage, error) {
@@ -50,6 +53,29 @@ func (g *Gateway) KeyUsage(ctx context.Context, rec *keys.Record) (keys.Usage, e
 	if acct.Limit > 0 {
 		rem := bal.Remaining()
 		u.RemainingMicros = &rem
+	}
+	accounts, err := g.appendAccounts(ctx, nil, rec, "")
+	if err != nil {
+		return keys.Usage{}, err
+	}
+	u.Budgets = make([]keys.BudgetUsage, 0, len(accounts))
+	for i, a := range accounts {
+		b := bal
+		if i > 0 {
+			if b, err = g.ledger.Balance(ctx, a); err != nil {
+				return keys.Usage{}, err
+			}
+		}
+		bu := keys.BudgetUsage{Kind: string(a.Kind), ID: a.ID, Period: keys.Period(a.Period.String()),
+			PeriodStart: b.Start, PeriodEnd: b.End, LimitMicros: a.Limit, SpentMicros: b.Spent, ReservedMicros: b.Reserved}
+		if a.Kind == metering.AccountKeyModel {
+			bu.Model = strings.TrimPrefix(a.ID, rec.Account()+":")
+		}
+		if a.Limit > 0 {
+			rem := b.Remaining()
+			bu.RemainingMicros = &rem
+		}
+		u.Budgets = append(u.Budgets, bu)
 	}
 	if c, ok := g.usage.cache.Get(acct.ID); ok {
 		start, _ := acct.Period.Bounds(g.cfg.Now())

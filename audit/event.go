@@ -118,9 +118,14 @@ const (
 	// Outcome is OutcomeRefused, Reason ReasonTooManyFailures.
 	ActionIPBlocked Action = "ip.blocked"
 	// ActionBudgetExhausted: a request was refused because a budget could
-	// not cover it. Subject is the account, Reason its kind (ReasonKeyBudget,
-	// ReasonOwnerBudget); Outcome is OutcomeRefused.
+	// not cover it. Subject is the account's ID, Reason its kind
+	// (ReasonKeyBudget, ReasonOwnerBudget, ReasonModelBudget,
+	// ReasonScopeBudget); Outcome is OutcomeRefused.
 	ActionBudgetExhausted Action = "budget.exhausted"
+	// ActionBudgetChanged: a key's budget was set or topped up
+	// (keys.Manager.SetBudget, TopUp). Subject is the key's ID, Owner its
+	// owner; Outcome is OutcomeAllowed.
+	ActionBudgetChanged Action = "budget.changed"
 	// ActionRateLimitExceeded: a request was refused by a rate or
 	// concurrency limit. Reason says which (ReasonRequests, ReasonTokens,
 	// ReasonConcurrency); Outcome is OutcomeRefused.
@@ -171,6 +176,8 @@ const (
 	ReasonTooManyFailures Reason = "too_many_failures" // the failed-auth throttle's limit was reached
 	ReasonKeyBudget       Reason = "key_budget"        // the key's own budget is spent
 	ReasonOwnerBudget     Reason = "owner_budget"      // the owner's budget is spent
+	ReasonModelBudget     Reason = "model_budget"      // the key's budget for the model is spent
+	ReasonScopeBudget     Reason = "scope_budget"      // a budget the application added (a team's, say) is spent
 	ReasonRequests        Reason = "requests"          // the requests-per-minute limit
 	ReasonTokens          Reason = "tokens"            // the tokens-per-minute limit
 	ReasonConcurrency     Reason = "concurrency"       // the concurrent-requests limit

@@ -43,6 +43,8 @@ type AdminOptions struct {
 //	POST   /keys/{id}/revoke      200 record
 //	POST   /keys/{id}/suspend     body: {"reason":…,"seconds":N} (0 or absent: until lifted); 200 record
 //	POST   /keys/{id}/unsuspend   lift a suspension; 200 record
+//	POST   /keys/{id}/budget      body: Budget ({"limit_micros":N,"period":…}; 0 removes it); 200 record
+//	POST   /keys/{id}/budget/top_up  body: {"amount_micros":N}: adds to a total budget; 200 record
 //	DELETE /keys/{id}             204
 //	DELETE /owners/{owner}/keys   200 {"deleted":N}
 //	GET    /keys/{id}/usage       200 Usage (when AdminOptions.Usage is set)
@@ -78,6 +80,8 @@ func NewAdmin(m *Manager, opts *AdminOptions) http.Handler {
 	mux.HandleFunc("POST /keys/{id}/revoke", a.revoke)
 	mux.HandleFunc("POST /keys/{id}/suspend", a.suspend)
 	mux.HandleFunc("POST /keys/{id}/unsuspend", a.adminOnly(a.unsuspend))
+	mux.HandleFunc("POST /keys/{id}/budget", a.adminOnly(a.setBudget))
+	mux.HandleFunc("POST /keys/{id}/budget/top_up", a.adminOnly(a.topUp))
 	if o.Usage != nil {
 		mux.HandleFunc("GET /keys/{id}/usage", a.usage)
 	}
@@ -303,6 +307,36 @@ func (a *admin) suspend(w http.ResponseWriter, r *http.Request) {
 
 func (a *admin) unsuspend(w http.ResponseWriter, r *http.Request) {
 	rec, err := a.m.Unsuspend(r.Context(), r.PathValue("id"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, rec)
+}
+
+func (a *admin) setBudget(w http.ResponseWriter, r *http.Request) {
+	var b Budget
+	if err := a.decode(w, r, &b); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	rec, err := a.m.SetBudget(r.Context(), r.PathValue("id"), b)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, rec)
+}
+
+func (a *admin) topUp(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		AmountMicros int64 `json:"amount_micros"`
+	}
+	if err := a.decode(w, r, &body); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	rec, err := a.m.TopUp(r.Context(), r.PathValue("id"), body.AmountMicros)
 	if err != nil {
 		a.fail(w, r, err)
 		return

@@ -160,6 +160,9 @@ func (m *Manager) issue(ctx context.Context, spec Spec, account string) (string,
 		spec.Budget.Period = PeriodTotal
 	}
 	s := spec.clone()
+	for i := range s.ModelBudgets {
+		s.ModelBudgets[i].Period = cmp.Or(s.ModelBudgets[i].Period, PeriodTotal)
+	}
 	for attempt := 0; ; attempt++ {
 		key, err := m.format.Generate(m.opts.Rand)
 		if err != nil {
@@ -172,7 +175,7 @@ func (m *Manager) issue(ctx context.Context, spec Spec, account string) (string,
 		r := &Record{
 			ID: id, AccountID: cmp.Or(account, id), Digest: m.hasher.Digest(key), PepperVersion: m.hasher.Version(), Hint: m.format.Hint(key),
 			Owner: s.Owner, Name: s.Name, Role: s.Role, Scopes: s.Scopes, AllowedIPs: s.AllowedIPs,
-			ExpiresAt: s.ExpiresAt, Limits: s.Limits, Budget: s.Budget, Metadata: s.Metadata,
+			ExpiresAt: s.ExpiresAt, Limits: s.Limits, Budget: s.Budget, ModelBudgets: s.ModelBudgets, Metadata: s.Metadata,
 			CreatedAt: m.opts.Now().UTC(),
 		}
 		err = m.store.Create(ctx, r)
@@ -187,8 +190,8 @@ func (m *Manager) issue(ctx context.Context, spec Spec, account string) (string,
 }
 
 func (s Spec) clone() Spec {
-	r := (&Record{Scopes: s.Scopes, AllowedIPs: s.AllowedIPs, Metadata: s.Metadata}).Clone()
-	s.Scopes, s.AllowedIPs, s.Metadata = r.Scopes, r.AllowedIPs, r.Metadata
+	r := (&Record{Scopes: s.Scopes, AllowedIPs: s.AllowedIPs, Metadata: s.Metadata, ModelBudgets: s.ModelBudgets}).Clone()
+	s.Scopes, s.AllowedIPs, s.Metadata, s.ModelBudgets = r.Scopes, r.AllowedIPs, r.Metadata, r.ModelBudgets
 	return s
 }
 

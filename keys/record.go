@@ -34,6 +34,7 @@ const (
 	PeriodTotal   Period = "total"   // never resets
 	PeriodDaily   Period = "daily"   // resets at 00:00 UTC
 	PeriodMonthly Period = "monthly" // resets at 00:00 UTC on the 1st
+	PeriodWeekly  Period = "weekly"  // resets at 00:00 UTC on Mondays
 )
 
 // Limits caps a key's traffic. A zero field means the gateway's default.
@@ -48,6 +49,29 @@ type Limits struct {
 type Budget struct {
 	LimitMicros int64  `json:"limit_micros,omitempty"`
 	Period      Period `json:"period,omitempty"`
+}
+
+// ModelBudget caps a key's spend on the models whose public name matches
+// Model (a pattern, as in Scopes) per Period, on top of its Budget, which
+// covers every model: "$5 a month on gpt-4o*" beside "$20 a month in all".
+// Every ModelBudget whose pattern matches a call's model is charged.
+type ModelBudget struct {
+	Model       string `json:"model"`
+	LimitMicros int64  `json:"limit_micros"`
+	Period      Period `json:"period,omitempty"`
+}
+
+// validate checks the budget's limit and period.
+func (b Budget) validate() error {
+	if b.LimitMicros < 0 {
+		return fmt.Errorf("%w: budget must not be negative", ErrInvalid)
+	}
+	switch b.Period {
+	case "", PeriodTotal, PeriodDaily, PeriodWeekly, PeriodMonthly:
+	default:
+		return fmt.Errorf("%w: budget period must be %q, %q, %q or %q", ErrInvalid, PeriodTotal, PeriodDaily, PeriodWeekly, PeriodMonthly)
+	}
+	return nil
 }
 
 // Scopes restricts what a key may call. An empty list allows everything.
@@ -97,6 +121,8 @@ type Spec struct {
 	Limits Limits `json:"limits,omitzero"`
 	// Budget caps spend; zero means none.
 	Budget Budget `json:"budget,omitzero"`
+	// ModelBudgets cap spend on some models; at most MaxModelBudgets.
+	ModelBudgets []ModelBudget `json:"model_budgets,omitempty"`
 	// Metadata holds at most MaxMetadata application-defined pairs.
 	Metadata map[string]string `json:"metadata,omitempty"`
 }
@@ -111,6 +137,7 @@ const (
 	MaxMetadata       = 16
 	MaxMetadataKeyLen = 64
 	MaxMetadataValLen = 512
+	MaxModelBudgets   = 16
 )
 
 // Validate checks the Spec's fields and bounds.
@@ -153,13 +180,27 @@ func (s *Spec) Validate() error {
 	if s.Limits.RequestsPerMinute < 0 || s.Limits.TokensPerMinute < 0 || s.Limits.MaxConcurrent < 0 {
 		return bad("limits must not be negative")
 	}
-	if s.Budget.LimitMicros < 0 {
-		return bad("budget must not be negative")
+	if err := s.Budget.validate(); err != nil {
+		return err
 	}
-	switch s.Budget.Period {
-	case "", PeriodTotal, PeriodDaily, PeriodMonthly:
-	default:
-		return bad("budget period must be %q, %q or %q", PeriodTotal, PeriodDaily, PeriodMonthly)
+	if len(s.ModelBudgets) > MaxModelBudgets {
+		return bad("at most %d model budgets", MaxModelBudgets)
+	}
+	for i, mb := range s.ModelBudgets {
+		if mb.Model == "" || len(mb.Model) > MaxPatternLen || !utf8.ValidString(mb.Model) {
+			return bad("model budget patterns must be 1 to %d bytes of UTF-8", MaxPatternLen)
+		}
+		if mb.LimitMicros <= 0 {
+			return bad("model budgets need a positive limit_micros")
+		}
+		if err := (Budget{LimitMicros: mb.LimitMicros, Period: mb.Period}).validate(); err != nil {
+			return err
+		}
+		for _, other := range s.ModelBudgets[:i] {
+			if other.Model == mb.Model && other.Period == mb.Period {
+				return bad("model budgets list one pattern and period twice")
+			}
+		}
 	}
 	if len(s.Metadata) > MaxMetadata {
 		return bad("at most %d metadata entries", MaxMetadata)
@@ -201,15 +242,17 @@ type Record struct {
 	// Hint is the display form: the prefix and the last four characters.
 	Hint string `json:"hint"`
 
-	Owner      string            `json:"owner"`
-	Name       string            `json:"name,omitempty"`
-	Role       Role              `json:"role"`
-	Scopes     Scopes            `json:"scopes,omitzero"`
-	AllowedIPs []netip.Prefix    `json:"allowed_ips,omitempty"`
-	ExpiresAt  time.Time         `json:"expires_at,omitzero"`
-	Limits     Limits            `json:"limits,omitzero"`
-	Budget     Budget            `json:"budget,omitzero"`
-	Metadata   map[string]string `json:"metadata,omitempty"`
+	Owner      string         `json:"owner"`
+	Name       string         `json:"name,omitempty"`
+	Role       Role           `json:"role"`
+	Scopes     Scopes         `json:"scopes,omitzero"`
+	AllowedIPs []netip.Prefix `json:"allowed_ips,omitempty"`
+	ExpiresAt  time.Time      `json:"expires_at,omitzero"`
+	Limits     Limits         `json:"limits,omitzero"`
+	Budget     Budget         `json:"budget,omitzero"`
+	// ModelBudgets cap spend on some models (Spec.ModelBudgets).
+	ModelBudgets []ModelBudget     `json:"model_budgets,omitempty"`
+	Metadata     map[string]string `json:"metadata,omitempty"`
 
 	CreatedAt  time.Time `json:"created_at"`
 	LastUsedAt time.Time `json:"last_used_at,omitzero"`
@@ -236,6 +279,7 @@ func (r *Record) Clone() *Record {
 	c.Scopes.Endpoints = slices.Clone(r.Scopes.Endpoints)
 	c.AllowedIPs = slices.Clone(r.AllowedIPs)
 	c.Metadata = maps.Clone(r.Metadata)
+	c.ModelBudgets = slices.Clone(r.ModelBudgets)
 	return &c
 }
 
@@ -244,7 +288,7 @@ func (r *Record) Spec() Spec {
 	c := r.Clone()
 	return Spec{
 		Owner: c.Owner, Name: c.Name, Role: c.Role, Scopes: c.Scopes, AllowedIPs: c.AllowedIPs,
-		ExpiresAt: c.ExpiresAt, Limits: c.Limits, Budget: c.Budget, Metadata: c.Metadata,
+		ExpiresAt: c.ExpiresAt, Limits: c.Limits, Budget: c.Budget, ModelBudgets: c.ModelBudgets, Metadata: c.Metadata,
 	}
 }
 

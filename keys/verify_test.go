@@ -576,15 +576,19 @@ func TestIssueValidates(t *testing.T) {
 		big[string(rune('a'+i))] = "v"
 	}
 	for name, spec := range map[string]keys.Spec{
-		"no owner":        {},
-		"bad role":        {Owner: "a", Role: "root"},
-		"negative limit":  {Owner: "a", Limits: keys.Limits{RequestsPerMinute: -1}},
-		"negative budget": {Owner: "a", Budget: keys.Budget{LimitMicros: -1}},
-		"bad period":      {Owner: "a", Budget: keys.Budget{LimitMicros: 1, Period: "weekly"}},
-		"metadata":        {Owner: "a", Metadata: big},
-		"control char":    {Owner: "a\n"},
-		"empty pattern":   {Owner: "a", Scopes: keys.Scopes{Models: []string{""}}},
-		"invalid prefix":  {Owner: "a", AllowedIPs: []netip.Prefix{{}}},
+		"no owner":                   {},
+		"bad role":                   {Owner: "a", Role: "root"},
+		"negative limit":             {Owner: "a", Limits: keys.Limits{RequestsPerMinute: -1}},
+		"negative budget":            {Owner: "a", Budget: keys.Budget{LimitMicros: -1}},
+		"bad period":                 {Owner: "a", Budget: keys.Budget{LimitMicros: 1, Period: "yearly"}},
+		"bad model budget period":    {Owner: "a", ModelBudgets: []keys.ModelBudget{{Model: "gpt-4o*", LimitMicros: 1, Period: "hourly"}}},
+		"model budget without limit": {Owner: "a", ModelBudgets: []keys.ModelBudget{{Model: "gpt-4o*"}}},
+		"model budget without model": {Owner: "a", ModelBudgets: []keys.ModelBudget{{LimitMicros: 5}}},
+		"model budget twice":         {Owner: "a", ModelBudgets: []keys.ModelBudget{{Model: "m", LimitMicros: 5}, {Model: "m", LimitMicros: 6}}},
+		"metadata":                   {Owner: "a", Metadata: big},
+		"control char":               {Owner: "a\n"},
+		"empty pattern":              {Owner: "a", Scopes: keys.Scopes{Models: []string{""}}},
+		"invalid prefix":             {Owner: "a", AllowedIPs: []netip.Prefix{{}}},
 	} {
 		if _, _, err := fx.m.Issue(t.Context(), spec); !errors.Is(err, keys.ErrInvalid) {
 			t.Errorf("%s: got %v; want ErrInvalid", name, err)

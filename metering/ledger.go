@@ -72,6 +72,9 @@ type AccountKind string
 const (
 	AccountKey   AccountKind = "key"   // an API key, by key ID
 	AccountOwner AccountKind = "owner" // the owner of keys, by owner ID
+	// AccountKeyModel is a key's budget for some models, by the key's
+	// account ID and the models' pattern ("key_abc:gpt-4o*").
+	AccountKeyModel AccountKind = "key_model"
 )
 
 // Account is a budget: an account identified by Kind and ID, limited to
@@ -95,7 +98,7 @@ func (a Account) validate() error {
 		return errors.New("metering: account has no ID")
 	case a.Limit < 0:
 		return errors.New("metering: account has a negative limit")
-	case a.Period > PeriodMonthly:
+	case !a.Period.Valid():
 		return fmt.Errorf("metering: account has unknown period %d", uint8(a.Period))
 	}
 	return nil
@@ -112,41 +115,54 @@ const (
 	PeriodDaily
 	// PeriodMonthly resets at 00:00 UTC on the first day of each month.
 	PeriodMonthly
+	// PeriodWeekly resets at 00:00 UTC each Monday (ISO 8601 weeks).
+	PeriodWeekly
+
+	numPeriods = iota
 )
 
-// String returns "total", "daily" or "monthly".
+var periodNames = [numPeriods]string{"total", "daily", "monthly", "weekly"}
+
+// Valid reports whether p is one of the periods above.
+func (p Period) Valid() bool { return p < numPeriods }
+
+// String returns "total", "daily", "monthly" or "weekly".
 func (p Period) String() string {
-	switch p {
-	case PeriodTotal:
-		return "total"
-	case PeriodDaily:
-		return "daily"
-	case PeriodMonthly:
-		return "monthly"
+	if p.Valid() {
+		return periodNames[p]
 	}
 	return fmt.Sprintf("Period(%d)", uint8(p))
 }
 
+// ParsePeriod returns the period named s, as String names it.
+func ParsePeriod(s string) (Period, bool) {
+	for i, n := range periodNames {
+		if n == s {
+			return Period(i), true
+		}
+	}
+	return 0, false
+}
+
 // MarshalText returns p.String().
 func (p Period) MarshalText() ([]byte, error) {
-	if p > PeriodMonthly {
+	if !p.Valid() {
 		return nil, fmt.Errorf("metering: unknown period %d", uint8(p))
 	}
 	return []byte(p.String()), nil
 }
 
-// UnmarshalText parses "total", "daily" or "monthly"; empty means total.
+// UnmarshalText parses a period as String names it; empty means total.
 func (p *Period) UnmarshalText(b []byte) error {
-	switch string(b) {
-	case "", "total":
+	if len(b) == 0 {
 		*p = PeriodTotal
-	case "daily":
-		*p = PeriodDaily
-	case "monthly":
-		*p = PeriodMonthly
-	default:
+		return nil
+	}
+	v, ok := ParsePeriod(string(b))
+	if !ok {
 		return errors.New("metering: unknown period")
 	}
+	*p = v
 	return nil
 }
 
@@ -162,6 +178,10 @@ func (p Period) Bounds(t time.Time) (start, end time.Time) {
 	case PeriodMonthly:
 		start = time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
 		return start, start.AddDate(0, 1, 0)
+	case PeriodWeekly:
+		back := (int(t.Weekday()) + 6) % 7 // days since Monday
+		start = time.Date(t.Year(), t.Month(), t.Day()-back, 0, 0, 0, 0, time.UTC)
+		return start, start.AddDate(0, 0, 7)
 	}
 	return time.Time{}, time.Time{}
 }

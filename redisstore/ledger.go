@@ -291,7 +291,7 @@ func validateAccount(a metering.Account) error {
 		return errors.New("account has no ID")
 	case a.Limit < 0:
 		return errors.New("account has a negative limit")
-	case a.Period > metering.PeriodMonthly:
+	case !a.Period.Valid():
 		return fmt.Errorf("account has unknown period %d", uint8(a.Period))
 	}
 	return nil
@@ -483,7 +483,7 @@ func (l *Ledger) scanNode(ctx context.Context, key string) (redis.Cmdable, error
 // keys of ID "a:b").
 func isPeriodSuffix(s string) bool {
 	p, start, ok := strings.Cut(s, ":")
-	if !ok || (p != "total" && p != "daily" && p != "monthly") || start == "" {
+	if _, known := metering.ParsePeriod(p); !ok || !known || start == "" {
 		return false
 	}
 	for _, c := range []byte(start) {

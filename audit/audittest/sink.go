@@ -169,13 +169,13 @@ var (
 		audit.ActionKeyIssued, audit.ActionKeyRotated, audit.ActionKeyRevoked, audit.ActionKeyDeleted, audit.ActionKeyLeaked,
 		audit.ActionKeySuspended, audit.ActionKeyUnsuspended, audit.ActionAbuseSignal, audit.ActionKeyThrottled,
 		audit.ActionAdminRequest, audit.ActionAuthFailed, audit.ActionIPBlocked,
-		audit.ActionBudgetExhausted, audit.ActionRateLimitExceeded,
+		audit.ActionBudgetExhausted, audit.ActionBudgetChanged, audit.ActionRateLimitExceeded,
 	}
 	outcomes = []audit.Outcome{audit.OutcomeAllowed, audit.OutcomeRefused, audit.OutcomeFailed}
 	reasons  = []audit.Reason{
 		"", audit.ReasonMissingKey, audit.ReasonMalformedKey, audit.ReasonUnknownKey,
 		audit.ReasonRevokedKey, audit.ReasonExpiredKey, audit.ReasonSuspendedKey, audit.ReasonForbidden, audit.ReasonNotFound,
-		audit.ReasonInvalid, audit.ReasonTooManyFailures, audit.ReasonKeyBudget, audit.ReasonOwnerBudget,
+		audit.ReasonInvalid, audit.ReasonTooManyFailures, audit.ReasonKeyBudget, audit.ReasonOwnerBudget, audit.ReasonModelBudget, audit.ReasonScopeBudget,
 		audit.ReasonRequests, audit.ReasonTokens, audit.ReasonConcurrency, audit.ReasonInternal,
 		audit.ReasonLeaked, audit.ReasonRateJump, audit.ReasonTokenJump, audit.ReasonNetworkSpread, audit.ReasonRefusalBurst,
 	}

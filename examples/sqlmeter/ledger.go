@@ -368,7 +368,7 @@ func validateAccount(a metering.Account) error {
 		return errors.New("account has no ID")
 	case a.Limit < 0:
 		return errors.New("account has a negative limit")
-	case a.Period > metering.PeriodMonthly:
+	case !a.Period.Valid():
 		return fmt.Errorf("account has unknown period %d", uint8(a.Period))
 	}
 	return nil

@@ -342,6 +342,27 @@ func RunLedgerTests(t *testing.T, newLedger func(t *testing.T, cfg LedgerConfig)
 		reserve(t, l, 1000, a)
 	})
 
+	t.Run("WeeklyRollover", func(t *testing.T) {
+		// Sunday 2025-03-16 23:30 UTC: the week began on Monday the 10th.
+		l, clk := setup(t, time.Date(2025, 3, 16, 23, 30, 0, 0, time.UTC))
+		a := key("k1", 1000, metering.PeriodWeekly)
+		settle(t, l, reserve(t, l, 700, a), 700)
+		b := balance(t, l, a)
+		if ws, we := time.Date(2025, 3, 10, 0, 0, 0, 0, time.UTC), time.Date(2025, 3, 17, 0, 0, 0, 0, time.UTC); !b.Start.Equal(ws) || !b.End.Equal(we) || b.Spent != 700 {
+			t.Errorf("Balance on Sunday: got %+v; want [%v, %v) with 700 spent", b, ws, we)
+		}
+		be := refused(t, l, 400, a)
+		if want := time.Date(2025, 3, 17, 0, 0, 0, 0, time.UTC); !be.Reset.Equal(want) {
+			t.Errorf("BudgetError.Reset: got %v; want Monday %v", be.Reset, want)
+		}
+		clk.Advance(time.Hour) // Monday 00:30
+		reserve(t, l, 1000, a)
+		b = balance(t, l, a)
+		if want := time.Date(2025, 3, 17, 0, 0, 0, 0, time.UTC); !b.Start.Equal(want) || b.Spent != 0 || b.Reserved != 1000 {
+			t.Errorf("Balance on Monday: got %+v; want start %v, spent 0, reserved 1000", b, want)
+		}
+	})
+
 	t.Run("TotalNeverResets", func(t *testing.T) {
 		l, clk := setup(t, noon)
 		a := key("k1", 1000, metering.PeriodTotal)
