@@ -48,7 +48,9 @@ func ExampleDefaultPrices() {
 	cost, known := prices.Cost("gpt-4o-2024-08-06", metering.Usage{InputTokens: 1000, CachedInputTokens: 200, OutputTokens: 500})
 	fmt.Println(cost, known)
 
-	// The worst case to reserve: 10,000 input tokens at most, max_tokens 1024.
+	// The worst case to reserve: 10,000 input tokens at most, each at the
+	// dearest input rate (a 1-hour cache write, $6/M), and max_tokens 1024
+	// at $15/M.
 	worst, _ := prices.MaxCost("claude-sonnet-4-5-20250929", 10_000, 1024)
 	fmt.Println(worst)
 
@@ -60,7 +62,7 @@ func ExampleDefaultPrices() {
 	// Output:
 	// as of 2025-11-01
 	// 7250 true
-	// 52860
+	// 75360
 	// metering: model has no price
 	// <nil>
 }

@@ -8,8 +8,9 @@ import (
 
 // Rates are prices in integer micro-dollars per million tokens: $2.50 per
 // million tokens is 2_500_000. A zero CachedInput or CacheWrite means those
-// tokens cost the Input rate; the zero Rates make every token free. Rates
-// is a plain value, safe to copy and share.
+// tokens cost the Input rate, and a zero CacheWrite1h the CacheWrite rate;
+// the zero Rates make every token free. Rates is a plain value, safe to
+// copy and share.
 type Rates struct {
 	// Input is the price of prompt tokens not read from or written to a
 	// cache.
@@ -21,6 +22,9 @@ type Rates struct {
 	// CacheWrite is the price of prompt tokens written to a cache (for
 	// Anthropic, the 5-minute cache write; the 1-hour write costs more).
 	CacheWrite int64 `json:"cache_write,omitempty"`
+	// CacheWrite1h is the price of prompt tokens written to a 1-hour cache
+	// (Anthropic's extended cache lifetime).
+	CacheWrite1h int64 `json:"cache_write_1h,omitempty"`
 }
 
 // Price is what one model costs. The zero Price makes every call free and
@@ -72,8 +76,8 @@ func (p Price) validate() error {
 		return errors.New("metering: negative image_input_tokens")
 	}
 	for _, v := range [...]int64{
-		p.Input, p.Output, p.CachedInput, p.CacheWrite, p.LongContextAbove,
-		p.LongContext.Input, p.LongContext.Output, p.LongContext.CachedInput, p.LongContext.CacheWrite,
+		p.Input, p.Output, p.CachedInput, p.CacheWrite, p.CacheWrite1h, p.LongContextAbove,
+		p.LongContext.Input, p.LongContext.Output, p.LongContext.CachedInput, p.LongContext.CacheWrite, p.LongContext.CacheWrite1h,
 	} {
 		if v < 0 {
 			return errors.New("metering: negative price")
@@ -100,12 +104,18 @@ func (p Price) ratesFor(input int64) Rates {
 		if l.CacheWrite != 0 {
 			r.CacheWrite = l.CacheWrite
 		}
+		if l.CacheWrite1h != 0 {
+			r.CacheWrite1h = l.CacheWrite1h
+		}
 	}
 	if r.CachedInput == 0 {
 		r.CachedInput = r.Input
 	}
 	if r.CacheWrite == 0 {
 		r.CacheWrite = r.Input
+	}
+	if r.CacheWrite1h == 0 {
+		r.CacheWrite1h = r.CacheWrite
 	}
 	return r
 }
@@ -114,15 +124,17 @@ func (p Price) ratesFor(input int64) Rates {
 // rounded up so that a call is never undercharged.
 //
 // Following Usage's convention, the cached and cache-write parts of
-// InputTokens are billed at their own rates and the rest at the input rate;
-// OutputTokens, reasoning included, is billed at the output rate. Counts
-// that break the convention are billed generously: negative counts count as
-// zero, input is at least its cached and cache-write parts, and output is
-// at least its reasoning part. The sum is computed in 128-bit integers and
+// InputTokens are billed at their own rates (1-hour cache writes at theirs)
+// and the rest at the input rate; OutputTokens, reasoning included, is
+// billed at the output rate. Counts that break the convention are billed
+// generously: negative counts count as zero, input is at least its cached
+// and cache-write parts, cache writes at least their 1-hour part, and
+// output at least its reasoning part. The sum is computed in 128-bit integers and
 // saturates at math.MaxInt64.
 func (p Price) Cost(u Usage) int64 {
 	cached := max(u.CachedInputTokens, 0)
-	write := max(u.CacheCreationTokens, 0)
+	write1h := max(u.CacheWrite1hTokens, 0)
+	write := max(u.CacheCreationTokens, write1h)
 	parts := satAdd(cached, write)
 	input := max(u.InputTokens, parts)
 	output := max(u.OutputTokens, u.ReasoningTokens, 0)
@@ -130,7 +142,8 @@ func (p Price) Cost(u Usage) int64 {
 	var a acc
 	a.add(input-parts, r.Input)
 	a.add(cached, r.CachedInput)
-	a.add(write, r.CacheWrite)
+	a.add(write-write1h, r.CacheWrite)
+	a.add(write1h, r.CacheWrite1h)
 	a.add(output, r.Output)
 	return a.micros()
 }
@@ -138,7 +151,8 @@ func (p Price) Cost(u Usage) int64 {
 // MaxCost returns the most a call can cost at p, in micro-dollars, given an
 // upper bound of its input tokens and the most output tokens it may
 // generate: every input token is billed at the highest of the input, cached
-// and cache-write rates, every output token at the output rate. A gateway
+// and cache-write rates (both lifetimes), every output token at the output
+// rate. A gateway
 // reserves this before forwarding. The result is only an upper bound if
 // inputTokens is; the caller supplies a maxOutputTokens bound (the request's
 // max_tokens or the model's limit).
@@ -146,7 +160,7 @@ func (p Price) MaxCost(inputTokens, maxOutputTokens int64) int64 {
 	input := max(inputTokens, 0)
 	r := p.ratesFor(input)
 	var a acc
-	a.add(input, max(r.Input, r.CachedInput, r.CacheWrite))
+	a.add(input, max(r.Input, r.CachedInput, r.CacheWrite, r.CacheWrite1h))
 	a.add(max(maxOutputTokens, 0), r.Output)
 	return a.micros()
 }
@@ -161,7 +175,7 @@ func (a *acc) add(tokens, rate int64) {
 	hi, lo := bits.Mul64(uint64(tokens), uint64(rate))
 	var carry uint64
 	a.lo, carry = bits.Add64(a.lo, lo, 0)
-	a.hi += hi + carry // four products below 2^126 each cannot overflow
+	a.hi += hi + carry // Cost's input parts sum below 2^64 tokens and its output below 2^63, each at a rate below 2^63: the sum stays below 2^128
 }
 
 // micros divides the sum by one million, rounding up, saturating at

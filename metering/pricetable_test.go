@@ -53,7 +53,7 @@ func TestDefaultPrices(t *testing.T) {
 	for m, want := range map[string]metering.Rates{
 		"gpt-4o":            {Input: 2_500_000, Output: 10_000_000, CachedInput: 1_250_000},
 		"gpt-5-nano":        {Input: 50_000, Output: 400_000, CachedInput: 5_000},
-		"claude-sonnet-4-5": {Input: 3_000_000, Output: 15_000_000, CachedInput: 300_000, CacheWrite: 3_750_000},
+		"claude-sonnet-4-5": {Input: 3_000_000, Output: 15_000_000, CachedInput: 300_000, CacheWrite: 3_750_000, CacheWrite1h: 6_000_000},
 		"gemini-2.5-flash":  {Input: 300_000, Output: 2_500_000, CachedInput: 75_000},
 	} {
 		p, _ := prices.Lookup(m)

@@ -18,6 +18,10 @@ type Usage struct {
 	CachedInputTokens int64 `json:"cached_input_tokens,omitempty"`
 	// CacheCreationTokens is the part of InputTokens written to a prompt cache.
 	CacheCreationTokens int64 `json:"cache_creation_tokens,omitempty"`
+	// CacheWrite1hTokens is the part of CacheCreationTokens written to a
+	// 1-hour cache (Anthropic), billed at its own rate; the rest were
+	// written for the default lifetime (5 minutes).
+	CacheWrite1hTokens int64 `json:"cache_write_1h_tokens,omitempty"`
 	// ReasoningTokens is the part of OutputTokens spent on hidden reasoning.
 	ReasoningTokens int64 `json:"reasoning_tokens,omitempty"`
 }
@@ -32,6 +36,7 @@ func (u Usage) Add(v Usage) Usage {
 		OutputTokens:        u.OutputTokens + v.OutputTokens,
 		CachedInputTokens:   u.CachedInputTokens + v.CachedInputTokens,
 		CacheCreationTokens: u.CacheCreationTokens + v.CacheCreationTokens,
+		CacheWrite1hTokens:  u.CacheWrite1hTokens + v.CacheWrite1hTokens,
 		ReasoningTokens:     u.ReasoningTokens + v.ReasoningTokens,
 	}
 }

@@ -25,12 +25,15 @@ type wireUsage struct {
 	OutputTokensDetails      *struct {
 		ThinkingTokens *int64 `json:"thinking_tokens"`
 	} `json:"output_tokens_details"`
+	CacheCreation *struct {
+		Ephemeral1h *int64 `json:"ephemeral_1h_input_tokens"`
+	} `json:"cache_creation"`
 }
 
 // merge overwrites the counts of u that w gives; raw keeps Anthropic's
-// input, cache creation, cache read and thinking counts across calls.
-// Negative counts are ignored, and sums saturate.
-func (w *wireUsage) merge(u *metering.Usage, raw *[4]int64) {
+// input, cache creation, cache read, thinking and 1-hour cache write counts
+// across calls. Negative counts are ignored, and sums saturate.
+func (w *wireUsage) merge(u *metering.Usage, raw *[5]int64) {
 	take := func(v *int64, dst *int64) {
 		if v != nil && *v >= 0 {
 			*dst = *v
@@ -42,9 +45,13 @@ func (w *wireUsage) merge(u *metering.Usage, raw *[4]int64) {
 	if w.OutputTokensDetails != nil {
 		take(w.OutputTokensDetails.ThinkingTokens, &raw[3])
 	}
+	if w.CacheCreation != nil {
+		take(w.CacheCreation.Ephemeral1h, &raw[4])
+	}
 	take(w.OutputTokens, &u.OutputTokens)
 	u.InputTokens = addSat(addSat(raw[0], raw[1]), raw[2])
 	u.CacheCreationTokens = raw[1]
+	u.CacheWrite1hTokens = min(raw[4], raw[1])
 	u.CachedInputTokens = raw[2]
 	u.ReasoningTokens = min(raw[3], u.OutputTokens)
 }
@@ -62,6 +69,13 @@ func appendUsage(b []byte, u metering.Usage) []byte {
 	b = appendInt(b, u.CacheCreationTokens)
 	b = append(b, `,"cache_read_input_tokens":`...)
 	b = appendInt(b, u.CachedInputTokens)
+	if w1h := min(max(u.CacheWrite1hTokens, 0), u.CacheCreationTokens); w1h > 0 {
+		b = append(b, `,"cache_creation":{"ephemeral_5m_input_tokens":`...)
+		b = appendInt(b, u.CacheCreationTokens-w1h)
+		b = append(b, `,"ephemeral_1h_input_tokens":`...)
+		b = appendInt(b, w1h)
+		b = append(b, '}')
+	}
 	b = append(b, `,"output_tokens":`...)
 	b = appendInt(b, u.OutputTokens)
 	if u.ReasoningTokens > 0 {
@@ -151,7 +165,7 @@ func ResponseToCanon(body []byte) (*canon.Response, error) {
 		c.Finish = finishFromAnthropic(c.RawFinish)
 	}
 	if w.Usage != nil {
-		var raw [4]int64
+		var raw [5]int64
 		w.Usage.merge(&r.Usage, &raw)
 		r.UsageKnown = true
 	}

@@ -53,7 +53,7 @@ type StreamDecoder struct {
 	blocks   []uint8          // state by block index
 	kinds    []canon.PartKind // kind by block index
 	usage    metering.Usage
-	raw      [4]int64 // input, cache creation, cache read, thinking, as Anthropic counts them
+	raw      [5]int64 // input, cache creation, cache read, thinking, 1-hour cache writes, as Anthropic counts them
 }
 
 // Done reports whether message_stop was decoded: a stream that ends

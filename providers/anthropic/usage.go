@@ -15,13 +15,14 @@ import (
 // far and, from newer APIs, the input counts again. Counts are cumulative,
 // so each one given replaces the one before. The zero value knows nothing.
 type usageCounts struct {
-	input, cacheWrite, cacheRead, output, thinking int64
-	known                                          bool
+	input, cacheWrite, cacheRead, output, thinking, write1h int64
+	known                                                   bool
 }
 
 // merge reads the usage object obj and takes the counts it gives:
 // input_tokens, cache_creation_input_tokens, cache_read_input_tokens,
-// output_tokens and output_tokens_details.thinking_tokens. Nulls and
+// cache_creation.ephemeral_1h_input_tokens, output_tokens and
+// output_tokens_details.thinking_tokens. Nulls and
 // negative or non-integer counts are ignored. An object that is not valid
 // JSON, or gives no count, changes nothing and reports false: a count read
 // from a broken object is not a count.
@@ -43,6 +44,10 @@ func (c *usageCounts) merge(obj []byte) bool {
 			num(m.Value, &next.cacheRead)
 		case m.KeyIs("output_tokens"):
 			num(m.Value, &next.output)
+		case m.KeyIs("cache_creation"):
+			if v, _, _, ok := jsonx.Get(m.Value, "ephemeral_1h_input_tokens"); ok {
+				num(v, &next.write1h)
+			}
 		case m.KeyIs("output_tokens_details"):
 			if v, _, _, ok := jsonx.Get(m.Value, "thinking_tokens"); ok {
 				num(v, &next.thinking)
@@ -67,6 +72,7 @@ func (c *usageCounts) usage() metering.Usage {
 		OutputTokens:        c.output,
 		CachedInputTokens:   c.cacheRead,
 		CacheCreationTokens: c.cacheWrite,
+		CacheWrite1hTokens:  min(c.write1h, c.cacheWrite),
 		ReasoningTokens:     min(c.thinking, c.output),
 	}
 }
