@@ -10,8 +10,9 @@ import (
 
 // Authorize is the step that checks the decoded call against the caller's
 // key: the model must match the key's model scopes (403 otherwise) and be
-// known to the Router (404 model_not_found otherwise). It needs Decode
-// and Authenticate before it.
+// known to the Router (404 model_not_found otherwise). With Config.Abuse,
+// a model-scope refusal counts toward the key's refusal bursts. It needs
+// Decode and Authenticate before it.
 func (g *Gateway) Authorize() func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

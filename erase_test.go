@@ -67,7 +67,8 @@ func TestEraseOwner(t *testing.T) {
 		c.BudgetScopes = ownerBudget(func(string) (int64, metering.Period) { return 1_000_000, metering.PeriodMonthly })
 	})
 	ctx := t.Context()
-	carolKey, carol, err := e.km.Issue(ctx, keys.Spec{Owner: "carol", Budget: keys.Budget{LimitMicros: 500_000, Period: keys.PeriodTotal}})
+	carolKey, carol, err := e.km.Issue(ctx, keys.Spec{Owner: "carol", Budget: keys.Budget{LimitMicros: 500_000, Period: keys.PeriodTotal},
+		ModelBudgets: []keys.ModelBudget{{Model: "fake-*", LimitMicros: 400_000, Period: keys.PeriodDaily}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,16 +88,19 @@ func TestEraseOwner(t *testing.T) {
 	}
 	keyAcct := metering.Account{Kind: metering.AccountKey, ID: carol.Account(), Limit: 500_000, Period: metering.PeriodTotal}
 	ownerAcct := metering.Account{Kind: metering.AccountOwner, ID: "carol", Limit: 1_000_000, Period: metering.PeriodMonthly}
-	if bal, _ := ledger.Balance(ctx, keyAcct); bal.Spent == 0 {
-		t.Fatal("carol's key spent nothing before the erasure")
+	modelAcct := metering.Account{Kind: metering.AccountKeyModel, ID: carol.Account() + ":fake-*", Limit: 400_000, Period: metering.PeriodDaily}
+	for _, a := range []metering.Account{keyAcct, modelAcct} {
+		if bal, _ := ledger.Balance(ctx, a); bal.Spent == 0 {
+			t.Fatalf("carol's %s account spent nothing before the erasure", a.Kind)
+		}
 	}
 
 	er, err := e.gw.EraseOwner(ctx, "carol")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if er.Keys != 2 || er.LedgerAccounts != 2 || er.UsageCounts != 1 || er.Recorder != 2 {
-		t.Errorf("erasure %+v; want 2 keys, 2 ledger accounts, 1 usage count, 2 events", er)
+	if er.Keys != 2 || er.LedgerAccounts != 3 || er.UsageCounts != 1 || er.Recorder != 2 {
+		t.Errorf("erasure %+v; want 2 keys, 3 ledger accounts (owner, key, key's model budget), 1 usage count, 2 events", er)
 	}
 	for _, k := range []string{carolKey, rotatedKey} {
 		if w := serve(e.gw, k, body); w.Code != http.StatusUnauthorized {
@@ -106,7 +110,7 @@ func TestEraseOwner(t *testing.T) {
 	if recs, _ := e.km.List(ctx, keys.ListQuery{Owner: "carol"}); len(recs) != 0 {
 		t.Errorf("%d key records left", len(recs))
 	}
-	for _, a := range []metering.Account{keyAcct, ownerAcct} {
+	for _, a := range []metering.Account{keyAcct, ownerAcct, modelAcct} {
 		if bal, _ := ledger.Balance(ctx, a); bal.Spent != 0 || bal.Reserved != 0 {
 			t.Errorf("ledger %s %s after erasure: %+v", a.Kind, a.ID, bal)
 		}

@@ -232,6 +232,32 @@ func TestLedgerEraseAccounts(t *testing.T) {
 	}
 }
 
+// A key's model budget has an ID made of the key's account and a model
+// pattern, with ':' and glob characters: erasing it forgets it alone.
+func TestLedgerEraseModelBudgetAccounts(t *testing.T) {
+	c := newClient(t)
+	l := newLedger(t, c, &redisstore.LedgerOptions{Prefix: taggedPrefix(t), Now: meteringtest.NewClock(t0).Now})
+	ctx := context.Background()
+	pattern := metering.Account{Kind: metering.AccountKeyModel, ID: "key_k:gpt-4o*", Limit: 1000, Period: metering.PeriodWeekly}
+	sibling := metering.Account{Kind: metering.AccountKeyModel, ID: "key_k:gpt-4o-mini", Limit: 1000, Period: metering.PeriodWeekly}
+	id, err := l.Reserve(ctx, []metering.Account{pattern, sibling}, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Settle(ctx, id, 10); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := l.EraseAccounts(ctx, []metering.Account{{Kind: metering.AccountKeyModel, ID: "key_k:gpt-4o*"}}); err != nil || n != 1 {
+		t.Fatalf("EraseAccounts: got %d, %v; want 1, nil", n, err)
+	}
+	if b, err := l.Balance(ctx, pattern); err != nil || b.Spent != 0 {
+		t.Errorf("erased account: %+v, %v; want zero", b, err)
+	}
+	if b, err := l.Balance(ctx, sibling); err != nil || b.Spent != 10 {
+		t.Errorf("sibling account: %+v, %v; want spent 10", b, err)
+	}
+}
+
 // TestLedgerKeysExpire checks that a daily account's key carries an expiry
 // and a total one does not.
 func TestLedgerKeysExpire(t *testing.T) {
