@@ -22,8 +22,8 @@ import (
 // then its worst-case cost (prompt estimate plus the output cap, at the
 // priciest deployment it may reach) from every budget the call is charged
 // to, at once: the key's, its model budgets matching the model, and those
-// Config.BudgetScopes adds. Both are settled to the exact usage when the call ends, and a
-// budget reservation is released when the call fails. A refusal answers
+// Config.BudgetScopes adds. Both are settled to the exact usage when the
+// call ends, and a budget reservation is released when the call fails. A refusal answers
 // 429 in the caller's dialect (insufficient_quota for budgets) and costs
 // no rate-limit quota.
 //
@@ -147,8 +147,9 @@ func (g *Gateway) accountsFor(ctx context.Context, s *state, rec *keys.Record) (
 	return accounts, capped, nil
 }
 
-// reserveBudget reserves the call's worst-case cost against the key's and
-// the owner's budgets (step 7). It reports false after answering a refusal.
+// reserveBudget reserves the call's worst-case cost against every budget
+// the call is charged to (accountsFor). It reports false after answering a
+// refusal.
 func (g *Gateway) reserveBudget(w http.ResponseWriter, r *http.Request, s *state, rec *keys.Record) bool {
 	ctx := r.Context()
 	accounts, capped, err := g.accountsFor(ctx, s, rec)
