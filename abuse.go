@@ -135,11 +135,7 @@ func (a *abuseGuard) signal(sig abuse.Signal) {
 		}
 	}
 	if a.onSignal != nil {
-		defer func() {
-			if p := recover(); p != nil {
-				g.cfg.Logger.Error("wicket: Abuse.Detector.OnSignal panicked", slog.String("panic_type", fmt.Sprintf("%T", p)))
-			}
-		}()
+		defer g.recoverHook("Abuse.Detector.OnSignal", "")
 		a.onSignal(sig)
 	}
 }
@@ -165,7 +161,7 @@ func (a *abuseGuard) capKey(keyID string, act AbuseAction) {
 // limits returns lim capped as a policy placed on keyID, if it did and
 // the cap has not lapsed.
 func (a *abuseGuard) limits(keyID string, lim ratelimit.Limits) ratelimit.Limits {
-	if a.active.Load() == 0 {
+	if a == nil || a.active.Load() == 0 {
 		return lim
 	}
 	v, ok := a.caps.Load(keyID)
@@ -191,6 +187,7 @@ func (a *abuseGuard) limits(keyID string, lim ratelimit.Limits) ratelimit.Limits
 }
 
 // request, tokens and refused tell the detector, if any, of a request.
+// Like limits, they do nothing on a nil guard (no Config.Abuse).
 func (a *abuseGuard) request(keyID string, ip netip.Addr) {
 	if a != nil {
 		a.det.Request(keyID, ip)

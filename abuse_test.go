@@ -434,3 +434,25 @@ func mustHasher(t testing.TB) *keys.Hasher {
 	}
 	return h
 }
+
+// A panic in the application's OnSignal is contained: the request that
+// raised the signal is answered, and the policy has acted before the
+// callback ran.
+func TestAbuseOnSignalPanicIsContained(t *testing.T) {
+	e := newAbuseEnv(t, wicket.AbuseConfig{
+		Detector: abuse.Options{BurstThreshold: 1, OnSignal: func(abuse.Signal) { panic("application bug") }},
+		Policy:   map[abuse.Kind]wicket.AbuseAction{abuse.RefusalBurst: {Suspend: true}},
+	})
+	key, _ := e.issue(t, keys.Spec{Owner: "fay", Scopes: keys.Scopes{Models: []string{"m"}}})
+	for i := range 2 {
+		if st, code := e.call(t, key, "other", "10.1.2.3"); st != 403 || code != "model_not_allowed" {
+			t.Fatalf("refusal %d: %d %s; want 403 model_not_allowed", i, st, code)
+		}
+	}
+	if sigs, _ := e.got(); len(sigs) != 1 {
+		t.Fatalf("signals %+v; want one", sigs)
+	}
+	if st, code := e.call(t, key, "m", "10.1.2.3"); st != 403 || code != "api_key_suspended" {
+		t.Errorf("after the signal: %d %s; want 403 api_key_suspended", st, code)
+	}
+}

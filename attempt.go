@@ -2,8 +2,6 @@ package wicket
 
 import (
 	"context"
-	"fmt"
-	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"time"
@@ -91,13 +89,8 @@ type attempt struct {
 // would run under, and returns the one it will: the hook's, which
 // Config.OnAttempt then sees too.
 func (at *attempt) begin(ctx context.Context) (out context.Context) {
-	out = ctx
-	defer func() {
-		if p := recover(); p != nil {
-			out = ctx
-			at.g.cfg.Logger.Error("wicket: OnAttemptStart panicked", slog.String("request_id", at.s.id), slog.String("panic_type", fmt.Sprintf("%T", p)))
-		}
-	}()
+	out = ctx // kept if the hook panics
+	defer at.g.recoverHook("OnAttemptStart", at.s.id)
 	if c := at.g.cfg.OnAttemptStart(ctx, at.a); c != nil {
 		out = c
 		at.ctx = c
@@ -117,11 +110,7 @@ func (at *attempt) done(status int, f providers.Failure, class metering.ErrorCla
 	}
 	at.a.Status, at.a.Failure, at.a.ErrorClass = status, f, class
 	at.a.Latency = at.g.cfg.Now().Sub(at.start)
-	defer func() {
-		if p := recover(); p != nil {
-			at.g.cfg.Logger.Error("wicket: OnAttempt panicked", slog.String("request_id", at.s.id), slog.String("panic_type", fmt.Sprintf("%T", p)))
-		}
-	}()
+	defer at.g.recoverHook("OnAttempt", at.s.id)
 	at.g.cfg.OnAttempt(at.ctx, at.a)
 }
 

@@ -44,6 +44,22 @@ func (g *Gateway) logError(s *state, msg string, err error) {
 	g.cfg.Logger.Error(msg, slog.String("request_id", s.id), slog.String("error", errorClass(err)))
 }
 
+// recoverHook, deferred around a call of one of the application's hooks,
+// recovers a panic in it and logs the hook's name and the panic's type
+// (never its value, which may carry content), with the request's ID when
+// there is one, so that a faulty hook cannot take the gateway down.
+func (g *Gateway) recoverHook(hook, requestID string) {
+	p := recover()
+	if p == nil {
+		return
+	}
+	attrs := []any{slog.String("panic_type", fmt.Sprintf("%T", p))}
+	if requestID != "" {
+		attrs = append([]any{slog.String("request_id", requestID)}, attrs...)
+	}
+	g.cfg.Logger.Error("wicket: "+hook+" panicked", attrs...)
+}
+
 // errorClass describes err for logs without its text, which for transport
 // errors can include the upstream URL and its query string.
 func errorClass(err error) string {

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -441,11 +440,7 @@ func (g *Gateway) credentialRefused(ctx context.Context, s *state, d *providers.
 		slog.String("deployment", ev.Deployment), slog.Int("status", status))
 	if g.cfg.OnUpstreamRefusal != nil {
 		func() {
-			defer func() {
-				if p := recover(); p != nil {
-					g.cfg.Logger.Error("wicket: OnUpstreamRefusal panicked", slog.String("request_id", s.id), slog.String("panic_type", fmt.Sprintf("%T", p)))
-				}
-			}()
+			defer g.recoverHook("OnUpstreamRefusal", s.id)
 			g.cfg.OnUpstreamRefusal(ctx, ev)
 		}()
 	}

@@ -79,10 +79,7 @@ func (g *Gateway) limitsFor(rec *keys.Record) ratelimit.Limits {
 	if v := rec.Limits.MaxConcurrent; v > 0 {
 		l.MaxConcurrent = v
 	}
-	if g.abuse != nil {
-		l = g.abuse.limits(rec.ID, l)
-	}
-	return l
+	return g.abuse.limits(rec.ID, l)
 }
 
 // writeLimitHeaders sets the rate-limit headers of an admitted request.

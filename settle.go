@@ -3,7 +3,6 @@ package wicket
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"math"
 	"net/http"
@@ -66,11 +65,7 @@ func (g *Gateway) finish(r *http.Request, s *state) {
 	g.accessRecord(ctx, s)
 	if g.cfg.OnEvent != nil {
 		func() {
-			defer func() {
-				if p := recover(); p != nil {
-					g.cfg.Logger.Error("wicket: OnEvent panicked", slog.String("request_id", s.id), slog.String("panic_type", fmt.Sprintf("%T", p)))
-				}
-			}()
+			defer g.recoverHook("OnEvent", s.id)
 			g.cfg.OnEvent(ctx, *o)
 		}()
 	}
