@@ -65,30 +65,22 @@ func (g *Gateway) EraseOwner(ctx context.Context, owner string) (er Erasure, err
 	// its predecessor's, so collect them before the records go.
 	accounts := []metering.Account{{Kind: metering.AccountOwner, ID: owner}}
 	seen := map[string]bool{}
-	q := keys.ListQuery{Owner: owner}
-	for {
-		page, err := g.cfg.Keys.List(ctx, q)
+	for rec, err := range g.cfg.Keys.All(ctx, keys.ListQuery{Owner: owner}) {
 		if err != nil {
 			return er, fmt.Errorf("wicket: erase owner: listing keys: %w", err)
 		}
-		for _, rec := range page {
-			if id := rec.Account(); !seen[id] {
-				seen[id] = true
-				accounts = append(accounts, metering.Account{Kind: metering.AccountKey, ID: id})
-			}
-			for _, mb := range rec.ModelBudgets {
-				// A key_model ID holds a ':' that no key ID does, so it
-				// shares seen with them.
-				if a := modelAccount(rec, mb); !seen[a.ID] {
-					seen[a.ID] = true
-					accounts = append(accounts, a)
-				}
+		if id := rec.Account(); !seen[id] {
+			seen[id] = true
+			accounts = append(accounts, metering.Account{Kind: metering.AccountKey, ID: id})
+		}
+		for _, mb := range rec.ModelBudgets {
+			// A key_model ID holds a ':' that no key ID does, so it
+			// shares seen with them.
+			if a := modelAccount(rec, mb); !seen[a.ID] {
+				seen[a.ID] = true
+				accounts = append(accounts, a)
 			}
 		}
-		if len(page) < q.PageSize() {
-			break
-		}
-		q.After = page[len(page)-1].ID
 	}
 	n, err := g.cfg.Keys.DeleteOwner(ctx, owner)
 	if err != nil {

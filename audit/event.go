@@ -188,8 +188,8 @@ const (
 // an Event's string fields; longer ones are cut at a UTF-8 boundary.
 const MaxIDLen = 256
 
-// maxWordLen is the longest Action, Outcome or Reason Emit keeps.
-const maxWordLen = 64
+// MaxWordLen is the longest Action, Outcome or Reason Emit keeps.
+const MaxWordLen = 64
 
 // invalidWord replaces an Action, Outcome or Reason not in the documented
 // form.
@@ -204,13 +204,13 @@ func (e *Event) limit() {
 	} {
 		*s = cutID(*s)
 	}
-	if !isWord(string(e.Action)) {
+	if !IsWord(string(e.Action)) {
 		e.Action = invalidWord
 	}
-	if !isWord(string(e.Outcome)) {
+	if !IsWord(string(e.Outcome)) {
 		e.Outcome = invalidWord
 	}
-	if !isWord(string(e.Reason)) {
+	if !IsWord(string(e.Reason)) {
 		e.Reason = invalidWord
 	}
 }
@@ -228,10 +228,13 @@ func cutID(s string) string {
 	return strings.Clone(s[:n])
 }
 
-// isWord reports whether s is empty or an enumerated word: at most
-// maxWordLen bytes of lower-case ASCII letters, digits, '.', '_' and '-'.
-func isWord(s string) bool {
-	if len(s) > maxWordLen {
+// IsWord reports whether s is empty or an enumerated word, as Action,
+// Outcome and Reason must be: at most MaxWordLen bytes of lower-case ASCII
+// letters, digits, '.', '_' and '-'. Emit replaces any other with
+// "invalid"; a caller that takes a Reason from elsewhere (a key's
+// suspension, say) checks it with IsWord first.
+func IsWord(s string) bool {
+	if len(s) > MaxWordLen {
 		return false
 	}
 	for i := 0; i < len(s); i++ {

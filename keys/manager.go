@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"github.com/wicket-gw/wicket/audit"
 	"io"
+	"iter"
 	"log/slog"
 	"sync"
 	"time"
@@ -216,6 +217,31 @@ func (m *Manager) List(ctx context.Context, q ListQuery) ([]*Record, error) {
 	return m.store.List(ctx, q)
 }
 
+// All returns every record q selects (q.Owner, after q.After), in
+// ascending ID order, reading the Store a page (q.PageSize records) at a
+// time. A page that cannot be read is yielded as the error, once, and ends
+// the walk.
+func (m *Manager) All(ctx context.Context, q ListQuery) iter.Seq2[*Record, error] {
+	return func(yield func(*Record, error) bool) {
+		for {
+			page, err := m.store.List(ctx, q)
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			for _, r := range page {
+				if !yield(r, nil) {
+					return
+				}
+			}
+			if len(page) < q.PageSize() {
+				return
+			}
+			q.After = page[len(page)-1].ID
+		}
+	}
+}
+
 // Revoke marks the key revoked. The key fails verification in this process
 // as soon as Revoke returns. Revoking a revoked key keeps its first
 // revocation time.
@@ -292,20 +318,12 @@ func (m *Manager) Delete(ctx context.Context, id string) error {
 func (m *Manager) DeleteOwner(ctx context.Context, owner string) (int, error) {
 	var digests []Digest
 	var ids []string
-	q := ListQuery{Owner: owner}
-	for {
-		page, err := m.store.List(ctx, q)
+	for r, err := range m.All(ctx, ListQuery{Owner: owner}) {
 		if err != nil {
 			return 0, err
 		}
-		for _, r := range page {
-			digests = append(digests, r.Digest)
-			ids = append(ids, r.ID)
-		}
-		if len(page) < q.PageSize() {
-			break
-		}
-		q.After = page[len(page)-1].ID
+		digests = append(digests, r.Digest)
+		ids = append(ids, r.ID)
 	}
 	n, err := m.store.DeleteOwner(ctx, owner)
 	if err != nil {

@@ -25,8 +25,8 @@ type Suspension struct {
 	Until time.Time `json:"until,omitzero"`
 }
 
-// MaxSuspensionReasonLen bounds Suspension.Reason.
-const MaxSuspensionReasonLen = 64
+// MaxSuspensionReasonLen bounds Suspension.Reason: it is an audit word.
+const MaxSuspensionReasonLen = audit.MaxWordLen
 
 // Active reports whether s holds its key out of use at now.
 func (s Suspension) Active(now time.Time) bool {
@@ -106,42 +106,25 @@ func (m *Manager) Suspended(ctx context.Context, q ListQuery) ([]*Record, error)
 	q.Limit = MaxListLimit
 	now := m.opts.Now()
 	var out []*Record
-	for {
-		page, err := m.store.List(ctx, q)
+	for r, err := range m.All(ctx, q) {
+		if err == nil {
+			err = ctx.Err()
+		}
 		if err != nil {
 			return nil, err
 		}
-		for _, r := range page {
-			if r.Suspension.Active(now) && r.RevokedAt.IsZero() {
-				if out = append(out, r); len(out) == want {
-					return out, nil
-				}
+		if r.Suspension.Active(now) && r.RevokedAt.IsZero() {
+			if out = append(out, r); len(out) == want {
+				break
 			}
 		}
-		if len(page) < q.PageSize() {
-			return out, nil
-		}
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		q.After = page[len(page)-1].ID
 	}
+	return out, nil
 }
 
-// validReason reports whether s is a valid Suspension.Reason.
-func validReason(s string) bool {
-	if s == "" || len(s) > MaxSuspensionReasonLen {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case 'a' <= c && c <= 'z', '0' <= c && c <= '9', c == '.', c == '_', c == '-':
-		default:
-			return false
-		}
-	}
-	return true
-}
+// validReason reports whether s is a valid Suspension.Reason: a non-empty
+// audit word.
+func validReason(s string) bool { return s != "" && audit.IsWord(s) }
 
 // SuspendLeaked suspends rec's key until lifted, with reason "leaked". It
 // fits ScanOptions.Action, for an application that reviews a reported key
