@@ -112,9 +112,14 @@ func keyAccount(rec *keys.Record) metering.Account {
 }
 
 // modelAccount is the ledger account of the key's budget mb: its ID joins
-// the key's account and the budget's pattern.
+// the key's account and the budget's pattern (modelPattern takes it back).
 func modelAccount(rec *keys.Record, mb keys.ModelBudget) metering.Account {
 	return metering.Account{Kind: metering.AccountKeyModel, ID: rec.Account() + ":" + mb.Model, Limit: mb.LimitMicros, Period: periodOf(mb.Period)}
+}
+
+// modelPattern returns the model pattern of rec's model-budget account a.
+func modelPattern(rec *keys.Record, a metering.Account) string {
+	return strings.TrimPrefix(a.ID, rec.Account()+":")
 }
 
 // appendAccounts appends to accounts the ledger accounts a call by rec for
@@ -154,10 +159,7 @@ func (g *Gateway) reserveBudget(w http.ResponseWriter, r *http.Request, s *state
 	ctx := r.Context()
 	accounts, capped, err := g.accountsFor(ctx, s, rec)
 	if err != nil {
-		s.outcome.ErrorClass = metering.ClassInternal
-		g.logError(s, "wicket: Config.BudgetScopes failed", err)
-		w.Header().Set("Retry-After", "1")
-		fail(w, r, &providers.Error{Status: http.StatusServiceUnavailable, Code: "service_unavailable", Message: "The budget service is unavailable; try again shortly."})
+		g.budgetUnavailable(w, r, s, "wicket: Config.BudgetScopes failed", err)
 		return false
 	}
 	if capped {
@@ -222,14 +224,20 @@ func (g *Gateway) reserveBudget(w http.ResponseWriter, r *http.Request, s *state
 			g.logError(s, "wicket: spend tracking failed; the call goes on untracked by the ledger", err)
 			return true
 		}
-		s.outcome.ErrorClass = metering.ClassInternal
-		g.logError(s, "wicket: budget ledger failed", err)
-		w.Header().Set("Retry-After", "1")
-		fail(w, r, &providers.Error{Status: http.StatusServiceUnavailable, Code: "service_unavailable", Message: "The budget service is unavailable; try again shortly."})
+		g.budgetUnavailable(w, r, s, "wicket: budget ledger failed", err)
 		return false
 	}
 	s.reservation, s.reserved, s.capped = id, worst, capped
 	return true
+}
+
+// budgetUnavailable answers a call whose budgets cannot be checked: 503
+// with Retry-After: 1, the failure logged as msg without its text.
+func (g *Gateway) budgetUnavailable(w http.ResponseWriter, r *http.Request, s *state, msg string, err error) {
+	s.outcome.ErrorClass = metering.ClassInternal
+	g.logError(s, msg, err)
+	w.Header().Set("Retry-After", "1")
+	fail(w, r, &providers.Error{Status: http.StatusServiceUnavailable, Code: "service_unavailable", Message: "The budget service is unavailable; try again shortly."})
 }
 
 // budgetReason names the kind of an exhausted budget for audit events.
@@ -252,7 +260,7 @@ func budgetName(rec *keys.Record, a metering.Account) string {
 	case metering.AccountKey:
 		return "this API key's " + a.Period.String() + " budget"
 	case metering.AccountKeyModel:
-		return "this API key's " + a.Period.String() + " budget for models matching " + strconv.Quote(strings.TrimPrefix(a.ID, rec.Account()+":"))
+		return "this API key's " + a.Period.String() + " budget for models matching " + strconv.Quote(modelPattern(rec, a))
 	}
 	return "the " + a.Period.String() + " budget of " + string(a.Kind) + " " + strconv.Quote(a.ID)
 }

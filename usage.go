@@ -2,7 +2,6 @@ package wicket
 
 import (
 	"context"
-	"strings"
 	"sync"
 	"time"
 
@@ -69,7 +68,7 @@ func (g *Gateway) KeyUsage(ctx context.Context, rec *keys.Record) (keys.Usage, e
 		bu := keys.BudgetUsage{Kind: string(a.Kind), ID: a.ID, Period: keys.Period(a.Period.String()),
 			PeriodStart: b.Start, PeriodEnd: b.End, LimitMicros: a.Limit, SpentMicros: b.Spent, ReservedMicros: b.Reserved}
 		if a.Kind == metering.AccountKeyModel {
-			bu.Model = strings.TrimPrefix(a.ID, rec.Account()+":")
+			bu.Model = modelPattern(rec, a)
 		}
 		if a.Limit > 0 {
 			rem := b.Remaining()
