@@ -189,14 +189,7 @@ func TestBudgetPropertyEveryPath(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if err := e.gw.Close(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-
-	evs := rec.events()
-	if len(evs) != n {
-		t.Fatalf("%d events for %d requests; want one each", len(evs), n)
-	}
+	evs := rec.closedEvents(t, e.gw, n)
 	byAccount := map[string]int64{}
 	var total int64
 	for _, ev := range evs {
@@ -337,13 +330,7 @@ func TestBudgetPropertyWithFallbacks(t *testing.T) {
 	}
 	close(start)
 	wg.Wait()
-	if err := e.gw.Close(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	evs := rec.events()
-	if len(evs) != n {
-		t.Fatalf("%d events for %d requests; want one each", len(evs), n)
-	}
+	evs := rec.closedEvents(t, e.gw, n)
 	byKey := map[string]int64{}
 	for _, ev := range evs {
 		byKey[ev.KeyID] += ev.CostMicros

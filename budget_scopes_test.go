@@ -99,34 +99,21 @@ func TestBudgetScopesProperty(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if err := e.gw.Close(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-
-	evs := rec.events()
-	if len(evs) != n {
-		t.Fatalf("%d events for %d requests; want one each", len(evs), n)
-	}
-	team := map[string]string{}
+	evs := rec.closedEvents(t, e.gw, n)
+	team := map[string]string{} // key ID → team
 	for _, k := range ks {
 		team[k.rec.ID] = k.rec.Metadata["team"]
 	}
 	spent := map[metering.Account]int64{}
 	for _, ev := range evs {
-		k := ks[0]
-		for _, c := range ks {
-			if c.rec.ID == ev.KeyID {
-				k = c
-			}
-		}
-		if k.rec.ID != ev.KeyID {
+		if _, ok := team[ev.KeyID]; !ok {
 			t.Fatalf("event for unknown key %q", ev.KeyID)
 		}
-		spent[metering.Account{Kind: metering.AccountKey, ID: k.rec.ID}] += ev.CostMicros
+		spent[metering.Account{Kind: metering.AccountKey, ID: ev.KeyID}] += ev.CostMicros
 		if glob.Match(modelPattern, ev.Model) {
-			spent[metering.Account{Kind: metering.AccountKeyModel, ID: k.rec.ID + ":" + modelPattern}] += ev.CostMicros
+			spent[metering.Account{Kind: metering.AccountKeyModel, ID: ev.KeyID + ":" + modelPattern}] += ev.CostMicros
 		}
-		spent[metering.Account{Kind: "team", ID: team[k.rec.ID]}] += ev.CostMicros
+		spent[metering.Account{Kind: "team", ID: team[ev.KeyID]}] += ev.CostMicros
 		spent[metering.Account{Kind: "org", ID: "acme"}] += ev.CostMicros
 	}
 	check := func(a metering.Account) {

@@ -242,6 +242,20 @@ func (r *meteringtestRecorder) events() []metering.Event {
 	return append([]metering.Event(nil), r.evs...)
 }
 
+// closedEvents closes gw, so that every queued event is delivered, and
+// returns the events, failing unless there is one for each of n requests.
+func (r *meteringtestRecorder) closedEvents(t *testing.T, gw *wicket.Gateway, n int) []metering.Event {
+	t.Helper()
+	if err := gw.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	evs := r.events()
+	if len(evs) != n {
+		t.Fatalf("%d events for %d requests; want one each", len(evs), n)
+	}
+	return evs
+}
+
 func TestStreamDisconnectStillMetered(t *testing.T) {
 	up := httptest.NewServer(fake.Handler(&fake.Options{Chunks: 50, ChunkDelay: 0}))
 	defer up.Close()
