@@ -80,7 +80,7 @@ func runChild(upstreamURL string, in io.Reader, out io.Writer) error {
 	quit := make(chan struct{})
 	var once sync.Once
 	stop := func() { once.Do(func() { close(quit) }) }
-	ctl, err := serve(control(p, stop))
+	ctl, err := serve(control(p, stop), "")
 	if err != nil {
 		return err
 	}

@@ -40,7 +40,7 @@ func bodies() (whole, stream []byte) {
 // proxies with each of cfg's kinds and writes the report to out. It fails
 // if any request fails or a stream does not have streamEvents events.
 func run(out io.Writer, cfg config) (err error) {
-	upstream, err := serve(fake.Handler(&fake.Options{Chunks: answerWords}))
+	upstream, err := serve(fake.Handler(&fake.Options{Chunks: answerWords}), "")
 	if err != nil {
 		return err
 	}
@@ -203,11 +203,13 @@ func header(out io.Writer, cfg config, child *hello) {
 	if child == nil {
 		fmt.Fprintf(out, "cpu-us/req: process CPU, user+sys (getrusage RUSAGE_SELF), over the target's runs ÷ requests answered\n")
 		fmt.Fprintf(out, "allocs/req, bytes/req: runtime.MemStats Mallocs and TotalAlloc over the same runs ÷ requests, after a GC before each run\n")
-		fmt.Fprintf(out, "  both count the whole process (clients, proxy, fake upstream); the clients and upstream do the same work for both targets\n")
+		fmt.Fprintf(out, "reads/req, writes/req: read and write system calls (syscr, syscw in /proc/self/io, Linux only) over the same runs ÷ requests\n")
+		fmt.Fprintf(out, "  all count the whole process (clients, proxy, fake upstream); the clients and upstream do the same work for both targets\n")
 	} else {
 		fmt.Fprintf(out, "cpu-us/req: proxy process only: the child's CPU, user+sys (getrusage RUSAGE_SELF), over the target's runs ÷ requests answered\n")
 		fmt.Fprintf(out, "allocs/req, bytes/req: proxy process only: the child's runtime.MemStats Mallocs and TotalAlloc over the same runs ÷ requests, after a GC before each run\n")
-		fmt.Fprintf(out, "  both count the child alone (both proxies, one idle, and two control calls a run), not the clients nor the fake upstream;\n")
+		fmt.Fprintf(out, "reads/req, writes/req: proxy process only: the child's read and write system calls (syscr, syscw in /proc/self/io, Linux only)\n")
+		fmt.Fprintf(out, "  all count the child alone (both proxies, one idle, and two control calls a run), not the clients nor the fake upstream;\n")
 		fmt.Fprintf(out, "  a request crosses between the processes four times and each may sleep in between: one-conn* pays more in wake-ups\n")
 		fmt.Fprintf(out, "  (latency and CPU) than in one process, so compare split figures with split figures\n")
 	}

@@ -57,16 +57,22 @@ func startProxies(upstreamURL string) (*proxies, error) {
 	}
 	rp := httputil.NewSingleHostReverseProxy(u)
 	rp.Transport = providers.NewTransport(&providers.TransportOptions{HTTP2: true})
-	bare, err := serve(fullDuplex(rp))
+	bare, err := serve(fullDuplex(rp), bareName)
 	if err != nil {
 		return nil, err
 	}
-	gw, key, events, err := gateway(upstreamURL)
+	var (
+		gw     *wicket.Gateway
+		key    string
+		events *atomic.Int64
+	)
+	// The gateway's own goroutines (its meter's worker) carry its label.
+	labeled(wicketName, func() { gw, key, events, err = gateway(upstreamURL) })
 	if err != nil {
 		bare.Close()
 		return nil, err
 	}
-	front, err := serve(gw)
+	front, err := serve(gw, wicketName)
 	if err != nil {
 		gw.Close(context.Background())
 		bare.Close()

@@ -51,6 +51,8 @@ func report(out io.Writer, k kind, b, w result) {
 		}),
 		both("allocs/req", "%.1f", true, func(r result) float64 { return float64(r.use.mallocs) / float64(r.requests) }),
 		both("bytes/req", "%.0f", true, func(r result) float64 { return float64(r.use.bytes) / float64(r.requests) }),
+		both("reads/req", "%.2f", true, func(r result) float64 { return perRequest(r, r.use.reads) }),
+		both("writes/req", "%.2f", true, func(r result) float64 { return perRequest(r, r.use.writes) }),
 	)
 	fmt.Fprintf(out, reportColumns, "kind", "metric", "bare", "wicket", "ratio")
 	for _, r := range rows {
@@ -61,6 +63,15 @@ func report(out io.Writer, k kind, b, w result) {
 		fmt.Fprintf(out, reportColumns, k.name, r.metric, value(r.format, r.bare), value(r.format, r.wicket), ratio)
 	}
 	fmt.Fprintln(out)
+}
+
+// perRequest is n system calls per request of r, or NaN where they are
+// not counted.
+func perRequest(r result, n uint64) float64 {
+	if r.use.ioUnknown {
+		return math.NaN()
+	}
+	return float64(n) / float64(r.requests)
 }
 
 // value formats v, or "n/a" if it is not a finite number.

@@ -196,7 +196,7 @@ type soak struct {
 // one per request, if the process was not idle in time for a sample, or
 // if the heap, goroutines or open files grew beyond the tolerance.
 func runSoak(out io.Writer, cfg soakConfig) error {
-	upstream, err := serve(fake.Handler(&fake.Options{Chunks: answerWords, ChunkDelay: soakChunkDelay}))
+	upstream, err := serve(fake.Handler(&fake.Options{Chunks: answerWords, ChunkDelay: soakChunkDelay}), "")
 	if err != nil {
 		return err
 	}
@@ -207,7 +207,7 @@ func runSoak(out io.Writer, cfg soakConfig) error {
 	}
 	defer gw.Close(context.Background())
 	counted := &counting{h: gw}
-	front, err := serve(counted)
+	front, err := serve(counted, "")
 	if err != nil {
 		return err
 	}

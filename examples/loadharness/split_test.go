@@ -16,7 +16,7 @@ import (
 // and stops it when the test ends; the child's stderr goes to the test's.
 func startTestChild(t *testing.T, bound time.Duration) *child {
 	t.Helper()
-	upstream, err := serve(fake.Handler(&fake.Options{Chunks: answerWords}))
+	upstream, err := serve(fake.Handler(&fake.Options{Chunks: answerWords}), "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"runtime/pprof"
 	"sync/atomic"
 	"time"
 
@@ -81,15 +82,31 @@ type server struct {
 	accepted, open atomic.Int64
 }
 
-func serve(h http.Handler) (*server, error) {
+// serve serves h on a loopback port. If name is not empty, every
+// goroutine the server starts (connections, handlers, and those they
+// start in turn) carries the profiler label target=name, so that one CPU
+// profile of both proxies tells them apart:
+//
+//	go tool pprof -tagfocus target=wicket loadharness proxies.out
+func serve(h http.Handler, name string) (*server, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
 	s := &server{URL: "http://" + ln.Addr().String()}
 	s.srv = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ConnState: s.track}
-	go s.srv.Serve(ln)
+	go labeled(name, func() { s.srv.Serve(ln) })
 	return s, nil
+}
+
+// labeled runs f with the profiler label target=name, which the
+// goroutines f starts inherit; with no name, it just runs f.
+func labeled(name string, f func()) {
+	if name == "" {
+		f()
+		return
+	}
+	pprof.Do(context.Background(), pprof.Labels("target", name), func(context.Context) { f() })
 }
 
 func (s *server) track(_ net.Conn, state http.ConnState) {
