@@ -318,6 +318,12 @@ func (g *Gateway) relay(w http.ResponseWriter, r *http.Request, s *state, resp p
 	if !cw.commit() {
 		return errDeadline
 	}
+	if err == nil && g.finishWaits {
+		// The answer's end, which a relay leaves unflushed to send it with
+		// the end of the response, does not wait for the round trips that
+		// settle the request.
+		err = cw.FlushError()
+	}
 	o.Status = cw.status
 	s.upstreamTook = o.Status < 400
 	o.Usage, s.usageKnown, s.firstByte = res.Usage, res.UsageKnown, res.FirstByte

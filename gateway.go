@@ -135,7 +135,9 @@ type Config struct {
 	// spread by a random jitter of ±50%. Default 250ms.
 	RetryBackoff time.Duration
 	// OnEvent, if set, is called once per authenticated request, after
-	// the response is complete, with what happened: the same metering.Event
+	// the answer has been written whole (its last bytes may still wait in
+	// the server's buffer, to leave with the end of the response), with
+	// what happened: the same metering.Event
 	// the Recorder receives, before the Meter cuts long identifiers. It runs on the
 	// request's goroutine: keep it quick. A panic in it is recovered and
 	// logged.
@@ -197,12 +199,15 @@ type Gateway struct {
 	// remoteLedger is set when the ledger is not the in-process one, so
 	// that its calls are round trips worth overlapping.
 	remoteLedger bool
-	prices       *metering.PriceTable
-	meter        *metering.Meter // nil without a Recorder
-	usage        *usageCounters
-	doors        []providers.FrontDoor
-	doorOf       func(path string) providers.FrontDoor
-	abuse        *abuseGuard // nil without Config.Abuse
+	// finishWaits is set when ending a request waits on another process
+	// (a shared ledger or limiter): relay flushes the answer's end before.
+	finishWaits bool
+	prices      *metering.PriceTable
+	meter       *metering.Meter // nil without a Recorder
+	usage       *usageCounters
+	doors       []providers.FrontDoor
+	doorOf      func(path string) providers.FrontDoor
+	abuse       *abuseGuard // nil without Config.Abuse
 }
 
 // dialectOf returns the dialect of the front door a path falls under.
@@ -290,6 +295,7 @@ func New(cfg Config) (*Gateway, error) {
 	}
 	_, local := g.ledger.(*metering.MemoryLedger)
 	g.remoteLedger = !local
+	g.finishWaits = g.remoteLedger || !g.limiter.Local()
 	if g.prices == nil {
 		g.prices = metering.DefaultPrices()
 	}

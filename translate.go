@@ -72,6 +72,8 @@ func (t *translated) Relay(w http.ResponseWriter) (providers.Result, error) {
 	if wn, ok := t.resp.(providers.WaitNotifier); ok {
 		// Flush when the upstream is about to be waited for, not after
 		// each event: events that arrived together leave in one write.
+		// An uplink's readiness (see uplink.Relay) keeps it from flushing
+		// before reads that do not wait.
 		cw.deferFlush = true
 		wn.OnWait(cw.flushNow)
 	}
@@ -102,8 +104,11 @@ func (t *translated) Relay(w http.ResponseWriter) (providers.Result, error) {
 	if err == nil {
 		err = out.Close()
 	}
-	if ferr := cw.flushNow(); err == nil {
-		err = ferr
+	if err != nil {
+		// What was written before the failure reaches the client; a
+		// complete answer's end leaves with the end of the response, or
+		// when the gateway flushes it (see Gateway.relay).
+		_ = cw.flushNow()
 	}
 	if first.IsZero() && cw.n > 0 {
 		first = t.now()

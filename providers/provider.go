@@ -106,11 +106,13 @@ type Response interface {
 	// (content type and the like; never the upstream's own rate-limit
 	// headers, which describe the gateway's account, not the client's).
 	Header() http.Header
-	// Relay writes the body to w in the client's dialect, flushing each
-	// streamed event as it arrives, and reports what it saw. The caller
-	// has written the status and headers. A non-nil error after bytes were
-	// written means the answer is incomplete and the connection must be
-	// aborted.
+	// Relay writes the body to w in the client's dialect, flushing
+	// streamed events as they arrive (those that arrived together may
+	// leave in one write), and reports what it saw. The caller has written
+	// the status and headers; it flushes, or sends with the end of the
+	// response, what a complete answer left unflushed. A non-nil error
+	// after bytes were written means the answer is incomplete and the
+	// connection must be aborted.
 	Relay(w http.ResponseWriter) (Result, error)
 	// Close releases the response; it is safe to call more than once and
 	// after Relay.

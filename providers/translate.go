@@ -63,7 +63,9 @@ type CanonResponse interface {
 // path.
 type WaitNotifier interface {
 	// OnWait registers f, which Events calls each time it is about to
-	// read more of the upstream's answer; an error from f ends Events
-	// with that error. Call it before Events.
+	// read more of the upstream's answer and that read may wait (not when
+	// what it reads has arrived already); an error from f ends Events
+	// with that error. Call it before Events. The end of a complete
+	// answer is left to the caller to flush.
 	OnWait(f func() error)
 }

@@ -166,3 +166,10 @@ func refuse(d Decision, dim Dimension, reason error) (Decision, error) {
 	d.Refused = dim
 	return d, &LimitError{Decision: d, Err: reason}
 }
+
+// Local reports whether the Limiter's Backend is the in-process Memory,
+// whose calls wait on no other process.
+func (l *Limiter) Local() bool {
+	_, ok := l.b.(*Memory)
+	return ok
+}

@@ -116,7 +116,7 @@ func (c *conn) readChunked(p []byte) (n int, err error) {
 	for {
 		switch s.chunk {
 		case chunkHead:
-			if n > 0 && c.br.Buffered() == 0 {
+			if n > 0 && !c.ready() { // the next chunk, or the end, is not all here
 				return n, nil
 			}
 			line, err := c.readChunkLine()
@@ -243,4 +243,66 @@ func (c *conn) skipTrailers() error {
 			return errTrailer
 		}
 	}
+}
+
+// Ready reports whether the next Read returns at once, without waiting
+// for the network: some of the body, or its end, has arrived already (or
+// the call is over). It errs on the side of false. Like Read, it must not
+// be called during a Read; unlike Read, it never reads from the network.
+func (b *body) Ready() bool {
+	if b.over.Load() {
+		return true
+	}
+	return b.c.ready()
+}
+
+// ready is Ready for the call in progress.
+func (c *conn) ready() bool {
+	s := &c.body
+	n := c.br.Buffered()
+	switch s.mode {
+	case modeLength:
+		return s.left == 0 || n > 0
+	case modeClose:
+		return n > 0
+	}
+	buf, _ := c.br.Peek(n) // no read: n bytes are buffered
+	return chunkReady(buf, s.chunk)
+}
+
+// chunkReady reports whether readChunked, standing at chunk with buf
+// buffered, returns without reading from the network: it has a data byte
+// to return, the body's whole end (the last chunk and an empty trailer
+// section) to take, or an error to report.
+func chunkReady(buf []byte, chunk int) bool {
+	switch chunk {
+	case chunkData:
+		return len(buf) > 0
+	case chunkEnd:
+		if len(buf) < 2 {
+			return false
+		}
+		if buf[0] != '\r' || buf[1] != '\n' {
+			return true // errChunkEnd
+		}
+		buf = buf[2:]
+	}
+	i := bytes.IndexByte(buf, '\n')
+	if i < 0 {
+		return false
+	}
+	line, rest := buf[:i+1], buf[i+1:]
+	if len(line) < 2 || bytes.IndexByte(line, '\r') != len(line)-2 {
+		return true // errChunkSize
+	}
+	size, ok := parseChunkSize(line[:len(line)-2])
+	switch {
+	case !ok:
+		return true // errChunkSize
+	case size > 0:
+		return len(rest) > 0
+	}
+	// The last chunk: the body ends once its trailers have, here only
+	// when there are none.
+	return len(rest) >= 2 && rest[0] == '\r' && rest[1] == '\n'
 }

@@ -47,8 +47,9 @@ type Options struct {
 	// MaxWholeBody.
 	TooLarge error
 	// Wait, if set, is called each time Events is about to read more from
-	// the source (and so may wait for the upstream); its error ends
-	// Events. See providers.WaitNotifier and Waiter.
+	// the source and may wait for the upstream (every read, unless the
+	// source has a Ready method that tells the read returns at once); its
+	// error ends Events. See providers.WaitNotifier and Waiter.
 	Wait func() error
 }
 
@@ -62,15 +63,20 @@ func (w *Waiter) OnWait(f func() error) { w.f = f }
 // Hook returns the function OnWait registered, or nil.
 func (w *Waiter) Hook() func() error { return w.f }
 
-// waitingReader calls wait before each read of src.
+// waitingReader calls wait before each read of src that may wait for
+// the upstream: every read, unless src has a Ready method that says the
+// read returns at once (an uplink.Exchange's).
 type waitingReader struct {
-	src  io.Reader
-	wait func() error
+	src   io.Reader
+	ready interface{ Ready() bool } // src's, or nil
+	wait  func() error
 }
 
 func (r waitingReader) Read(p []byte) (int, error) {
-	if err := r.wait(); err != nil {
-		return 0, err
+	if r.ready == nil || !r.ready.Ready() {
+		if err := r.wait(); err != nil {
+			return 0, err
+		}
 	}
 	return r.src.Read(p)
 }
@@ -128,7 +134,8 @@ func Events(src io.Reader, d Decoder, o *Options, emit func(canon.Event) error) 
 		return e.whole(src, d, o)
 	}
 	if o.Wait != nil {
-		src = waitingReader{src, o.Wait}
+		ready, _ := src.(interface{ Ready() bool })
+		src = waitingReader{src, ready, o.Wait}
 	}
 	fail := func(err error) (providers.Result, error) {
 		if e.err != nil {

@@ -32,11 +32,18 @@ type Exchange struct {
 	seen       atomic.Int64
 	prev, next *Exchange
 	watched    bool
+	// readier is the body's Ready, if it has one (h1's).
+	readier readier
 }
+
+// A readier tells whether its next Read returns without waiting for the
+// network (see h1's body).
+type readier interface{ Ready() bool }
 
 // start begins x with resp and sets its idle timer going.
 func (x *Exchange) start(c *Client, resp *http.Response) {
 	x.Response, x.c = resp, c
+	x.readier, _ = resp.Body.(readier)
 	c.watch.add(x, max(c.Idle/watchTicks, time.Millisecond))
 }
 
@@ -63,6 +70,11 @@ func (x *Exchange) Read(p []byte) (int, error) {
 	}
 	return n, err
 }
+
+// Ready reports whether the next Read returns without waiting for the
+// upstream, because what it returns has arrived already. It errs on the
+// side of false, and is always false for a body that cannot tell.
+func (x *Exchange) Ready() bool { return x.readier != nil && x.readier.Ready() }
 
 // idle ends x for having been idle too long.
 func (x *Exchange) idle() {

@@ -18,10 +18,10 @@ type EventHandler interface {
 	// not at all) and notes in s.Result the usage it carries. An error
 	// ends the relay and is returned as it is.
 	Event(s *Stream, ev sse.Event) error
-	// Incomplete is called when the upstream's stream has ended, after
-	// the events before were flushed. It returns nil if the stream was
-	// complete, else why not (an error wrapping providers.ErrIncomplete),
-	// which the relay returns as a *providers.UpstreamError.
+	// Incomplete is called when the upstream's stream has ended. It
+	// returns nil if the stream was complete, else why not (an error
+	// wrapping providers.ErrIncomplete), which the relay returns as a
+	// *providers.UpstreamError once the events before are flushed.
 	Incomplete() error
 }
 
@@ -42,13 +42,14 @@ type Stream struct {
 	w       io.Writer
 	rc      http.ResponseController
 	src     io.Reader
-	pending bool  // written since the last flush
-	werr    error // the flush that failed before a read
+	ready   readier // src's, if it can tell
+	pending bool    // written since the last flush
+	werr    error   // the flush that failed before a read
 }
 
 // WriteEvent writes one event's bytes, counting the event and timing the
-// first. The first event is flushed at once; the others when the relay
-// next waits for the upstream.
+// first. The first event is flushed at once; the others before the relay
+// next waits for the upstream (see Relay).
 func (s *Stream) WriteEvent(b []byte) error {
 	if s.Result.Events == 0 {
 		s.Result.FirstByte = time.Now()
@@ -93,31 +94,37 @@ func (s *Stream) Flush() error {
 }
 
 // source is the Stream as the event reader's source: it flushes what was
-// written before it waits for the upstream.
+// written before a read that may wait for the upstream, and only then.
 type source Stream
 
 func (s *source) Read(p []byte) (int, error) {
-	if s.werr = (*Stream)(s).Flush(); s.werr != nil {
-		return 0, s.werr
+	if s.ready == nil || !s.ready.Ready() {
+		if s.werr = (*Stream)(s).Flush(); s.werr != nil {
+			return 0, s.werr
+		}
 	}
 	return s.src.Read(p)
 }
 
 // Relay forwards the server-sent events read from src (an Exchange) to w,
 // one by one through h. The first event is flushed as soon as it is
-// written; after it, writes are flushed whenever the reader is about to
-// wait for the upstream, so every event reaches the client as soon as it
-// arrived, while events that arrived together leave in one write. Nothing
-// is written to w, not even a flush, before the first event.
+// written; after it, what was written is flushed only before a read of src
+// that waits for the upstream (src's Ready tells, when it can), so every
+// event reaches the client as soon as it arrived, while events that
+// arrived together leave in one write. Nothing is written to w, not even a
+// flush, before the first event.
 //
-// A stream that ends without being complete (see
+// The end of a complete stream is not flushed: the last events leave with
+// the end of the response (one write with the closing chunk), or when the
+// caller flushes. A stream that ends without being complete (see
 // EventHandler.Incomplete), whether cut mid-event or between events, is
-// an error: the events before it are still flushed, and the caller aborts
-// the answer. Every failure on the upstream's side, an event larger than
+// an error: the events before it are flushed, and the caller aborts the
+// answer. Every failure on the upstream's side, an event larger than
 // MaxEventSize included, is a *providers.UpstreamError; a failure to write
 // to w is returned as it is.
 func (c *Client) Relay(w http.ResponseWriter, src io.Reader, h EventHandler) (providers.Result, error) {
 	s := &Stream{w: w, rc: *http.NewResponseController(w), src: src}
+	s.ready, _ = src.(readier)
 	rd := c.reader((*source)(s))
 	defer c.putReader(rd)
 	for {
@@ -125,24 +132,22 @@ func (c *Client) Relay(w http.ResponseWriter, src io.Reader, h EventHandler) (pr
 		if s.werr != nil {
 			return s.Result, s.werr
 		}
-		if err != nil {
-			ferr := s.Flush() // the events before reach the client either way
-			if err != io.EOF {
-				if ue, ok := errors.AsType[*providers.UpstreamError](err); ok {
-					return s.Result, ue
-				}
-				return s.Result, providers.NewUpstreamError(c.Name, err) // sse.ErrEventTooLarge
-			}
+		if err == io.EOF {
 			if cause := h.Incomplete(); cause != nil {
+				_ = s.Flush() // the events before reach the client either way
 				return s.Result, providers.NewUpstreamError(c.Name, cause)
-			}
-			if ferr != nil {
-				return s.Result, ferr
 			}
 			if f, ok := h.(Finisher); ok {
 				return s.Result, f.Finish(s)
 			}
 			return s.Result, nil
+		}
+		if err != nil {
+			_ = s.Flush() // as above
+			if ue, ok := errors.AsType[*providers.UpstreamError](err); ok {
+				return s.Result, ue
+			}
+			return s.Result, providers.NewUpstreamError(c.Name, err) // sse.ErrEventTooLarge
 		}
 		if err := h.Event(s, ev); err != nil {
 			return s.Result, err

@@ -125,12 +125,7 @@ func (h *handler) Incomplete() error {
 // arrayHandler closes the stream with "]", as a Finisher.
 type arrayHandler struct{ handler }
 
-func (h *arrayHandler) Finish(s *Stream) error {
-	if err := s.WriteBytes([]byte("]")); err != nil {
-		return err
-	}
-	return s.Flush()
-}
+func (h *arrayHandler) Finish(s *Stream) error { return s.WriteBytes([]byte("]")) }
 
 func TestRelay(t *testing.T) {
 	for _, tc := range []struct {
@@ -176,36 +171,139 @@ func TestRelay(t *testing.T) {
 	}
 }
 
-// flushLog records, at each flush, how many bytes had been written.
+// flushLog records, at each flush, how many bytes had been written, and
+// tells onFlush, if set.
 type flushLog struct {
 	httptest.ResponseRecorder
-	at []int
+	at      []int
+	onFlush func(int)
 }
 
-func (f *flushLog) Flush() { f.at = append(f.at, f.Body.Len()) }
+func (f *flushLog) Flush() {
+	f.at = append(f.at, f.Body.Len())
+	if f.onFlush != nil {
+		f.onFlush(f.Body.Len())
+	}
+}
 
-// TestRelayFlushes: events that arrive together leave in one write, but
-// the first leaves alone, at once: three events in one upstream write are
-// flushed after the first and after the other two.
+// TestRelayFlushes: the first event leaves alone, at once; after it, what
+// was written is flushed only before a read that waits for the upstream,
+// so events that arrive together leave in one write; the end of a
+// complete stream is left to the caller, and that of an incomplete one is
+// flushed before the error.
 func TestRelayFlushes(t *testing.T) {
-	const body = "data: a\n\ndata: b\n\ndata: END\n\n"
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/event-stream")
-		io.WriteString(w, body)
-	}))
-	defer srv.Close()
-	c := newClient(time.Minute)
-	var x Exchange
-	if err := c.Post(context.Background(), &x, srv.URL, nil, true, nil); err != nil {
-		t.Fatal(err)
+	const a, b, end = "data: a\n\n", "data: b\n\n", "data: END\n\n"
+	for _, tc := range []struct {
+		name string
+		// parts are the upstream's writes; each after the first waits until
+		// the relay has flushed everything before it, so the relay must flush
+		// before it waits for the upstream, or never get the next part.
+		parts []string
+		want  []int // the flushes, as bytes written by then
+		err   error
+	}{
+		{"together", []string{a + b + end}, []int{len(a)}, nil},
+		{"a wait", []string{a + b, end}, []int{len(a), len(a + b)}, nil},
+		{"a wait each", []string{a, b, end}, []int{len(a), len(a + b)}, nil},
+		{"incomplete", []string{a + b}, []int{len(a), len(a + b)}, errCut},
+		{"incomplete after a wait", []string{a, b}, []int{len(a), len(a + b)}, errCut},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := &flushLog{ResponseRecorder: *httptest.NewRecorder()}
+			flushed := make(chan int, 8)
+			w.onFlush = func(n int) { flushed <- n }
+			srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+				rw.Header().Set("Content-Type", "text/event-stream")
+				sent := 0
+				for i, p := range tc.parts {
+					if i > 0 && !flushedAt(flushed, sent) {
+						t.Errorf("part %d: the relay waited for it without flushing the %d bytes before", i, sent)
+					}
+					io.WriteString(rw, p)
+					sent += len(p)
+					if i < len(tc.parts)-1 {
+						rw.(http.Flusher).Flush()
+					}
+				}
+			}))
+			defer srv.Close()
+			c := newClient(time.Minute)
+			var x Exchange
+			if err := c.Post(context.Background(), &x, srv.URL, nil, true, nil); err != nil {
+				t.Fatal(err)
+			}
+			defer x.Close()
+			_, err := c.Relay(w, &x, &handler{})
+			if !errors.Is(err, tc.err) {
+				t.Errorf("Relay: %v; want %v", err, tc.err)
+			}
+			if want := strings.Join(tc.parts, ""); !slices.Equal(w.at, tc.want) || w.Body.String() != want {
+				t.Errorf("flushed at %v, relayed %q; want flushes at %v and %q", w.at, w.Body, tc.want, want)
+			}
+		})
 	}
-	defer x.Close()
-	w := &flushLog{ResponseRecorder: *httptest.NewRecorder()}
-	if _, err := c.Relay(w, &x, &handler{}); err != nil {
-		t.Fatal(err)
+}
+
+// scripted is a source whose reads return parts one by one, each read's
+// readiness (Ready before it) set by the script, then io.EOF.
+type scripted struct {
+	parts []string
+	ready []bool // Ready before each part's read, then before io.EOF's
+	next  int
+}
+
+func (s *scripted) Ready() bool { return s.ready[s.next] }
+
+func (s *scripted) Read(p []byte) (int, error) {
+	if s.next == len(s.parts) {
+		return 0, io.EOF
 	}
-	if want := []int{len("data: a\n\n"), len(body)}; !slices.Equal(w.at, want) || w.Body.String() != body {
-		t.Errorf("flushed at %v, relayed %q; want flushes at %v and %q", w.at, w.Body, want, body)
+	n := copy(p, s.parts[s.next])
+	s.next++
+	return n, nil
+}
+
+// TestRelayFlushesOnlyBeforeWaits: a read that Ready says returns at once
+// is not preceded by a flush; one that may wait is.
+func TestRelayFlushesOnlyBeforeWaits(t *testing.T) {
+	const a, b, c, end = "data: a\n\n", "data: b\n\n", "data: c\n\n", "data: END\n\n"
+	for _, tc := range []struct {
+		name  string
+		ready []bool
+		want  []int
+	}{
+		// a is flushed as the first event; b waits for c's read; c and END
+		// arrived with what was read before; the end is the caller's.
+		{"mixed", []bool{false, true, false, true, true}, []int{len(a), len(a + b)}},
+		{"never ready", []bool{false, false, false, false, false}, []int{len(a), len(a + b), len(a + b + c), len(a + b + c + end)}},
+		{"always ready", []bool{true, true, true, true, true}, []int{len(a)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src := &scripted{parts: []string{a, b, c, end}, ready: tc.ready}
+			w := &flushLog{ResponseRecorder: *httptest.NewRecorder()}
+			if _, err := newClient(time.Minute).Relay(w, src, &handler{}); err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(w.at, tc.want) || w.Body.String() != a+b+c+end {
+				t.Errorf("flushed at %v, relayed %q; want flushes at %v", w.at, w.Body, tc.want)
+			}
+		})
+	}
+}
+
+// flushedAt reports whether a flush at n bytes comes from flushed within
+// a few seconds.
+func flushedAt(flushed <-chan int, n int) bool {
+	timeout := time.After(3 * time.Second)
+	for {
+		select {
+		case m := <-flushed:
+			if m == n {
+				return true
+			}
+		case <-timeout:
+			return false
+		}
 	}
 }
 

@@ -134,8 +134,5 @@ func (r *response) Finish(s *uplink.Stream) error {
 	if !r.call.ArrayStream {
 		return nil
 	}
-	if err := s.WriteBytes([]byte("]")); err != nil {
-		return err
-	}
-	return s.Flush()
+	return s.WriteBytes([]byte("]")) // flushed with the end of the answer, as the last events are
 }
