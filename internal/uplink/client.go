@@ -4,8 +4,12 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
+	"net/url"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/wicket-gw/wicket/internal/sse"
@@ -45,6 +49,10 @@ type Client struct {
 	watch   watchdog
 	readers sync.Pool // of *sse.Reader
 	bufs    sync.Pool // of *[]byte, copy buffers
+	// targets holds the parsed URLs posted to (string to *url.URL, read
+	// only once stored); ntargets counts the stores tried.
+	targets  sync.Map
+	ntargets atomic.Int64
 
 	// values holds the header values every request carries, made once and
 	// shared (read only) by the requests' headers: Content-Type, then
@@ -65,9 +73,9 @@ func (c *Client) constant() *[3][]string {
 // h[key] = v; an append to it copies it rather than writing through.
 func Shared(v string) []string { return []string{v}[:1:1] }
 
-// Post sends body to url as a JSON POST, with Accept asking for an event
-// stream if stream is set (JSON otherwise), and starts x once the status
-// and headers have arrived. The request carries c.Header, then
+// Post sends body to target, a URL, as a JSON POST, with Accept asking
+// for an event stream if stream is set (JSON otherwise), and starts x once
+// the status and headers have arrived. The request carries c.Header, then
 // Content-Type and Accept; header, if not nil, sets the rest (credentials,
 // the dialect's own headers) last. A failure to reach the upstream is a
 // *providers.UpstreamError.
@@ -75,11 +83,21 @@ func Shared(v string) []string { return []string{v}[:1:1] }
 // The wait for the status line is bounded by the transport's
 // ResponseHeaderTimeout (long: non-streamed answers come whole); the idle
 // timer starts with the body.
-func (c *Client) Post(ctx context.Context, x *Exchange, url string, body []byte, stream bool, header func(http.Header)) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+func (c *Client) Post(ctx context.Context, x *Exchange, target string, body []byte, stream bool, header func(http.Header)) error {
+	u, err := c.target(target)
 	if err != nil {
 		return fmt.Errorf("%s: provider %q: building request failed", c.Prefix, c.Name)
 	}
+	// An empty URL parses in no time; the parsed target is copied in.
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "", nil)
+	if err != nil {
+		return fmt.Errorf("%s: provider %q: building request failed", c.Prefix, c.Name)
+	}
+	*req.URL = *u
+	req.Host = u.Host
+	x.body.Reset(body) // the body's reader lives in the Exchange
+	req.Body, req.ContentLength = &x.body, int64(len(body))
+	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
 	h := req.Header
 	for k, vs := range c.Header {
 		h[k] = vs
@@ -103,6 +121,34 @@ func (c *Client) Post(ctx context.Context, x *Exchange, url string, body []byte,
 	x.start(c, resp)
 	return nil
 }
+
+// maxTargets bounds the parsed URLs a Client keeps: a dialect's few
+// endpoints, or, where the URL names the model, a few per model.
+const maxTargets = 256
+
+// target returns raw parsed, from the Client's cache of the URLs it posts
+// to. Like http.NewRequest, it drops an empty port from the host.
+func (c *Client) target(raw string) (*url.URL, error) {
+	if u, ok := c.targets.Load(raw); ok {
+		return u.(*url.URL), nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, err
+	}
+	u.Host = strings.TrimSuffix(u.Host, ":")
+	if c.ntargets.Add(1) <= maxTargets {
+		c.targets.Store(raw, u)
+	}
+	return u, nil
+}
+
+// requestBody is a request's body, kept in its Exchange so that a call
+// allocates no reader for it.
+type requestBody struct{ bytes.Reader }
+
+// Close implements io.Closer; there is nothing to release.
+func (*requestBody) Close() error { return nil }
 
 // roundTrip sends req through c.HTTP, or straight through its transport
 // when the client adds nothing an API call needs (see HTTP). A redirect

@@ -34,6 +34,8 @@ type Exchange struct {
 	watched    bool
 	// readier is the body's Ready, if it has one (h1's).
 	readier readier
+	// body is the request's body, as Post sent it.
+	body requestBody
 }
 
 // A readier tells whether its next Read returns without waiting for the
