@@ -42,24 +42,27 @@ type conn struct {
 	br        *bufio.Reader
 	bw        *bufio.Writer
 	idleSince time.Time
-	onCancel  func()                // c.interrupt, made once
 	peekFn    func(fd uintptr) bool // c.peek, made once
 	peekAlive bool                  // what the last peek found
 
-	// The call in progress.
+	// The call in progress. ctx, headBy and headLate are read by the
+	// Transport's watch while the call is on its list.
 	ctx         context.Context
-	stop        func() bool // stops the context.AfterFunc that interrupts
+	headBy      atomic.Int64 // when the head is late, in Unix ns; 0 once it came
+	headLate    bool         // the watch interrupted the call for its late head
 	interrupted atomic.Bool
-	nothingRead bool // no byte of an answer arrived
-	reusable    bool // the call leaves the connection fit for another
-	body        bodyState
-	head        head
-	line        []byte // a line longer than br's buffer, put together
+	// The watch's list.
+	wprev, wnext *conn
+	watched      bool
+	nothingRead  bool // no byte of an answer arrived
+	reusable     bool // the call leaves the connection fit for another
+	body         bodyState
+	head         head
+	line         []byte // a line longer than br's buffer, put together
 }
 
 func newConn(t *Transport, nc net.Conn) *conn {
 	c := &conn{t: t, nc: nc, br: bufio.NewReaderSize(nc, readBufferSize), bw: bufio.NewWriterSize(nc, writeBufferSize)}
-	c.onCancel = c.interrupt
 	c.peekFn = c.peek
 	under := nc
 	if tc, ok := nc.(interface{ NetConn() net.Conn }); ok {
@@ -73,7 +76,8 @@ func newConn(t *Transport, nc net.Conn) *conn {
 	return c
 }
 
-// interrupt unblocks the call's reads and writes once its context ends.
+// interrupt unblocks the call's reads and writes once its context ends or
+// its head is late; the watch calls it.
 func (c *conn) interrupt() {
 	c.interrupted.Store(true)
 	c.nc.SetDeadline(aLongTimeAgo)
@@ -81,10 +85,13 @@ func (c *conn) interrupt() {
 
 func (c *conn) close() { c.nc.Close() }
 
-// failure is what a call reports for err: its context's cause when the
-// context ended it.
+// failure is what a call reports for err: errHeaderTimeout when the head
+// was late, or the context's cause when the context ended it.
 func (c *conn) failure(err error) error {
 	if c.interrupted.Load() {
+		if c.headLate {
+			return errHeaderTimeout
+		}
 		return context.Cause(c.ctx)
 	}
 	return err
@@ -95,38 +102,24 @@ func (c *conn) failure(err error) error {
 func (c *conn) roundTrip(req *http.Request) (*http.Response, error) {
 	c.ctx = req.Context()
 	c.interrupted.Store(false)
+	c.headLate = false
 	c.nothingRead = true
 	c.reusable = !req.Close
-	c.stop = nil
-	if c.ctx.Done() != nil {
-		c.stop = context.AfterFunc(c.ctx, c.onCancel)
+	if d := c.t.o.ResponseHeaderTimeout; d > 0 {
+		c.headBy.Store(time.Now().Add(d).UnixNano())
 	}
+	c.t.watch.add(c)
 	if err := c.writeRequest(req); err != nil {
 		err = c.failure(err)
 		c.finish(false)
 		return nil, err
 	}
-	if d := c.t.o.ResponseHeaderTimeout; d > 0 {
-		c.nc.SetReadDeadline(time.Now().Add(d))
-		if c.interrupted.Load() { // the deadline just set undid the interruption's
-			c.nc.SetDeadline(aLongTimeAgo)
-		}
-	}
 	resp, err := c.readResponse(req)
+	c.headBy.Store(0)
 	if err != nil {
-		if ne, ok := err.(net.Error); ok && ne.Timeout() && !c.interrupted.Load() {
-			err = errHeaderTimeout
-		} else {
-			err = c.failure(err)
-		}
+		err = c.failure(err)
 		c.finish(false)
 		return nil, err
-	}
-	if c.t.o.ResponseHeaderTimeout > 0 {
-		c.nc.SetReadDeadline(time.Time{})
-		if c.interrupted.Load() { // the reset undid the interruption's deadline
-			c.nc.SetDeadline(aLongTimeAgo)
-		}
 	}
 	if resp.Body == nil {
 		c.finish(c.reusable)
@@ -149,12 +142,11 @@ func (e *timeoutError) Temporary() bool { return true }
 // finish ends the call in progress: c goes back to its pool if reuse and
 // the context's interruption has not fired, else it is closed.
 func (c *conn) finish(reuse bool) {
-	if c.stop != nil && !c.stop() {
-		reuse = false // the interruption ran or is running: c's deadline is spent
-	}
-	c.stop, c.ctx = nil, nil
+	c.t.watch.remove(c) // no interruption from here on
+	c.ctx = nil
+	c.headBy.Store(0)
 	if reuse && c.interrupted.Load() {
-		reuse = false
+		reuse = false // c's deadline is spent
 	}
 	if !reuse {
 		c.close() // a Read may still be running: touch nothing it uses

@@ -52,6 +52,8 @@ type Transport struct {
 
 	mu    sync.Mutex
 	hosts map[hostKey]*pool
+
+	watch watch // the calls in progress
 }
 
 // hostKey names a pool: connections are shared by the requests to the same
