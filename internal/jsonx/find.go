@@ -21,13 +21,19 @@ func AppendStrings(dst []string, data []byte, name string, limit, maxLen int) []
 	if len(name)+2 > len(pat) {
 		return dst
 	}
-	p := append(append(append(pat[:0], '"'), name...), '"')
+	// The search starts at the name, not at its opening quote: quotes are
+	// everywhere in JSON, and a search that starts at a common byte is slow.
+	p := append(append(pat[:0], name...), '"')
 	for found := 0; found < limit; {
 		i := bytes.Index(data, p)
 		if i < 0 {
 			return dst
 		}
+		quoted := i > 0 && data[i-1] == '"'
 		data = data[i+len(p):]
+		if !quoted {
+			continue // the end of a longer name, or of a string's content
+		}
 		j := skipSpace(data, 0)
 		if j >= len(data) || data[j] != ':' {
 			continue // the name was a value, not a member's name

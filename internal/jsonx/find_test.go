@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"slices"
+	"strings"
 	"testing"
 	"unicode/utf8"
 )
@@ -132,4 +133,26 @@ func FuzzAppendStrings(f *testing.F) {
 			}
 		}
 	})
+}
+
+// BenchmarkAppendStrings scans a whole chat completion and one stream
+// chunk for their finish reasons, as the OpenAI relays do for every answer
+// and every event.
+func BenchmarkAppendStrings(b *testing.B) {
+	for _, bc := range []struct{ name, data string }{
+		{"completion", `{"id":"chatcmpl-abc123","object":"chat.completion","created":1700000000,"model":"gpt-4o-mini",` +
+			`"choices":[{"index":0,"message":{"role":"assistant","content":"` + strings.Repeat(`a "quoted" word, `, 24) + `","refusal":null},` +
+			`"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":8,"completion_tokens":50,"total_tokens":58},"system_fingerprint":"fp_x"}`},
+		{"chunk", `{"id":"chatcmpl-abc123","object":"chat.completion.chunk","created":1700000000,"model":"gpt-4o-mini","system_fingerprint":"fp_x",` +
+			`"choices":[{"index":0,"delta":{"content":" word"},"logprobs":null,"finish_reason":null}],"usage":null}`},
+	} {
+		data := []byte(bc.data)
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			var dst []string
+			for b.Loop() {
+				dst = AppendStrings(dst[:0], data, "finish_reason", 8, 64)
+			}
+		})
+	}
 }
