@@ -17,23 +17,12 @@ import (
 // bytes cannot occur inside a string's content. name must not need
 // escaping itself.
 func AppendStrings(dst []string, data []byte, name string, limit, maxLen int) []string {
-	var pat [64]byte
-	if len(name)+2 > len(pat) {
-		return dst
-	}
-	// The search starts at the name, not at its opening quote: quotes are
-	// everywhere in JSON, and a search that starts at a common byte is slow.
-	p := append(append(pat[:0], name...), '"')
 	for found := 0; found < limit; {
-		i := bytes.Index(data, p)
+		i := IndexQuoted(data, name)
 		if i < 0 {
 			return dst
 		}
-		quoted := i > 0 && data[i-1] == '"'
-		data = data[i+len(p):]
-		if !quoted {
-			continue // the end of a longer name, or of a string's content
-		}
+		data = data[i+len(name)+2:]
 		j := skipSpace(data, 0)
 		if j >= len(data) || data[j] != ':' {
 			continue // the name was a value, not a member's name
@@ -55,4 +44,27 @@ func AppendStrings(dst []string, data []byte, name string, limit, maxLen int) []
 		found++
 	}
 	return dst
+}
+
+// IndexQuoted returns the index in data of the first occurrence of name
+// between quotes ("name"), or -1: bytes.Index(data, `"`+name+`"`), but
+// faster on JSON, where quotes are everywhere, because it searches from
+// the name, whose first byte is rarer. name must not be empty.
+func IndexQuoted(data []byte, name string) int {
+	var pat [64]byte
+	if len(name)+1 > len(pat) {
+		return bytes.Index(data, []byte(`"`+name+`"`))
+	}
+	p := append(append(pat[:0], name...), '"')
+	for off := 1; off < len(data); {
+		i := bytes.Index(data[off:], p)
+		if i < 0 {
+			return -1
+		}
+		if i += off; data[i-1] == '"' {
+			return i - 1
+		}
+		off = i + 1
+	}
+	return -1
 }

@@ -156,3 +156,19 @@ func BenchmarkAppendStrings(b *testing.B) {
 		})
 	}
 }
+
+// FuzzIndexQuoted: IndexQuoted finds what bytes.Index finds.
+func FuzzIndexQuoted(f *testing.F) {
+	f.Add([]byte(`{"usage":null,"x":"usage"}`), "usage")
+	f.Add([]byte(`"a""a"`), "a")
+	f.Add([]byte(`x"usage"`), "usage")
+	f.Add([]byte(`usage"`), "usage")
+	f.Fuzz(func(t *testing.T, data []byte, name string) {
+		if name == "" {
+			return
+		}
+		if got, want := IndexQuoted(data, name), bytes.Index(data, []byte(`"`+name+`"`)); got != want {
+			t.Errorf("IndexQuoted(%q, %q) = %d; bytes.Index says %d", data, name, got, want)
+		}
+	})
+}

@@ -112,7 +112,7 @@ func isUsageOnlyChunk(data []byte) bool {
 // event but the last, so this spares the parse of nearly every event.
 func hasUsageObject(data []byte) bool {
 	for i := 0; i < len(data); {
-		j := bytes.Index(data[i:], []byte(usageKey))
+		j := jsonx.IndexQuoted(data[i:], usageKey[1:len(usageKey)-1])
 		if j < 0 {
 			return false
 		}
