@@ -17,8 +17,8 @@ import (
 
 // Forward is the last step: it routes the decoded call to the model's
 // deployments, falling back and retrying only while nothing has been sent
-// to the client, then relays the upstream's answer (streams flushed event
-// by event) and records what happened in the request's metering.Event. The status line is sent with the
+// to the client, then relays the upstream's answer (a stream's events
+// reach the client as soon as they arrive) and records what happened in the request's metering.Event. The status line is sent with the
 // first body byte, so a failure before it, even after the upstream's
 // headers (a stall, an oversized first event), is a failed attempt: the
 // call falls back, and when every attempt fails the client gets 502 (504
