@@ -48,7 +48,7 @@ type conn struct {
 	// The call in progress. ctx, headBy and headLate are read by the
 	// Transport's watch while the call is on its list.
 	ctx         context.Context
-	headBy      atomic.Int64 // when the head is late, in Unix ns; 0 once it came
+	headBy      atomic.Int64 // when the head is late, on the watch's clock; 0 once it came
 	headLate    bool         // the watch interrupted the call for its late head
 	interrupted atomic.Bool
 	// The watch's list.
@@ -106,7 +106,7 @@ func (c *conn) roundTrip(req *http.Request) (*http.Response, error) {
 	c.nothingRead = true
 	c.reusable = !req.Close
 	if d := c.t.o.ResponseHeaderTimeout; d > 0 {
-		c.headBy.Store(time.Now().Add(d).UnixNano())
+		c.headBy.Store(c.t.watch.now() + int64(d))
 	}
 	c.t.watch.add(c)
 	if err := c.writeRequest(req); err != nil {

@@ -102,7 +102,7 @@ func New(opts *Options) (*Transport, error) {
 		d := &net.Dialer{Timeout: o.DialTimeout, KeepAlive: 30 * time.Second}
 		o.DialContext = d.DialContext
 	}
-	return &Transport{o: o, names: commonNames(), hosts: make(map[hostKey]*pool)}, nil
+	return &Transport{o: o, names: commonNames(), hosts: make(map[hostKey]*pool), watch: watch{epoch: time.Now()}}, nil
 }
 
 // RoundTrip implements http.RoundTripper for http and https URLs. It sends

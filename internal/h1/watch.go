@@ -17,12 +17,20 @@ const watchEvery = 10 * time.Millisecond
 // conns, and runs one goroutine while the list is not empty that
 // interrupts those whose context has ended or whose head is late.
 type watch struct {
+	// epoch is when the watch began: times are kept as durations since,
+	// on the monotonic clock, so that a step of the wall clock moves no
+	// deadline.
+	epoch   time.Time
 	mu      sync.Mutex
 	head    *conn
 	running bool
 }
 
-// add puts c's call on the list; c.ctx and c.headBy are set.
+// now is the time on the watch's clock.
+func (w *watch) now() int64 { return int64(time.Since(w.epoch)) }
+
+// add puts c's call on the list; c.ctx and c.headBy (on the watch's
+// clock) are set.
 func (w *watch) add(c *conn) {
 	w.mu.Lock()
 	c.wprev, c.wnext, c.watched = nil, w.head, true
@@ -60,7 +68,7 @@ func (w *watch) remove(c *conn) {
 func (w *watch) run() {
 	for {
 		time.Sleep(watchEvery)
-		now := time.Now().UnixNano()
+		now := w.now()
 		w.mu.Lock()
 		if w.head == nil {
 			w.running = false
