@@ -318,10 +318,9 @@ func (g *Gateway) relay(w http.ResponseWriter, r *http.Request, s *state, resp p
 	if !cw.commit() {
 		return errDeadline
 	}
-	if err == nil && g.finishWaits {
+	if err == nil && g.tailWaits(r.Context()) {
 		// The answer's end, which a relay leaves unflushed to send it with
-		// the end of the response, does not wait for the round trips that
-		// settle the request.
+		// the end of the response, does not wait for what ends the request.
 		err = cw.FlushError()
 	}
 	o.Status = cw.status
@@ -365,6 +364,12 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	case <-ctx.Done():
 		return false
 	}
+}
+
+// tailWaits reports whether what runs after the relay may wait (see
+// Gateway.finishWaits), the access log included.
+func (g *Gateway) tailWaits(ctx context.Context) bool {
+	return g.finishWaits || g.cfg.Logger.Enabled(ctx, slog.LevelInfo)
 }
 
 // commitWriter holds back an upstream answer's status line and headers

@@ -135,9 +135,7 @@ type Config struct {
 	// spread by a random jitter of ±50%. Default 250ms.
 	RetryBackoff time.Duration
 	// OnEvent, if set, is called once per authenticated request, after
-	// the answer has been written whole (its last bytes may still wait in
-	// the server's buffer, to leave with the end of the response), with
-	// what happened: the same metering.Event
+	// the response is complete, with what happened: the same metering.Event
 	// the Recorder receives, before the Meter cuts long identifiers. It runs on the
 	// request's goroutine: keep it quick. A panic in it is recovered and
 	// logged.
@@ -199,8 +197,11 @@ type Gateway struct {
 	// remoteLedger is set when the ledger is not the in-process one, so
 	// that its calls are round trips worth overlapping.
 	remoteLedger bool
-	// finishWaits is set when ending a request waits on another process
-	// (a shared ledger or limiter): relay flushes the answer's end before.
+	// finishWaits is set when ending a request may wait: on another
+	// process (a shared ledger or limiter) or on the application's code
+	// (OnEvent; abuse signals, their audit events and OnSignal). relay
+	// then flushes the answer's end first; so it does while the access
+	// log is on (tailWaits).
 	finishWaits bool
 	prices      *metering.PriceTable
 	meter       *metering.Meter // nil without a Recorder
@@ -295,7 +296,7 @@ func New(cfg Config) (*Gateway, error) {
 	}
 	_, local := g.ledger.(*metering.MemoryLedger)
 	g.remoteLedger = !local
-	g.finishWaits = g.remoteLedger || !g.limiter.Local()
+	g.finishWaits = g.remoteLedger || !g.limiter.Local() || cfg.OnEvent != nil || cfg.Abuse != nil
 	if g.prices == nil {
 		g.prices = metering.DefaultPrices()
 	}

@@ -3,7 +3,9 @@ package wicket_test
 import (
 	"bufio"
 	"context"
+	"log/slog"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -57,10 +59,22 @@ func (b gatedBackend) Release(ctx context.Context, subject string) error {
 	return b.Memory.Release(ctx, subject)
 }
 
-// TestStreamEndBeforeRemoteSettlement: when ending a request waits on
-// another process (a shared ledger, a shared limiter), the end of a
-// streamed answer reaches the client before that wait, not after it.
-func TestStreamEndBeforeRemoteSettlement(t *testing.T) {
+// blockingHandler is a slog handler at Info whose Handle waits for the
+// gate, as a log shipped to a slow pipe would.
+type blockingHandler struct{ g *gate }
+
+func (h blockingHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h blockingHandler) Handle(context.Context, slog.Record) error {
+	h.g.wait()
+	return nil
+}
+func (h blockingHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h blockingHandler) WithGroup(string) slog.Handler      { return h }
+
+// TestStreamEndBeforeSlowFinish: when ending a request may wait (a shared
+// ledger or limiter, the application's OnEvent, an access log), the end of
+// a streamed answer reaches the client before that wait, not after it.
+func TestStreamEndBeforeSlowFinish(t *testing.T) {
 	up := httptest.NewServer(fake.Handler(&fake.Options{Chunks: 20}))
 	defer up.Close()
 	for _, tc := range []struct {
@@ -84,6 +98,12 @@ func TestStreamEndBeforeRemoteSettlement(t *testing.T) {
 			}
 			c.Limits = ratelimit.Limits{MaxConcurrent: 4}
 		}},
+		{"OnEvent", func(t *testing.T, c *wicket.Config, g *gate) {
+			c.OnEvent = func(context.Context, metering.Event) { g.wait() }
+		}},
+		{"access log", func(t *testing.T, c *wicket.Config, g *gate) {
+			c.Logger = slog.New(blockingHandler{g})
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p, err := openai.New(&openai.Options{BaseURL: up.URL + "/v1"})
@@ -93,6 +113,7 @@ func TestStreamEndBeforeRemoteSettlement(t *testing.T) {
 			g := newGate()
 			e := newEnv(t, single("fake-echo", p, ""), func(c *wicket.Config) {
 				c.Prices = perOutputToken(t)
+				c.OnEvent = nil // only the case's own cause may wait
 				tc.tweak(t, c, g)
 			})
 			key, _, err := e.km.Issue(t.Context(), keys.Spec{Owner: "carol", Budget: keys.Budget{LimitMicros: 1_000_000, Period: keys.PeriodTotal}})
@@ -115,10 +136,42 @@ func TestStreamEndBeforeRemoteSettlement(t *testing.T) {
 				t.Fatalf("no [DONE]: %v", sc.Err())
 			}
 			if g.timeout.Load() {
-				t.Error("the stream's end reached the client only after the request's settlement")
+				t.Error("the stream's end reached the client only after the request's end had waited")
 			}
-			if o := <-e.outcome; o.Status != 200 || o.ErrorClass != "" || o.Usage.OutputTokens == 0 {
-				t.Errorf("event %+v; want a success with its usage", o)
+		})
+	}
+}
+
+// TestAnswerEndLeftToResponse: with nothing after the relay that may wait
+// (in-memory ledger and limiter, no OnEvent, no access log), the gateway
+// does not flush an answer's end itself: it leaves with the end of the
+// response, in one write with it. With OnEvent set, it is flushed first.
+func TestAnswerEndLeftToResponse(t *testing.T) {
+	body := `{"model":"ok","max_tokens":16,"messages":[{"role":"user","content":"hello"}]}`
+	for _, tc := range []struct {
+		name    string
+		onEvent bool
+		flushed bool
+	}{
+		{"nothing waits", false, false},
+		{"OnEvent", true, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, scriptedModels(&scripted{}), func(c *wicket.Config) {
+				c.Prices = perOutputToken(t)
+				if !tc.onEvent {
+					c.OnEvent = nil
+				}
+			})
+			r := httptest.NewRequest("POST", "/v1/chat/completions", strings.NewReader(body))
+			r.Header.Set("Authorization", "Bearer "+e.key)
+			w := httptest.NewRecorder()
+			e.gw.ServeHTTP(w, r)
+			if w.Code != 200 || !strings.Contains(w.Body.String(), `"usage"`) {
+				t.Fatalf("status %d, body %q", w.Code, w.Body)
+			}
+			if w.Flushed != tc.flushed {
+				t.Errorf("flushed by the gateway: %v; want %v", w.Flushed, tc.flushed)
 			}
 		})
 	}
