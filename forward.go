@@ -318,9 +318,11 @@ func (g *Gateway) relay(w http.ResponseWriter, r *http.Request, s *state, resp p
 	if !cw.commit() {
 		return errDeadline
 	}
-	if err == nil && g.tailWaits(r.Context()) {
-		// The answer's end, which a relay leaves unflushed to send it with
+	if err == nil && res.Events > 0 && g.tailWaits(r.Context()) {
+		// A stream's end, which a relay leaves unflushed to send it with
 		// the end of the response, does not wait for what ends the request.
+		// A whole answer's does, as it always has: once a client has it,
+		// the request is settled and metered.
 		err = cw.FlushError()
 	}
 	o.Status = cw.status

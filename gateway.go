@@ -200,8 +200,8 @@ type Gateway struct {
 	// finishWaits is set when ending a request may wait: on another
 	// process (a shared ledger or limiter) or on the application's code
 	// (OnEvent; abuse signals, their audit events and OnSignal). relay
-	// then flushes the answer's end first; so it does while the access
-	// log is on (tailWaits).
+	// then flushes a stream's end first; so it does while the access log
+	// is on (tailWaits).
 	finishWaits bool
 	prices      *metering.PriceTable
 	meter       *metering.Meter // nil without a Recorder

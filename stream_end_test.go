@@ -3,7 +3,9 @@ package wicket_test
 import (
 	"bufio"
 	"context"
+	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync/atomic"
@@ -13,6 +15,7 @@ import (
 	"github.com/wicket-gw/wicket"
 	"github.com/wicket-gw/wicket/keys"
 	"github.com/wicket-gw/wicket/metering"
+	"github.com/wicket-gw/wicket/providers"
 	"github.com/wicket-gw/wicket/providers/fake"
 	"github.com/wicket-gw/wicket/providers/openai"
 	"github.com/wicket-gw/wicket/ratelimit"
@@ -142,32 +145,59 @@ func TestStreamEndBeforeSlowFinish(t *testing.T) {
 	}
 }
 
-// TestAnswerEndLeftToResponse: with nothing after the relay that may wait
-// (in-memory ledger and limiter, no OnEvent, no access log), the gateway
-// does not flush an answer's end itself: it leaves with the end of the
-// response, in one write with it. With OnEvent set, it is flushed first.
+// oneEvent is a provider whose answer is a one-event stream, which its
+// Relay writes and does not flush: as the dialects' relays leave a
+// complete stream's end.
+type oneEvent struct{}
+
+func (oneEvent) Name() string               { return "one-event" }
+func (oneEvent) Dialect() providers.Dialect { return providers.DialectOpenAI }
+func (oneEvent) Send(context.Context, *providers.Call) (providers.Response, error) {
+	return oneEventAnswer{}, nil
+}
+
+type oneEventAnswer struct{}
+
+func (oneEventAnswer) StatusCode() int { return 200 }
+func (oneEventAnswer) Header() http.Header {
+	return http.Header{"Content-Type": {"text/event-stream"}}
+}
+func (oneEventAnswer) Close() error { return nil }
+func (oneEventAnswer) Relay(w http.ResponseWriter) (providers.Result, error) {
+	n, err := io.WriteString(w, "data: [DONE]\n\n")
+	return providers.Result{Events: 1, BytesWritten: int64(n), FirstByte: time.Now()}, err
+}
+
+// TestAnswerEndLeftToResponse: the gateway flushes the end of a stream
+// itself only when what ends the request may wait (here OnEvent); else it
+// leaves with the end of the response, in one write with it. A whole
+// answer's end always does: once a client has it, the request is settled
+// and metered.
 func TestAnswerEndLeftToResponse(t *testing.T) {
-	body := `{"model":"ok","max_tokens":16,"messages":[{"role":"user","content":"hello"}]}`
 	for _, tc := range []struct {
 		name    string
+		model   string
 		onEvent bool
 		flushed bool
 	}{
-		{"nothing waits", false, false},
-		{"OnEvent", true, true},
+		{"stream, nothing waits", "stream", false, false},
+		{"stream, OnEvent", "stream", true, true},
+		{"whole answer, OnEvent", "ok", true, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			e := newEnv(t, scriptedModels(&scripted{}), func(c *wicket.Config) {
+			models := append(scriptedModels(&scripted{}), providers.Model{Name: "stream", Deployments: []providers.Deployment{{Provider: oneEvent{}}}})
+			e := newEnv(t, models, func(c *wicket.Config) {
 				c.Prices = perOutputToken(t)
 				if !tc.onEvent {
 					c.OnEvent = nil
 				}
 			})
+			body := `{"model":"` + tc.model + `","max_tokens":16,"messages":[{"role":"user","content":"hello"}]}`
 			r := httptest.NewRequest("POST", "/v1/chat/completions", strings.NewReader(body))
 			r.Header.Set("Authorization", "Bearer "+e.key)
 			w := httptest.NewRecorder()
 			e.gw.ServeHTTP(w, r)
-			if w.Code != 200 || !strings.Contains(w.Body.String(), `"usage"`) {
+			if w.Code != 200 || w.Body.Len() == 0 {
 				t.Fatalf("status %d, body %q", w.Code, w.Body)
 			}
 			if w.Flushed != tc.flushed {
