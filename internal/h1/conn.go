@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/wicket-gw/wicket/internal/inflight"
 )
 
 const (
@@ -45,20 +47,18 @@ type conn struct {
 	peekFn    func(fd uintptr) bool // c.peek, made once
 	peekAlive bool                  // what the last peek found
 
-	// The call in progress. ctx, headBy and headLate are read by the
-	// Transport's watch while the call is on its list.
+	// The call in progress. ctx, headBy and headLate are read by check
+	// while the call is in the Transport's set of calls.
 	ctx         context.Context
-	headBy      atomic.Int64 // when the head is late, on the watch's clock; 0 once it came
-	headLate    bool         // the watch interrupted the call for its late head
+	headBy      atomic.Int64 // when the head is late, on the Transport's clock; 0 once it came
+	headLate    bool         // check interrupted the call for its late head
 	interrupted atomic.Bool
-	// The watch's list.
-	wprev, wnext *conn
-	watched      bool
-	nothingRead  bool // no byte of an answer arrived
-	reusable     bool // the call leaves the connection fit for another
-	body         bodyState
-	head         head
-	line         []byte // a line longer than br's buffer, put together
+	link        inflight.Link[conn] // in the Transport's set of calls
+	nothingRead bool                // no byte of an answer arrived
+	reusable    bool                // the call leaves the connection fit for another
+	body        bodyState
+	head        head
+	line        []byte // a line longer than br's buffer, put together
 }
 
 func newConn(t *Transport, nc net.Conn) *conn {
@@ -77,7 +77,7 @@ func newConn(t *Transport, nc net.Conn) *conn {
 }
 
 // interrupt unblocks the call's reads and writes once its context ends or
-// its head is late; the watch calls it.
+// its head is late; check calls it.
 func (c *conn) interrupt() {
 	c.interrupted.Store(true)
 	c.nc.SetDeadline(aLongTimeAgo)
@@ -106,9 +106,9 @@ func (c *conn) roundTrip(req *http.Request) (*http.Response, error) {
 	c.nothingRead = true
 	c.reusable = !req.Close
 	if d := c.t.o.ResponseHeaderTimeout; d > 0 {
-		c.headBy.Store(c.t.watch.now() + int64(d))
+		c.headBy.Store(c.t.now() + int64(d))
 	}
-	c.t.watch.add(c)
+	c.t.calls.Add(&c.link, c, watchEvery, (*conn).check)
 	if err := c.writeRequest(req); err != nil {
 		err = c.failure(err)
 		c.finish(false)
@@ -142,7 +142,7 @@ func (e *timeoutError) Temporary() bool { return true }
 // finish ends the call in progress: c goes back to its pool if reuse and
 // the context's interruption has not fired, else it is closed.
 func (c *conn) finish(reuse bool) {
-	c.t.watch.remove(c) // no interruption from here on
+	c.t.calls.Remove(&c.link) // no interruption from here on
 	c.ctx = nil
 	c.headBy.Store(0)
 	if reuse && c.interrupted.Load() {

@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"sync"
 	"time"
+
+	"github.com/wicket-gw/wicket/internal/inflight"
 )
 
 // Options configures New. Zero fields take the defaults documented on them.
@@ -53,7 +55,8 @@ type Transport struct {
 	mu    sync.Mutex
 	hosts map[hostKey]*pool
 
-	watch watch // the calls in progress
+	calls inflight.Set[conn] // in progress, checked every watchEvery
+	epoch time.Time          // the start of the Transport's clock (now)
 }
 
 // hostKey names a pool: connections are shared by the requests to the same
@@ -102,7 +105,7 @@ func New(opts *Options) (*Transport, error) {
 		d := &net.Dialer{Timeout: o.DialTimeout, KeepAlive: 30 * time.Second}
 		o.DialContext = d.DialContext
 	}
-	return &Transport{o: o, names: commonNames(), hosts: make(map[hostKey]*pool), watch: watch{epoch: time.Now()}}, nil
+	return &Transport{o: o, names: commonNames(), hosts: make(map[hostKey]*pool), epoch: time.Now()}, nil
 }
 
 // RoundTrip implements http.RoundTripper for http and https URLs. It sends

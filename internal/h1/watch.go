@@ -1,9 +1,6 @@
 package h1
 
-import (
-	"sync"
-	"time"
-)
+import "time"
 
 // watchEvery is how often a Transport checks its calls in progress for a
 // context that has ended and an answer's head that is late
@@ -11,81 +8,25 @@ import (
 // either. Polling costs a call two short critical sections and no
 // allocation, where a context.AfterFunc and a deadline set and reset cost
 // three allocations, a lock of the caller's context and two timer updates.
+// The calls sit in the Transport's inflight.Set from roundTrip to finish.
 const watchEvery = 10 * time.Millisecond
 
-// watch holds a Transport's calls in progress, in a list through their
-// conns, and runs one goroutine while the list is not empty that
-// interrupts those whose context has ended or whose head is late.
-type watch struct {
-	// epoch is when the watch began: times are kept as durations since,
-	// on the monotonic clock, so that a step of the wall clock moves no
-	// deadline.
-	epoch   time.Time
-	mu      sync.Mutex
-	head    *conn
-	running bool
-}
+// now is the time on the Transport's clock: the time since it was made,
+// on the monotonic clock, so that a step of the wall clock moves no
+// deadline.
+func (t *Transport) now() int64 { return int64(time.Since(t.epoch)) }
 
-// now is the time on the watch's clock.
-func (w *watch) now() int64 { return int64(time.Since(w.epoch)) }
-
-// add puts c's call on the list; c.ctx and c.headBy (on the watch's
-// clock) are set.
-func (w *watch) add(c *conn) {
-	w.mu.Lock()
-	c.wprev, c.wnext, c.watched = nil, w.head, true
-	if w.head != nil {
-		w.head.wprev = c
+// check is the watch's visit of c: it interrupts c's call once its context
+// has ended or its head is late. The call stays in the set until finish.
+func (c *conn) check(int64) bool {
+	if c.interrupted.Load() {
+		return false
 	}
-	w.head = c
-	start := !w.running
-	w.running = true
-	w.mu.Unlock()
-	if start {
-		go w.run()
+	if by := c.headBy.Load(); by != 0 && c.t.now() >= by {
+		c.headLate = true // read by the call once its read fails
+		c.interrupt()
+	} else if c.ctx.Err() != nil {
+		c.interrupt()
 	}
-}
-
-// remove takes c's call off the list, if it is on it: once it returns, c
-// is not interrupted any more.
-func (w *watch) remove(c *conn) {
-	w.mu.Lock()
-	if c.watched {
-		if c.wprev != nil {
-			c.wprev.wnext = c.wnext
-		} else {
-			w.head = c.wnext
-		}
-		if c.wnext != nil {
-			c.wnext.wprev = c.wprev
-		}
-		c.wprev, c.wnext, c.watched = nil, nil, false
-	}
-	w.mu.Unlock()
-}
-
-// run checks the calls every watchEvery until it finds none.
-func (w *watch) run() {
-	for {
-		time.Sleep(watchEvery)
-		now := w.now()
-		w.mu.Lock()
-		if w.head == nil {
-			w.running = false
-			w.mu.Unlock()
-			return
-		}
-		for c := w.head; c != nil; c = c.wnext {
-			if c.interrupted.Load() {
-				continue
-			}
-			if by := c.headBy.Load(); by != 0 && now >= by {
-				c.headLate = true // read by the call once its read fails
-				c.interrupt()
-			} else if c.ctx.Err() != nil {
-				c.interrupt()
-			}
-		}
-		w.mu.Unlock()
-	}
+	return false
 }

@@ -6,21 +6,14 @@ import (
 	"testing"
 )
 
-// TestWatchStopsWhenIdle: the watch's goroutine runs only while calls are
-// in progress, and a finished call leaves its list.
+// TestWatchStopsWhenIdle: a finished call leaves the Transport's set of
+// calls, whose goroutine then stops.
 func TestWatchStopsWhenIdle(t *testing.T) {
 	srv := newRawServer(t, answerEach(okAnswer, false))
 	tr := newTransport(t, nil)
 	do(t, tr, mustRequest(t, context.Background(), http.MethodGet, srv.url("/"), nil))
-	tr.watch.mu.Lock()
-	listed := tr.watch.head != nil
-	tr.watch.mu.Unlock()
-	if listed {
-		t.Error("a finished call is still on the watch's list")
+	if n := tr.calls.Len(); n != 0 {
+		t.Errorf("%d finished calls still in the set of calls", n)
 	}
-	waitFor(t, "the watch to stop", func() bool {
-		tr.watch.mu.Lock()
-		defer tr.watch.mu.Unlock()
-		return !tr.watch.running
-	})
+	waitFor(t, "the finished call to leave the set of calls and its goroutine to stop", tr.calls.Stopped)
 }

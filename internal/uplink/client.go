@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/wicket-gw/wicket/internal/inflight"
 	"github.com/wicket-gw/wicket/internal/sse"
 	"github.com/wicket-gw/wicket/providers"
 )
@@ -39,16 +40,15 @@ type Client struct {
 	// Header holds headers set on every request before any other.
 	Header http.Header
 	// Idle ends a call whose body sends nothing for this long (to within an
-	// eighth more: see watchdog); it must be
-	// positive.
+	// eighth more: see checkIdle); it must be positive.
 	Idle time.Duration
 	// MaxEventSize bounds one relayed event (see sse.ReaderOptions); zero
 	// means sse's default.
 	MaxEventSize int
 
-	watch   watchdog
-	readers sync.Pool // of *sse.Reader
-	bufs    sync.Pool // of *[]byte, copy buffers
+	calls   inflight.Set[Exchange] // the calls in progress, for the watchdog
+	readers sync.Pool              // of *sse.Reader
+	bufs    sync.Pool              // of *[]byte, copy buffers
 	// targets holds the parsed URLs posted to (string to *url.URL, read
 	// only once stored); ntargets counts the stores tried.
 	targets  sync.Map

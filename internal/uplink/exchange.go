@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/wicket-gw/wicket/internal/inflight"
 	"github.com/wicket-gw/wicket/providers"
 )
 
@@ -27,11 +28,10 @@ type Exchange struct {
 	// and h1's allow a Close during a Read): no context per call.
 	idled atomic.Bool
 
-	// The Client's watchdog keeps the calls in progress in a list; seen
+	// The Client's watchdog keeps the calls in progress in a set; seen
 	// is its tick at this call's last read.
-	seen       atomic.Int64
-	prev, next *Exchange
-	watched    bool
+	seen atomic.Int64
+	link inflight.Link[Exchange]
 	// readier is the body's Ready, if it has one (h1's).
 	readier readier
 	// body is the request's body, as Post sent it.
@@ -46,7 +46,8 @@ type readier interface{ Ready() bool }
 func (x *Exchange) start(c *Client, resp *http.Response) {
 	x.Response, x.c = resp, c
 	x.readier, _ = resp.Body.(readier)
-	c.watch.add(x, max(c.Idle/watchTicks, time.Millisecond))
+	x.seen.Store(c.calls.Tick())
+	c.calls.Add(&x.link, x, max(c.Idle/watchTicks, time.Millisecond), (*Exchange).checkIdle)
 }
 
 // StatusCode is the upstream's HTTP status.
@@ -63,7 +64,7 @@ func (x *Exchange) RetryAfter() time.Duration {
 // time-out (context.DeadlineExceeded) if the idle timer ended the call.
 func (x *Exchange) Read(p []byte) (int, error) {
 	n, err := x.Response.Body.Read(p)
-	x.seen.Store(x.c.watch.tick.Load())
+	x.seen.Store(x.c.calls.Tick())
 	if err != nil && err != io.EOF {
 		if x.idled.Load() {
 			err = context.DeadlineExceeded
@@ -78,18 +79,12 @@ func (x *Exchange) Read(p []byte) (int, error) {
 // side of false, and is always false for a body that cannot tell.
 func (x *Exchange) Ready() bool { return x.readier != nil && x.readier.Ready() }
 
-// idle ends x for having been idle too long.
-func (x *Exchange) idle() {
-	x.idled.Store(true)
-	x.Response.Body.Close()
-}
-
 // Close stops watching the call for idleness and closes the body, which
 // ends the call. It is safe to call more than once, and always returns
 // nil.
 func (x *Exchange) Close() error {
 	x.closeOnce.Do(func() {
-		x.c.watch.remove(x)
+		x.c.calls.Remove(&x.link)
 		x.Response.Body.Close()
 	})
 	return nil

@@ -76,38 +76,10 @@ func TestWatchdog(t *testing.T) {
 		t.Error(err)
 	}
 	deadline := time.Now().Add(2 * time.Second)
-	for {
-		c.watch.mu.Lock()
-		running, head := c.watch.running, c.watch.head
-		c.watch.mu.Unlock()
-		if !running && head == nil {
-			break
-		}
+	for !c.calls.Stopped() {
 		if time.Now().After(deadline) {
-			t.Fatalf("watchdog still running (%v) or watching (%v) 2s after every call closed", running, head != nil)
+			t.Fatal("watchdog still running or watching 2s after every call closed")
 		}
 		time.Sleep(5 * time.Millisecond)
-	}
-}
-
-func TestWatchdogListOrder(t *testing.T) {
-	var w watchdog
-	xs := make([]*Exchange, 5)
-	for i := range xs {
-		xs[i] = &Exchange{}
-		w.mu.Lock()
-		// link without starting the goroutine
-		xs[i].next = w.head
-		if w.head != nil {
-			w.head.prev = xs[i]
-		}
-		w.head, xs[i].watched = xs[i], true
-		w.mu.Unlock()
-	}
-	for _, i := range []int{2, 0, 4, 4, 1, 3} { // middle, tail, head, again, ...
-		w.remove(xs[i])
-	}
-	if w.head != nil {
-		t.Fatalf("list not empty after removing every call")
 	}
 }
