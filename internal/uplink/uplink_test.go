@@ -87,13 +87,9 @@ func TestIdleTimeout(t *testing.T) {
 	defer srv.Close()
 	defer close(release)
 	c := newClient(50 * time.Millisecond)
-	var x Exchange
-	if err := c.Post(context.Background(), &x, srv.URL, nil, false, nil); err != nil {
-		t.Fatal(err)
-	}
-	defer x.Close()
+	x := post(t, c, srv.URL, false)
 	w := httptest.NewRecorder()
-	res, err := c.Copy(w, &x, nil)
+	res, err := c.Copy(w, x, nil)
 	if ue, ok := errors.AsType[*providers.UpstreamError](err); !ok || !ue.Timeout {
 		t.Fatalf("got %v; want a time-out", err)
 	}
@@ -146,16 +142,12 @@ func TestRelay(t *testing.T) {
 			}))
 			defer srv.Close()
 			c := newClient(time.Minute)
-			var x Exchange
-			if err := c.Post(context.Background(), &x, srv.URL, nil, true, nil); err != nil {
-				t.Fatal(err)
-			}
-			defer x.Close()
+			x := post(t, c, srv.URL, true)
 			if !IsEventStream(x.Response) {
 				t.Error("IsEventStream = false")
 			}
 			w := httptest.NewRecorder()
-			res, err := c.Relay(w, &x, tc.h)
+			res, err := c.Relay(w, x, tc.h)
 			if tc.err != nil {
 				ue, ok := errors.AsType[*providers.UpstreamError](err)
 				if !ok || !errors.Is(err, tc.err) || ue.Provider != "up" {
@@ -228,12 +220,8 @@ func TestRelayFlushes(t *testing.T) {
 			}))
 			defer srv.Close()
 			c := newClient(time.Minute)
-			var x Exchange
-			if err := c.Post(context.Background(), &x, srv.URL, nil, true, nil); err != nil {
-				t.Fatal(err)
-			}
-			defer x.Close()
-			_, err := c.Relay(w, &x, &handler{})
+			x := post(t, c, srv.URL, true)
+			_, err := c.Relay(w, x, &handler{})
 			if !errors.Is(err, tc.err) {
 				t.Errorf("Relay: %v; want %v", err, tc.err)
 			}
@@ -319,16 +307,24 @@ func TestRelayWriteError(t *testing.T) {
 	}))
 	defer srv.Close()
 	c := newClient(time.Minute)
-	var x Exchange
-	if err := c.Post(context.Background(), &x, srv.URL, nil, true, nil); err != nil {
-		t.Fatal(err)
-	}
-	defer x.Close()
-	_, err := c.Relay(&failWriter{*httptest.NewRecorder()}, &x, &handler{})
+	x := post(t, c, srv.URL, true)
+	_, err := c.Relay(&failWriter{*httptest.NewRecorder()}, x, &handler{})
 	if err == nil || err.Error() != "client gone" {
 		t.Errorf("got %v; want the write error as it is", err)
 	}
 	if strings.Contains(err.Error(), "upstream") {
 		t.Error("a client's failure reported as the upstream's")
 	}
+}
+
+// post posts to url through c, fails t if that fails, and closes the
+// exchange when t ends.
+func post(t *testing.T, c *Client, url string, stream bool) *Exchange {
+	t.Helper()
+	x := new(Exchange)
+	if err := c.Post(context.Background(), x, url, nil, stream, nil); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { x.Close() })
+	return x
 }
