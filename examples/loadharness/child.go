@@ -25,6 +25,9 @@ const (
 	// childProfileEnv, if set and not empty, names the file the child
 	// writes a CPU profile of itself to.
 	childProfileEnv = "LOADHARNESS_PROXIES_CPUPROFILE"
+	// childAAEnv, set to true, makes the child serve a second bare proxy
+	// in wicket's place (-aa).
+	childAAEnv = "LOADHARNESS_PROXIES_AA"
 )
 
 // hello is the child's one line on stdout, in JSON: where it serves, the
@@ -55,7 +58,8 @@ func childMain(upstreamURL string) int {
 				}
 			}()
 		}
-		return runChild(upstreamURL, os.Stdin, os.Stdout)
+		aa, _ := strconv.ParseBool(os.Getenv(childAAEnv))
+		return runChild(upstreamURL, aa, os.Stdin, os.Stdout)
 	}()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "loadharness child:", err)
@@ -65,14 +69,15 @@ func childMain(upstreamURL string) int {
 }
 
 // runChild starts the proxies in front of the upstream at upstreamURL,
-// which must be on 127.0.0.1, and the control endpoint; writes its hello
+// which must be on 127.0.0.1 (with aa, two bare proxies: see
+// startProxies), and the control endpoint; writes its hello
 // to out; and serves until in ends (the harness closed it, or died) or
 // the control endpoint is told to quit.
-func runChild(upstreamURL string, in io.Reader, out io.Writer) error {
+func runChild(upstreamURL string, aa bool, in io.Reader, out io.Writer) error {
 	if u, err := url.Parse(upstreamURL); err != nil || u.Scheme != "http" || u.Hostname() != "127.0.0.1" {
 		return fmt.Errorf("%s must be an http URL on 127.0.0.1", childEnv)
 	}
-	p, err := startProxies(upstreamURL)
+	p, err := startProxies(upstreamURL, aa)
 	if err != nil {
 		return err
 	}

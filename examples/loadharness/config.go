@@ -45,6 +45,12 @@ type config struct {
 	maxRequests int
 	// kinds are the kinds to run, in report order.
 	kinds []kind
+	// rounds is how many times each kind is measured, each round its
+	// own halves in the order bare, wicket, wicket, bare (-rounds).
+	rounds int
+	// aa puts a second bare proxy in wicket's place (-aa): an A/A run,
+	// whose ratios show the harness's own noise.
+	aa bool
 	// split runs the proxies in a child process, which measures itself
 	// (-split); childProfile, if not empty, is where the child writes a
 	// CPU profile of itself.
@@ -52,10 +58,11 @@ type config struct {
 	childProfile string
 }
 
-// newConfig validates the flags. list is a comma-separated list of kind
-// names; empty means all.
+// newConfig validates the flags, with one round of each kind (see
+// withRounds). list is a comma-separated list of kind names; empty means
+// all.
 func newConfig(duration time.Duration, concurrency, maxRequests int, list string) (config, error) {
-	cfg := config{duration: duration, concurrency: concurrency, maxRequests: maxRequests}
+	cfg := config{duration: duration, concurrency: concurrency, maxRequests: maxRequests, rounds: 1}
 	switch {
 	case duration <= 0:
 		return cfg, fmt.Errorf("-duration must be positive")
@@ -80,6 +87,21 @@ func newConfig(duration time.Duration, concurrency, maxRequests int, list string
 	for name := range want {
 		return cfg, fmt.Errorf("-kinds: unknown kind %q (known: %s)", name, kindNames())
 	}
+	return cfg, nil
+}
+
+// maxRounds bounds -rounds.
+const maxRounds = 100
+
+// withRounds returns cfg measuring each kind n times (-rounds).
+func (cfg config) withRounds(n int) (config, error) {
+	switch {
+	case n < 1 || n > maxRounds:
+		return cfg, fmt.Errorf("-rounds must be from 1 to %d", maxRounds)
+	case cfg.maxRequests < 2*n:
+		return cfg, fmt.Errorf("-max-requests must be at least 2 a round (one for each half): %d for %d rounds", 2*n, n)
+	}
+	cfg.rounds = n
 	return cfg, nil
 }
 

@@ -49,7 +49,7 @@ func run(out io.Writer, cfg config) (err error) {
 	if cfg.split {
 		// err is run's result here, for the deferred stop to set.
 		var ch *child
-		if ch, err = startChild(upstream.URL, cfg.childProfile, runBound(cfg), os.Stderr); err != nil {
+		if ch, err = startChild(upstream.URL, cfg.childProfile, cfg.aa, runBound(cfg), os.Stderr); err != nil {
 			return err
 		}
 		defer func() {
@@ -61,7 +61,7 @@ func run(out io.Writer, cfg config) (err error) {
 		wicket = &target{name: wicketName, url: ch.hello.Wicket, key: ch.hello.Key, host: ch}
 		header(out, cfg, &ch.hello)
 	} else {
-		p, err := startProxies(upstream.URL)
+		p, err := startProxies(upstream.URL, cfg.aa)
 		if err != nil {
 			return err
 		}
@@ -97,31 +97,22 @@ func run(out io.Writer, cfg config) (err error) {
 		if k.single {
 			clients = 1
 		}
-		// Two halves in the order bare, wicket, wicket, bare, so that
-		// warm-up and drift weigh on both alike.
-		half := cfg.duration / 2
-		firstCap := (cfg.maxRequests + 1) / 2
 		var b, w result
-		for i, t := range []*target{bare, wicket, wicket, bare} {
-			res := &b
-			if t == wicket {
-				res = &w
-			}
-			limit := firstCap
-			if i >= 2 {
-				limit = max(1, cfg.maxRequests-int(res.requests+res.failures))
-			}
-			r, settled, err := t.run(body, half, clients, limit)
+		rounds := make([][2]result, 0, cfg.rounds)
+		for range cfg.rounds {
+			rb, rw, late, err := measure(bare, wicket, body, clients, cfg.duration/2, cfg.maxRequests/cfg.rounds)
 			if err != nil {
 				return err
 			}
-			if !settled {
-				unsettled = append(unsettled, k.name+" "+t.name)
+			for _, name := range late {
+				unsettled = append(unsettled, k.name+" "+name)
 			}
-			*res = res.merge(r)
+			rounds = append(rounds, [2]result{rb.sort(), rw.sort()})
+			b, w = b.merge(rb), w.merge(rw)
 		}
 		b, w = b.sort(), w.sort()
 		report(out, k, b, w)
+		reportSpread(out, k, rounds)
 		if w.failures > 0 || b.failures > 0 {
 			return fmt.Errorf("%s: %d failures behind wicket, %d behind the bare proxy; the first: %s",
 				k.name, w.failures, b.failures, cmp.Or(b.failure, w.failure))
@@ -138,6 +129,35 @@ func run(out io.Writer, cfg config) (err error) {
 		fmt.Fprintf(out, "note: still busy %v after these runs' load (open connections or metering events); some of their CPU and allocations may be counted in the next run: %v\n", settleTimeout, unsettled)
 	}
 	return nil
+}
+
+// measure runs one round of a kind: two halves of load for each target,
+// each of length half, in the order bare, wicket, wicket, bare, so that
+// warm-up and drift weigh on both alike; at most limit requests per
+// target, half of them in its first half. It returns each target's
+// results, merged and unsorted, and the names of the targets that did
+// not settle in time after a half.
+func measure(bare, wicket *target, body []byte, clients int, half time.Duration, limit int) (b, w result, late []string, err error) {
+	firstCap := (limit + 1) / 2
+	for i, t := range []*target{bare, wicket, wicket, bare} {
+		res := &b
+		if t == wicket {
+			res = &w
+		}
+		n := firstCap
+		if i >= 2 {
+			n = max(1, limit-int(res.requests+res.failures))
+		}
+		r, settled, err := t.run(body, half, clients, n)
+		if err != nil {
+			return b, w, late, err
+		}
+		if !settled {
+			late = append(late, t.name)
+		}
+		*res = res.merge(r)
+	}
+	return b, w, late, nil
 }
 
 // run loads t with clients posting body for d, at most limit requests, and
@@ -160,12 +180,12 @@ func (t *target) run(body []byte, d time.Duration, clients, limit int) (result, 
 }
 
 // runBound bounds a whole run, as a backstop for the proxies' child,
-// which is killed once it has passed: every load's time, plus a request's
-// timeout and a settle wait for each load, and a minute.
+// which is killed once it has passed: every load's time (each round's),
+// plus a request's timeout and a settle wait for each load, and a minute.
 func runBound(cfg config) time.Duration {
 	const overrun = requestTimeout + settleTimeout
 	warmUps := 4 * (min(cfg.duration/10, maxWarmUp) + overrun)
-	return warmUps + time.Duration(len(cfg.kinds))*(2*cfg.duration+4*overrun) + time.Minute
+	return warmUps + time.Duration(len(cfg.kinds)*cfg.rounds)*(2*cfg.duration+4*overrun) + time.Minute
 }
 
 // fullDuplex lets h go on reading the request body once it has begun its
@@ -186,7 +206,11 @@ func fullDuplex(h http.Handler) http.Handler {
 // header writes what the report measures and how. child is the proxies'
 // child's hello with -split, nil without.
 func header(out io.Writer, cfg config, child *hello) {
-	fmt.Fprintf(out, "loadharness: bare httputil.ReverseProxy (full duplex, golang/go#40747) vs wicket gateway (keys, rate limits, budget, metering on)\n")
+	if cfg.aa {
+		fmt.Fprintf(out, "loadharness: A/A: bare httputil.ReverseProxy (full duplex, golang/go#40747) vs a second, identical bare proxy in wicket's column: the ratios are the harness's own noise\n")
+	} else {
+		fmt.Fprintf(out, "loadharness: bare httputil.ReverseProxy (full duplex, golang/go#40747) vs wicket gateway (keys, rate limits, budget, metering on)\n")
+	}
 	if child == nil {
 		fmt.Fprintf(out, "fake upstream, both proxies and the clients in this one process on 127.0.0.1; %s %s/%s, GOMAXPROCS %d, %d CPUs\n",
 			runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.GOMAXPROCS(0), runtime.NumCPU())
@@ -194,8 +218,14 @@ func header(out io.Writer, cfg config, child *hello) {
 		fmt.Fprintf(out, "split: fake upstream and clients in this process (GOMAXPROCS %d), both proxies in a child process (pid %d, GOMAXPROCS %d), on 127.0.0.1; %s %s/%s, %d CPUs\n",
 			runtime.GOMAXPROCS(0), child.PID, child.GOMAXPROCS, runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU())
 	}
-	fmt.Fprintf(out, "per target and kind: %v in two halves run bare, wicket, wicket, bare (after a %v warm-up), at most %d requests\n",
-		cfg.duration, min(cfg.duration/10, maxWarmUp), cfg.maxRequests)
+	if cfg.rounds > 1 {
+		fmt.Fprintf(out, "per target and kind: %d rounds, each %v in two halves run bare, wicket, wicket, bare (after a %v warm-up), at most %d requests in all;\n",
+			cfg.rounds, cfg.duration, min(cfg.duration/10, maxWarmUp), cfg.maxRequests)
+		fmt.Fprintf(out, "  the tables pool the rounds; under each, every ratio's median, lowest and highest over the rounds, and each round's\n")
+	} else {
+		fmt.Fprintf(out, "per target and kind: %v in two halves run bare, wicket, wicket, bare (after a %v warm-up), at most %d requests\n",
+			cfg.duration, min(cfg.duration/10, maxWarmUp), cfg.maxRequests)
+	}
 	fmt.Fprintf(out, "one-conn*: 1 client on one keep-alive connection (a new one each half), back to back; saturated*: %d clients, as many connections\n", cfg.concurrency)
 	fmt.Fprintf(out, "answers: %d words whole; streams: %d content events + finish, usage and [DONE] = %d data lines (events/stream)\n",
 		answerWords, streamWords, streamEvents)

@@ -35,6 +35,16 @@
 //	go run ./examples/loadharness -split
 //	go run ./examples/loadharness -split -kinds saturated -cpuprofile proxies.out
 //
+// -rounds N measures each kind N times in one run (each round its own
+// halves, bare, wicket, wicket, bare): the tables pool the rounds, and
+// under each a second table gives every ratio's median, lowest and
+// highest over the rounds, and each round's. -aa puts a second, identical
+// bare proxy in wicket's place: the ratios of such an A/A run are the
+// harness's own noise, against which wicket's can be read:
+//
+//	go run ./examples/loadharness -split -kinds one-conn-stream -rounds 8
+//	go run ./examples/loadharness -split -kinds one-conn-stream -rounds 8 -aa
+//
 // -soak runs, instead, wicket alone for that long with -concurrency
 // clients and 20-event streams, one request in 10 abandoned by its client
 // mid-stream, and samples the heap, goroutines and open files; it fails
@@ -67,16 +77,22 @@ func main() {
 	kindList := flag.String("kinds", "", "comma-separated kinds to run (default all: "+kindNames()+")")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file (with -split, of the proxies' child alone)")
 	split := flag.Bool("split", false, "run both proxies in a child process, so that CPU and allocations per request are the proxy process's alone")
+	rounds := flag.Int("rounds", 1, "measure each kind this many times and add, under each table, every ratio's spread over the rounds")
+	aa := flag.Bool("aa", false, "A/A: a second bare proxy in wicket's place, so that the ratios show the harness's own noise")
 	soak := flag.Duration("soak", 0, "instead, run wicket alone this long with 10% of streams abandoned, and check heap, goroutines, open files and metering stay flat")
 	flag.Parse()
 	cfg, err := newConfig(*duration, *concurrency, *maxRequests, *kindList)
+	if err == nil {
+		cfg, err = cfg.withRounds(*rounds)
+	}
+	cfg.aa = *aa
 	var soakCfg soakConfig
 	if err == nil && *soak != 0 {
 		soakCfg, err = newSoakConfig(*soak, *concurrency)
 	}
 	switch {
-	case err == nil && *split && *soak != 0:
-		err = fmt.Errorf("-split does not apply to -soak")
+	case err == nil && *soak != 0 && (*split || *aa || *rounds != 1):
+		err = fmt.Errorf("-split, -aa and -rounds do not apply to -soak")
 	case err == nil && *split:
 		cfg.split, cfg.childProfile = true, *cpuProfile
 	}

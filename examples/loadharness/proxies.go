@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/http/httputil"
 	"net/url"
 	"sync/atomic"
@@ -41,7 +42,7 @@ type host interface {
 // feature on. Their process is the host that before and after measure.
 type proxies struct {
 	bare, wicket *server
-	gw           *wicket.Gateway
+	gw           *wicket.Gateway // nil in an A/A run
 	// key is the bearer key the gateway accepts.
 	key string
 	// events counts the metering events the gateway's Recorder received.
@@ -49,17 +50,32 @@ type proxies struct {
 }
 
 // startProxies starts both targets in front of the upstream at
-// upstreamURL.
-func startProxies(upstreamURL string) (*proxies, error) {
+// upstreamURL. With aa, wicket's place holds a second bare proxy (an A/A
+// run), and the gateway is not built.
+func startProxies(upstreamURL string, aa bool) (*proxies, error) {
 	u, err := url.Parse(upstreamURL)
 	if err != nil {
 		return nil, err
 	}
-	rp := httputil.NewSingleHostReverseProxy(u)
-	rp.Transport = providers.NewTransport(&providers.TransportOptions{HTTP2: true})
-	bare, err := serve(fullDuplex(rp), bareName)
+	bare, err := serve(bareProxy(u), bareName)
 	if err != nil {
 		return nil, err
+	}
+	if aa {
+		// The second proxy counts an event per request it has answered,
+		// so that settling waits for its handlers as it waits for
+		// wicket's metering.
+		events := new(atomic.Int64)
+		second := bareProxy(u)
+		front, err := serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			second.ServeHTTP(w, r)
+			events.Add(1)
+		}), wicketName)
+		if err != nil {
+			bare.Close()
+			return nil, err
+		}
+		return &proxies{bare: bare, wicket: front, key: "unused", events: events}, nil
 	}
 	var (
 		gw     *wicket.Gateway
@@ -81,10 +97,20 @@ func startProxies(upstreamURL string) (*proxies, error) {
 	return &proxies{bare: bare, wicket: front, gw: gw, key: key, events: events}, nil
 }
 
+// bareProxy is a bare httputil.ReverseProxy to u, with its own
+// transport, made full duplex.
+func bareProxy(u *url.URL) http.Handler {
+	rp := httputil.NewSingleHostReverseProxy(u)
+	rp.Transport = providers.NewTransport(&providers.TransportOptions{HTTP2: true})
+	return fullDuplex(rp)
+}
+
 // Close stops both targets.
 func (p *proxies) Close() {
 	p.wicket.Close()
-	p.gw.Close(context.Background())
+	if p.gw != nil {
+		p.gw.Close(context.Background())
+	}
 	p.bare.Close()
 }
 

@@ -23,6 +23,20 @@ const reportColumns = "%-17s %-14s %12s %12s %8s\n"
 
 // report writes kind k's rows: b is the bare proxy's result, w wicket's.
 func report(out io.Writer, k kind, b, w result) {
+	fmt.Fprintf(out, reportColumns, "kind", "metric", "bare", "wicket", "ratio")
+	for _, r := range rowsOf(k, b, w) {
+		ratio := "-"
+		if r.ratio {
+			ratio = value("%.3f", r.wicket/r.bare)
+		}
+		fmt.Fprintf(out, reportColumns, k.name, r.metric, value(r.format, r.bare), value(r.format, r.wicket), ratio)
+	}
+	fmt.Fprintln(out)
+}
+
+// rowsOf is kind k's rows: b is the bare proxy's result, w wicket's, with
+// their latencies sorted.
+func rowsOf(k kind, b, w result) []row {
 	us := func(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
 	both := func(metric, format string, ratio bool, f func(result) float64) row {
 		return row{metric: metric, bare: f(b), wicket: f(w), format: format, ratio: ratio}
@@ -54,15 +68,7 @@ func report(out io.Writer, k kind, b, w result) {
 		both("reads/req", "%.2f", true, func(r result) float64 { return perRequest(r, r.use.reads) }),
 		both("writes/req", "%.2f", true, func(r result) float64 { return perRequest(r, r.use.writes) }),
 	)
-	fmt.Fprintf(out, reportColumns, "kind", "metric", "bare", "wicket", "ratio")
-	for _, r := range rows {
-		ratio := "-"
-		if r.ratio {
-			ratio = value("%.3f", r.wicket/r.bare)
-		}
-		fmt.Fprintf(out, reportColumns, k.name, r.metric, value(r.format, r.bare), value(r.format, r.wicket), ratio)
-	}
-	fmt.Fprintln(out)
+	return rows
 }
 
 // perRequest is n system calls per request of r, or NaN where they are

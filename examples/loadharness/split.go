@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -48,7 +49,7 @@ type child struct {
 // killed once bound has passed, if it is still running; it exits by
 // itself when its stdin closes, which stop does, or when the harness
 // dies. Once startChild has returned a child, the caller must stop it.
-func startChild(upstreamURL, profile string, bound time.Duration, stderr io.Writer) (*child, error) {
+func startChild(upstreamURL, profile string, aa bool, bound time.Duration, stderr io.Writer) (*child, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -57,7 +58,7 @@ func startChild(upstreamURL, profile string, bound time.Duration, stderr io.Writ
 	cmd := exec.CommandContext(ctx, exe)
 	// Of duplicate keys the last counts: this clears a profile path the
 	// harness may have inherited.
-	cmd.Env = append(os.Environ(), childEnv+"="+upstreamURL, childProfileEnv+"="+profile)
+	cmd.Env = append(os.Environ(), childEnv+"="+upstreamURL, childProfileEnv+"="+profile, childAAEnv+"="+strconv.FormatBool(aa))
 	cmd.Stderr = stderr
 	first := &firstLine{line: make(chan []byte, 1)}
 	cmd.Stdout = first

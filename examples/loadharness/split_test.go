@@ -21,7 +21,7 @@ func startTestChild(t *testing.T, bound time.Duration) *child {
 		t.Fatal(err)
 	}
 	t.Cleanup(upstream.Close)
-	c, err := startChild(upstream.URL, "", bound, os.Stderr)
+	c, err := startChild(upstream.URL, "", false, bound, os.Stderr)
 	if err != nil {
 		t.Fatalf("startChild: %v", err)
 	}
@@ -144,7 +144,7 @@ func TestChildControlErrors(t *testing.T) {
 // its hello, having waited for it.
 func TestChildRefusesRemoteUpstream(t *testing.T) {
 	var stderr bytes.Buffer
-	c, err := startChild("http://192.0.2.1:80", "", time.Minute, &stderr)
+	c, err := startChild("http://192.0.2.1:80", "", false, time.Minute, &stderr)
 	if err == nil {
 		c.stop()
 		t.Fatalf("startChild: got no error; want one")
