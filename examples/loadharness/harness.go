@@ -98,7 +98,7 @@ func run(out io.Writer, cfg config) (err error) {
 			clients = 1
 		}
 		var b, w result
-		rounds := make([][2]result, 0, cfg.rounds)
+		rounds := make([][]row, 0, cfg.rounds)
 		for range cfg.rounds {
 			rb, rw, late, err := measure(bare, wicket, body, clients, cfg.duration/2, cfg.maxRequests/cfg.rounds)
 			if err != nil {
@@ -107,7 +107,7 @@ func run(out io.Writer, cfg config) (err error) {
 			for _, name := range late {
 				unsettled = append(unsettled, k.name+" "+name)
 			}
-			rounds = append(rounds, [2]result{rb.sort(), rw.sort()})
+			rounds = append(rounds, rowsOf(k, rb.sort(), rw.sort()))
 			b, w = b.merge(rb), w.merge(rw)
 		}
 		b, w = b.sort(), w.sort()

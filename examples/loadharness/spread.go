@@ -19,18 +19,13 @@ import (
 // median, lowest, highest, and each round's ratio.
 const spreadColumns = "%-17s %-14s %8s %8s %8s  %s\n"
 
-// reportSpread writes kind k's spread over rounds, each one round's
-// results (the bare proxy's, then wicket's, their latencies sorted). It
-// writes nothing for fewer than two rounds.
-func reportSpread(out io.Writer, k kind, rounds [][2]result) {
-	if len(rounds) < 2 {
+// reportSpread writes kind k's spread over rounds, each one round's rows
+// (rowsOf). It writes nothing for fewer than two rounds.
+func reportSpread(out io.Writer, k kind, per [][]row) {
+	if len(per) < 2 {
 		return
 	}
-	per := make([][]row, len(rounds))
-	for i, r := range rounds {
-		per[i] = rowsOf(k, r[0], r[1])
-	}
-	fmt.Fprintf(out, spreadColumns, "kind", "ratio of", "median", "lowest", "highest", fmt.Sprintf("each of %d rounds", len(rounds)))
+	fmt.Fprintf(out, spreadColumns, "kind", "ratio of", "median", "lowest", "highest", fmt.Sprintf("each of %d rounds", len(per)))
 	for j, r := range per[0] {
 		if !r.ratio {
 			continue
